@@ -1,0 +1,45 @@
+# Two commands on a fresh clone: `make run` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: run test test-faults lint bench install clean migrate check-schemas
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: $(STAMP)
+	$(BIN)/alembic upgrade head
+
+check-schemas: migrate
+	$(BIN)/khuyencong schemas check
+
+run: check-schemas
+	$(BIN)/khuyencong serve
+
+test: $(STAMP)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check app tests bench migrations/env.py
+	$(BIN)/ruff format --check app tests bench migrations/env.py
+	$(BIN)/mypy app
+
+bench: $(STAMP)
+	$(BIN)/python bench/auth.py
+	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/listing.py
+	$(BIN)/python bench/export.py
+	$(BIN)/python bench/ranking.py
+
+clean:
+	rm -rf $(VENV) data/*.db data/*.db-* .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,141 @@
+"""`khuyencong` command line: serve, schemas check, keys, import, demo-data."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+from sqlalchemy import func, select
+
+app = typer.Typer(help="khuyencong-survey command line", no_args_is_help=True, add_completion=False)
+keys_app = typer.Typer(help="API keys", no_args_is_help=True)
+schemas_app = typer.Typer(help="Questionnaire and scoring-profile files", no_args_is_help=True)
+import_app = typer.Typer(help="Bulk imports", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+app.add_typer(schemas_app, name="schemas")
+app.add_typer(import_app, name="import")
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code=2)
+
+
+@app.command()
+def serve(
+    host: str = typer.Option(None, help="default: HOST or 127.0.0.1"),
+    port: int = typer.Option(None, help="default: PORT or 8000"),
+    workers: int = typer.Option(None, help="default: WORKERS or 1"),
+) -> None:
+    """Serve the API with uvicorn (after `alembic upgrade head`)."""
+    import uvicorn
+
+    from app.core.config import get_settings
+    from app.core.db import session_scope
+    from app.models import ApiKey
+
+    s = get_settings()
+    with session_scope() as session:
+        if not session.execute(select(func.count()).select_from(ApiKey)).scalar():
+            typer.echo(
+                "No API keys yet. Create the first admin key with:\n"
+                "  .venv/bin/khuyencong keys create --role admin --name admin\n",
+                err=True,
+            )
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host or s.host,
+        port=port or s.port,
+        workers=workers or s.workers,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
+
+
+@schemas_app.command("check")
+def schemas_check(
+    db: bool = typer.Option(True, help="also compare published versions with the hashes recorded in the database"),
+) -> None:
+    """Check every questionnaire and scoring profile; list every problem; exit non-zero on any."""
+    from app.core.config import get_settings
+    from app.main import load_definitions
+    from app.questionnaires.definition import DefinitionError
+    from app.questionnaires.registry import Registry
+
+    s = get_settings()
+    try:
+        registry = load_definitions(s) if db else Registry.load(s.schemas_dir)
+    except DefinitionError as exc:
+        for p in exc.problems:
+            typer.echo(str(p), err=True)
+        typer.echo(f"{len(exc.problems)} problem(s)", err=True)
+        raise typer.Exit(code=1) from None
+    for (key, version), d in sorted(registry.definitions.items()):
+        typer.echo(f"ok  {key} v{version} ({d.status}, {len(d.questions)} questions)")
+
+
+@keys_app.command("create")
+def keys_create(
+    role: str = typer.Option(..., help="admin | planner | field_officer | portal"),
+    name: str = typer.Option(..., help="unique name, e.g. the device or portal"),
+    province: list[str] = typer.Option(None, "--province", help="province code; repeat for several; none = all"),
+) -> None:
+    """Create a key; the secret is printed once, alone on the last line."""
+    from app.access import service
+    from app.core.db import session_scope
+    from app.core.errors import AppError
+
+    try:
+        with session_scope(write=True) as session:
+            key, secret = service.create(session=session, principal=None, name=name, role=role, provinces=province or None)
+    except AppError as exc:
+        msgs = [e["message"] for e in (exc.errors or [])] or [exc.detail or exc.title]
+        _fail("; ".join(msgs))
+    scope = ",".join(key.provinces) if key.provinces else "all provinces"
+    typer.echo(f"created key {key.name!r} role={key.role} scope={scope}; store the secret now, it is not shown again:")
+    typer.echo(secret)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List keys (never their secrets)."""
+    from app.access import service
+    from app.core.db import session_scope
+
+    with session_scope() as session:
+        for k in service.list_keys(session=session):
+            state = f"revoked {k.revoked_at:%Y-%m-%d}" if k.revoked_at else "active"
+            scope = ",".join(k.provinces) if k.provinces else "all"
+            used = f"{k.last_used_at:%Y-%m-%d %H:%M}" if k.last_used_at else "never"
+            typer.echo(f"{k.name}\t{k.role}\t{scope}\t{k.prefix}…\t{state}\tlast used {used}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(name: str) -> None:
+    """Revoke a key by name; refused on the next request everywhere."""
+    from app.access import service
+    from app.core.db import session_scope
+    from app.core.errors import AppError
+
+    try:
+        with session_scope(write=True) as session:
+            service.revoke(session=session, principal=None, name=name)
+    except AppError as exc:
+        _fail(exc.detail or exc.title)
+    typer.echo(f"revoked {name}")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
+
+_ = Path

@@ -1,0 +1,58 @@
+"""Settings, read once from the environment (and an optional .env file)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Settings(BaseSettings):
+    """Every knob the service reads; documented in the README's configuration table."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = f"sqlite:///{ROOT / 'data' / 'khuyencong.db'}"
+    port: int = 8000
+    host: str = "127.0.0.1"
+    workers: int = 1
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    log_level: str = "INFO"
+    schemas_dir: Path = ROOT / "survey_schemas"
+    # Request bodies: ordinary JSON writes, batches, and CSV uploads have separate ceilings.
+    max_body_bytes: int = 1_048_576
+    max_batch_body_bytes: int = 16 * 1_048_576
+    max_upload_bytes: int = 32 * 1_048_576
+    rate_limit_per_minute: int = 1200
+    sqlite_synchronous: Literal["FULL", "NORMAL", "EXTRA"] = "FULL"
+    sqlite_busy_timeout_ms: int = 30_000
+    db_pool_size: int = 10
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [o.strip() for o in value.split(",") if o.strip()]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _no_wildcard(cls, value: list[str]) -> list[str]:
+        # Portals send their key in Authorization; a wildcard origin would let any site use a leaked key.
+        if "*" in value:
+            raise ValueError("CORS_ORIGINS must list origins explicitly; '*' is refused")
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,95 @@
+"""Engine, session dependency and the few dialect-specific helpers (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import Connection
+from sqlmodel import Session
+
+from app.core.config import get_settings
+
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def _configure_sqlite(engine: Engine, synchronous: str, busy_ms: int) -> None:
+    # The pysqlite driver's own transaction handling is replaced so that writes can use
+    # BEGIN IMMEDIATE: a deferred transaction that later needs the write lock fails with
+    # "database is locked" without waiting, whatever the busy timeout.
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA synchronous={synchronous}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def make_engine(url: str | None = None) -> Engine:
+    settings = get_settings()
+    url = url or settings.database_url
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": settings.sqlite_busy_timeout_ms / 1000})
+        _configure_sqlite(engine, settings.sqlite_synchronous, settings.sqlite_busy_timeout_ms)
+        return engine
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    return create_engine(url, pool_size=settings.db_pool_size, max_overflow=20, pool_pre_ping=True)
+
+
+@lru_cache
+def get_engine() -> Engine:
+    return make_engine()
+
+
+def is_sqlite(bind: Engine | Connection | Session) -> bool:
+    if isinstance(bind, Session):
+        bind = bind.get_bind()
+    return bind.dialect.name == "sqlite"
+
+
+@contextmanager
+def session_scope(*, write: bool = False, engine: Engine | None = None) -> Iterator[Session]:
+    """One transaction: committed on success (before the caller answers anyone), rolled back on error."""
+    engine = engine or get_engine()
+    with engine.connect() as conn:
+        if write and conn.dialect.name == "sqlite":
+            conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+        with Session(bind=conn, expire_on_commit=False) as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """Request-scoped session; the commit runs before the response is sent (scope='function')."""
+    with session_scope(write=request.method in WRITE_METHODS) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def advisory_lock(session: Session, key: int) -> None:
+    """Serialise a critical section across processes (PostgreSQL); SQLite's write lock already does."""
+    if not is_sqlite(session):
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})

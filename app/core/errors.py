@@ -1,0 +1,198 @@
+"""AppError hierarchy and the handlers that render every error as RFC 9457 problem+json."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("khuyencong.errors")
+
+PROBLEM_BASE = "https://khuyencong.example/problems/"
+
+
+class FieldError(BaseModel):
+    """One broken field: where (dotted path from the body root), which rule, and what was expected."""
+
+    path: str
+    code: str
+    message: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    errors: list[FieldError] | None = None
+    facility_id: str | None = Field(default=None, description="On 409 duplicate tax code: the existing facility")
+
+
+class ProblemResponse(JSONResponse):
+    media_type = "application/problem+json"
+
+
+class AppError(Exception):
+    """Base of every error a service may raise; carries its HTTP status and field errors."""
+
+    status = 400
+    slug = "bad-request"
+    title = "Bad request"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: list[dict[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail
+        self.errors = errors
+        self.headers = headers
+        self.extra = extra
+
+
+class NotFound(AppError):
+    status, slug, title = 404, "not-found", "Not found"
+
+
+class Unauthorized(AppError):
+    status, slug, title = 401, "unauthorized", "Missing or invalid API key"
+
+
+class Forbidden(AppError):
+    status, slug, title = 403, "forbidden", "Not allowed"
+
+
+class Conflict(AppError):
+    status, slug, title = 409, "conflict", "Conflict"
+
+
+class Invalid(AppError):
+    status, slug, title = 422, "invalid", "Invalid request"
+
+
+class InvalidAnswers(Invalid):
+    slug, title = "invalid-answers", "Answers do not match the questionnaire"
+
+
+class Infeasible(Invalid):
+    slug, title = "infeasible", "No selection satisfies the constraints"
+
+
+class PayloadTooLarge(AppError):
+    status, slug, title = 413, "payload-too-large", "Request body too large"
+
+
+class TooManyRequests(AppError):
+    status, slug, title = 429, "rate-limited", "Too many requests"
+
+
+class Unavailable(AppError):
+    status, slug, title = 503, "unavailable", "Service unavailable"
+
+
+def problem_body(
+    status: int, slug: str, title: str, detail: str | None, errors: list[dict[str, str]] | None = None, **extra: Any
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"type": PROBLEM_BASE + slug, "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    if errors:
+        body["errors"] = errors
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return body
+
+
+def problem(status: int, slug: str, title: str, detail: str | None = None, *, errors=None, headers=None, **extra: Any) -> ProblemResponse:
+    return ProblemResponse(problem_body(status, slug, title, detail, errors, **extra), status_code=status, headers=headers)
+
+
+_PYDANTIC_MESSAGES = {
+    "missing": "This field is required.",
+    "extra_forbidden": "This field is not part of the request; remove it.",
+    "json_invalid": "The body is not valid JSON.",
+    "int_type": "Expected a whole number.",
+    "bool_type": "Expected true or false.",
+    "string_type": "Expected text.",
+    "float_type": "Expected a number.",
+    "finite_number": "Expected a finite number (NaN and Infinity are not allowed).",
+}
+
+
+def _path_of(loc: tuple[Any, ...]) -> str:
+    parts = list(loc)
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
+        where = parts.pop(0)
+        if where != "body":
+            parts.insert(0, where)
+    return ".".join(str(p) for p in parts) or "body"
+
+
+def validation_errors(exc_errors: Any) -> list[dict[str, str]]:
+    out = []
+    for err in exc_errors:
+        code = err.get("type", "invalid")
+        msg = _PYDANTIC_MESSAGES.get(code) or err.get("msg", "Invalid value.")
+        if code == "json_invalid":
+            ctx = err.get("ctx") or {}
+            if ctx.get("error"):
+                msg = f"The body is not valid JSON: {ctx['error']}."
+        out.append({"path": _path_of(tuple(err.get("loc", ()))), "code": code, "message": msg})
+    return out
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every error into problem+json."""
+
+    @app.exception_handler(AppError)
+    async def _app_error(request: Request, exc: AppError) -> ProblemResponse:
+        return problem(exc.status, exc.slug, exc.title, exc.detail, errors=exc.errors, headers=exc.headers, **exc.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> ProblemResponse:
+        errors = validation_errors(exc.errors())
+        return problem(422, "invalid", "Invalid request", "The request does not match what this endpoint accepts.", errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> ProblemResponse:
+        titles = {404: ("not-found", "Not found"), 405: ("method-not-allowed", "Method not allowed")}
+        slug, title = titles.get(exc.status_code, ("http-error", str(exc.detail)))
+        detail = None
+        if exc.status_code == 404:
+            detail = f"No resource at {request.url.path}."
+        elif exc.status_code == 405:
+            detail = f"{request.method} is not allowed on {request.url.path}."
+        elif isinstance(exc.detail, str):
+            detail = exc.detail
+        return problem(exc.status_code, slug, title, detail, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> ProblemResponse:
+        log.exception("unhandled error")
+        return problem(500, "internal", "Internal error", "An unexpected error occurred; it has been logged.")
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": Problem, "content": {"application/problem+json": {}}, "description": desc}
+    for code, desc in {
+        400: "Bad request",
+        401: "Missing, unknown or revoked API key",
+        403: "Role or province scope does not allow this",
+        404: "Not found (or outside your province scope)",
+        409: "Conflict",
+        413: "Body too large",
+        422: "Invalid request; `errors` names each field",
+        429: "Rate limit exceeded",
+    }.items()
+}

@@ -1,0 +1,81 @@
+"""App factory: settings, logging, middleware, routers, error handlers, and the start-up checks."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from app import __version__
+from app.core import errors
+from app.core import logging as app_logging
+from app.core.config import Settings, get_settings
+from app.core.db import session_scope
+from app.core.health import router as health_router
+from app.core.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from app.places.router import router as places_router
+from app.questionnaires.definition import DefinitionError
+from app.questionnaires.registry import Registry, verify_hashes
+from app.questionnaires.router import router as questionnaires_router
+
+log = logging.getLogger("khuyencong")
+
+DESCRIPTION = """Needs survey and point-project prioritisation for Vietnam's industrial-extension
+(khuyến công) programme. Errors are RFC 9457 `application/problem+json`. Authenticate with
+`Authorization: Bearer <key>`; see the README for roles and province scope."""
+
+
+def load_definitions(settings: Settings) -> Registry:
+    """Load questionnaires, check them, and enforce immutability of published versions against the database."""
+    registry = Registry.load(settings.schemas_dir)
+    with session_scope(write=True) as session:
+        problems = verify_hashes(
+            session,
+            "questionnaire",
+            [(d.key, d.version, d.status, d.content_hash, d.source) for d in registry.definitions.values()],
+        )
+    if problems:
+        raise DefinitionError(problems)
+    return registry
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app_logging.configure(settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            app.state.registry = load_definitions(settings)
+        except DefinitionError as exc:
+            for p in exc.problems:
+                log.error("definition problem: %s", p)
+            raise
+        yield
+
+    app = FastAPI(
+        title="khuyencong-survey",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        responses={k: errors.PROBLEM_RESPONSES[k] for k in (422,)},
+    )
+    errors.install(app)
+    for router in (health_router, places_router, questionnaires_router):
+        app.include_router(router)
+    # Outermost first: request id wraps everything, then CORS, then the body ceiling.
+    app.add_middleware(BodyLimitMiddleware, settings=settings)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_credentials=False,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type", "If-None-Match", "X-Request-ID"],
+        expose_headers=["ETag", "X-Request-ID", "Retry-After"],
+        max_age=600,
+    )
+    app.add_middleware(RequestContextMiddleware)
+    return app

@@ -1,0 +1,182 @@
+"""Every table of the service, in one metadata (what Alembic compares against)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.models.types import JsonType, SeqType, UTCDateTime, utcnow
+
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def _dt(nullable: bool = False, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class DefinitionHash(SQLModel, table=True):
+    """Content hash of a published questionnaire or scoring profile, recorded the first time it is seen."""
+
+    __tablename__ = "definition_hash"
+    kind: str = Field(sa_column=Column(String(20), primary_key=True))
+    key: str = Field(sa_column=Column(String(80), primary_key=True))
+    version: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    sha256: str = Field(sa_column=Column(String(64), nullable=False))
+    first_seen_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ApiKey(SQLModel, table=True):
+    """An API key: only the SHA-256 of the secret is kept."""
+
+    __tablename__ = "api_key"
+    id: int | None = Field(default=None, sa_column=Column(SeqType, primary_key=True, autoincrement=True))
+    name: str = Field(sa_column=Column(String(120), nullable=False, unique=True))
+    prefix: str = Field(sa_column=Column(String(16), nullable=False))
+    secret_hash: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    role: str = Field(sa_column=Column(String(20), nullable=False))
+    provinces: list[str] | None = Field(default=None, sa_column=Column(JsonType, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    last_used_at: datetime | None = _dt(nullable=True)
+    revoked_at: datetime | None = _dt(nullable=True)
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only record of a write: who, when, what, from where."""
+
+    __tablename__ = "audit_event"
+    id: int | None = Field(default=None, sa_column=Column(SeqType, primary_key=True, autoincrement=True))
+    at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    key_name: str | None = Field(default=None, sa_column=Column(String(120), nullable=True, index=True))
+    role: str | None = Field(default=None, sa_column=Column(String(20), nullable=True))
+    action: str = Field(sa_column=Column(String(40), nullable=False, index=True))
+    resource_type: str = Field(sa_column=Column(String(40), nullable=False))
+    resource_id: str = Field(sa_column=Column(String(64), nullable=False, index=True))
+    client_ip: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    request_id: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    detail: dict[str, Any] | None = Field(default=None, sa_column=Column(JsonType, nullable=True))
+
+
+class Facility(SQLModel, table=True):
+    """A rural industrial establishment (cơ sở công nghiệp nông thôn); its history is in facility_revision."""
+
+    __tablename__ = "facility"
+    seq: int | None = Field(default=None, sa_column=Column(SeqType, primary_key=True, autoincrement=True))
+    id: str = Field(sa_column=Column(String(36), nullable=False, unique=True))
+    name: str = Field(sa_column=Column(String(300), nullable=False))
+    search_text: str = Field(sa_column=Column(Text, nullable=False))
+    tax_code: str | None = Field(default=None, sa_column=Column(String(14), nullable=True, unique=True))
+    kind: str = Field(sa_column=Column(String(30), nullable=False))
+    sector: str = Field(sa_column=Column(String(30), nullable=False))
+    vsic_code: str | None = Field(default=None, sa_column=Column(String(10), nullable=True))
+    province_code: str = Field(sa_column=Column(String(2), nullable=False))
+    ward_code: str | None = Field(default=None, sa_column=Column(String(5), nullable=True))
+    address: str | None = Field(default=None, sa_column=Column(String(500), nullable=True))
+    employees: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    annual_revenue_vnd: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    established_year: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    prior_support: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JsonType, nullable=False))
+    prior_support_count: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    last_support_year: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    location: dict[str, Any] | None = Field(default=None, sa_column=Column(JsonType, nullable=True))
+    revision: int = Field(default=1, sa_column=Column(Integer, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    created_by: str | None = Field(default=None, sa_column=Column(String(120), nullable=True))
+
+    __table_args__ = (
+        Index("ix_facility_province_seq", "province_code", "seq"),
+        Index("ix_facility_sector_seq", "sector", "seq"),
+    )
+
+
+class FacilityRevision(SQLModel, table=True):
+    """A full snapshot of a facility after each change, so rankings can see it as it was."""
+
+    __tablename__ = "facility_revision"
+    id: int | None = Field(default=None, sa_column=Column(SeqType, primary_key=True, autoincrement=True))
+    facility_id: str = Field(sa_column=Column(String(36), ForeignKey("facility.id"), nullable=False))
+    revision: int = Field(sa_column=Column(Integer, nullable=False))
+    data: dict[str, Any] = Field(sa_column=Column(JsonType, nullable=False))
+    changed_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    changed_by: str | None = Field(default=None, sa_column=Column(String(120), nullable=True))
+
+    __table_args__ = (UniqueConstraint("facility_id", "revision", name="uq_facility_revision_facility_id_revision"),)
+
+
+class Response(SQLModel, table=True):
+    """A survey response's identity (client-chosen id) and receive order; its content is in revisions."""
+
+    __tablename__ = "response"
+    seq: int | None = Field(default=None, sa_column=Column(SeqType, primary_key=True, autoincrement=True))
+    id: str = Field(sa_column=Column(String(36), nullable=False, unique=True))
+    questionnaire: str = Field(sa_column=Column(String(80), nullable=False))
+    version: int = Field(sa_column=Column(Integer, nullable=False))
+    facility_id: str = Field(sa_column=Column(String(36), ForeignKey("facility.id"), nullable=False, index=True))
+    province_code: str = Field(sa_column=Column(String(2), nullable=False))
+    submitted_by: str | None = Field(default=None, sa_column=Column(String(120), nullable=True))
+    received_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    content_hash: str = Field(sa_column=Column(String(64), nullable=False))
+    current_revision: int = Field(default=1, sa_column=Column(Integer, nullable=False))
+
+    __table_args__ = (
+        Index("ix_response_questionnaire_version_seq", "questionnaire", "version", "seq"),
+        Index("ix_response_province_seq", "province_code", "seq"),
+        Index("ix_response_submitted_by_seq", "submitted_by", "seq"),
+        Index("ix_response_received_at", "received_at"),
+    )
+
+
+class ResponseRevision(SQLModel, table=True):
+    """One revision of a response's answers; revisions are only ever added."""
+
+    __tablename__ = "response_revision"
+    id: int | None = Field(default=None, sa_column=Column(SeqType, primary_key=True, autoincrement=True))
+    response_id: str = Field(sa_column=Column(String(36), ForeignKey("response.id"), nullable=False))
+    revision: int = Field(sa_column=Column(Integer, nullable=False))
+    answers: dict[str, Any] = Field(sa_column=Column(JsonType, nullable=False))
+    collected_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    collected_offset_min: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    location: dict[str, Any] | None = Field(default=None, sa_column=Column(JsonType, nullable=True))
+    received_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    submitted_by: str | None = Field(default=None, sa_column=Column(String(120), nullable=True))
+
+    __table_args__ = (UniqueConstraint("response_id", "revision", name="uq_response_revision_response_id_revision"),)
+
+
+class Ranking(SQLModel, table=True):
+    """A frozen ranking: its inputs, the profile's hash and the full result, never changed."""
+
+    __tablename__ = "ranking"
+    seq: int | None = Field(default=None, sa_column=Column(SeqType, primary_key=True, autoincrement=True))
+    id: str = Field(sa_column=Column(String(36), nullable=False, unique=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    created_by: str | None = Field(default=None, sa_column=Column(String(120), nullable=True))
+    profile_key: str = Field(sa_column=Column(String(80), nullable=False))
+    profile_version: int = Field(sa_column=Column(Integer, nullable=False))
+    profile_hash: str = Field(sa_column=Column(String(64), nullable=False))
+    as_of: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    scope: list[str] | None = Field(default=None, sa_column=Column(JsonType, nullable=True))
+    request: dict[str, Any] = Field(sa_column=Column(JsonType, nullable=False))
+    result: dict[str, Any] = Field(sa_column=Column(JsonType, nullable=False))
+
+
+__all__ = [
+    "ApiKey",
+    "AuditEvent",
+    "DefinitionHash",
+    "Facility",
+    "FacilityRevision",
+    "Ranking",
+    "Response",
+    "ResponseRevision",
+    "SQLModel",
+]

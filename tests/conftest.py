@@ -1,0 +1,125 @@
+"""Test database (built by `alembic upgrade head`), a fresh app per session, data wiped before each test.
+
+SQLite by default; PostgreSQL when TEST_DATABASE_URL is set (as .ci/run does). DATABASE_URL from a
+developer's shell is never used by tests, so a dev database is never wiped.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+_tmp = Path(tempfile.mkdtemp(prefix="kc-test-"))
+TEST_DB_URL = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{_tmp / 'test.db'}"
+os.environ["DATABASE_URL"] = TEST_DB_URL
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+os.environ["CORS_ORIGINS"] = "https://portal.example.gov.vn"
+os.environ["RATE_LIMIT_PER_MINUTE"] = "100000"
+
+import pytest  # noqa: E402
+from alembic import command  # noqa: E402
+from alembic.config import Config  # noqa: E402
+from fastapi.testclient import TestClient  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+
+from app.core.config import ROOT, get_settings  # noqa: E402
+from app.core.db import get_engine, session_scope  # noqa: E402
+
+get_settings.cache_clear()
+get_engine.cache_clear()
+
+
+def alembic_config(url: str | None = None) -> Config:
+    cfg = Config(str(ROOT / "alembic.ini"))
+    cfg.attributes["configure_logger"] = False
+    if url:
+        cfg.set_main_option("sqlalchemy.url", url)
+    return cfg
+
+
+def reset_schema(url: str) -> None:
+    """Drop everything and migrate to head: the test database is always built by Alembic."""
+    cfg = alembic_config(url)
+    command.downgrade(cfg, "base")
+    command.upgrade(cfg, "head")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _database() -> Iterator[None]:
+    if TEST_DB_URL.startswith("postgresql"):
+        with get_engine().begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    command.upgrade(alembic_config(), "head")
+    yield
+    get_engine().dispose()
+
+
+TABLES = ["audit_event", "ranking", "response_revision", "response", "facility_revision", "facility", "api_key"]
+
+
+def wipe() -> None:
+    with session_scope(write=True) as s:
+        if s.get_bind().dialect.name == "postgresql":
+            s.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+        else:
+            for t in TABLES:
+                s.execute(text(f"DELETE FROM {t}"))
+
+
+@pytest.fixture(scope="session")
+def app():  # type: ignore[no-untyped-def]
+    from app.main import create_app
+
+    return create_app()
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    from app.access.deps import rate_limiter
+
+    wipe()
+    rate_limiter.reset()
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
+
+
+KeyFactory = Callable[..., dict[str, str]]
+
+
+@pytest.fixture
+def make_key(client: TestClient) -> KeyFactory:
+    """Create a key and return the Authorization header for it."""
+    from app.access import service
+
+    counter = {"n": 0}
+
+    def _make(role: str = "admin", provinces: list[str] | None = None, name: str | None = None) -> dict[str, str]:
+        counter["n"] += 1
+        with session_scope(write=True) as s:
+            _, secret = service.create(
+                session=s, principal=None, name=name or f"{role}-{counter['n']}", role=role, provinces=provinces
+            )
+        return {"Authorization": f"Bearer {secret}"}
+
+    return _make
+
+
+@pytest.fixture
+def admin(make_key: KeyFactory) -> dict[str, str]:
+    return make_key("admin", name="admin")
+
+
+def assert_problem(resp, status: int, *paths: str) -> dict:  # type: ignore[no-untyped-def]
+    """The response is problem+json with this status and (when given) errors at these paths."""
+    assert resp.status_code == status, resp.text
+    assert resp.headers["content-type"].startswith("application/problem+json"), resp.headers["content-type"]
+    body = resp.json()
+    assert body["status"] == status and body["type"] and body["title"]
+    found = {e["path"] for e in body.get("errors", [])}
+    for p in paths:
+        assert p in found, (p, body)
+    for e in body.get("errors", []):
+        assert e["code"] and e["message"]
+    return body  # type: ignore[no-any-return]

@@ -1,0 +1,68 @@
+"""Small data factories for tests."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from typing import Any
+
+from app.questionnaires.definition import Definition
+from app.questionnaires.validator import compile_condition
+
+
+def valid_answers(d: Definition, seed: int = 0, *, fill: float = 0.8) -> dict[str, Any]:
+    """A random answer set that satisfies the definition (relevance followed in order)."""
+    rnd = random.Random(seed)
+    types = {q.id: q.type for q in d.questions}
+    out: dict[str, Any] = {}
+    for q in d.questions:
+        if q.relevant and not compile_condition(q.relevant, types)(out):
+            continue
+        if not q.required and rnd.random() > fill:
+            continue
+        if q.type == "integer":
+            lo, hi = int(q.min if q.min is not None else 0), int(q.max if q.max is not None else 1000)
+            out[q.id] = rnd.randint(lo, min(hi, lo + 10**9))
+        elif q.type == "decimal":
+            lo, hi = float(q.min if q.min is not None else 0), float(q.max if q.max is not None else 1000)
+            out[q.id] = round(rnd.uniform(lo, hi), 2)
+        elif q.type == "boolean":
+            out[q.id] = rnd.random() < 0.6
+        elif q.type == "text":
+            out[q.id] = "https://coso.example.vn" if q.pattern else "Sản phẩm " + str(rnd.randint(1, 99))
+        elif q.type == "date":
+            out[q.id] = f"2026-{rnd.randint(1, 12):02d}-{rnd.randint(1, 28):02d}"
+        elif q.type == "select_one":
+            out[q.id] = rnd.choice(q.choice_codes)
+        else:
+            out[q.id] = rnd.sample(q.choice_codes, rnd.randint(1, len(q.choice_codes)))
+    return out
+
+
+def facility_body(**over: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "name": "Cơ sở chế biến cà phê Cầu Đất",
+        "kind": "household_business",
+        "sector": "agro_food_processing",
+        "province_code": "68",
+        "employees": 12,
+        "annual_revenue_vnd": 2_500_000_000,
+        "established_year": 2012,
+    }
+    body.update(over)
+    return body
+
+
+def response_body(facility_id: str, **over: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": str(uuid.uuid4()),
+        "questionnaire": "loans",
+        "version": 2,
+        "facility_id": facility_id,
+        "answers": {"needs_loan": True, "loan_amount_vnd": 500_000_000, "loan_purpose": ["machinery"],
+                    "has_collateral": False, "wants_interest_subsidy": True},  # fmt: skip
+        "collected_at": "2026-11-20T08:30:00+07:00",
+        "location": {"lat": 11.94, "lon": 108.44, "accuracy_m": 12},
+    }
+    body.update(over)
+    return body
