@@ -16,10 +16,14 @@ from app.core.config import Settings, get_settings
 from app.core.db import session_scope
 from app.core.health import router as health_router
 from app.core.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from app.access.router import router as access_router
+from app.facilities.router import router as facilities_router
 from app.places.router import router as places_router
 from app.questionnaires.definition import DefinitionError
 from app.questionnaires.registry import Registry, verify_hashes
 from app.questionnaires.router import router as questionnaires_router
+from app.responses.export_router import router as exports_router
+from app.responses.router import router as responses_router
 
 log = logging.getLogger("khuyencong")
 
@@ -64,7 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses={k: errors.PROBLEM_RESPONSES[k] for k in (422,)},
     )
     errors.install(app)
-    for router in (health_router, places_router, questionnaires_router):
+    for router in (health_router, places_router, questionnaires_router, access_router, facilities_router, responses_router, exports_router):
         app.include_router(router)
     # Outermost first: request id wraps everything, then CORS, then the body ceiling.
     app.add_middleware(BodyLimitMiddleware, settings=settings)

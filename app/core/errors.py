@@ -143,7 +143,7 @@ def validation_errors(exc_errors: Any) -> list[dict[str, str]]:
     out = []
     for err in exc_errors:
         code = err.get("type", "invalid")
-        msg = _PYDANTIC_MESSAGES.get(code) or err.get("msg", "Invalid value.")
+        msg = _PYDANTIC_MESSAGES.get(code) or str(err.get("msg", "Invalid value.")).removeprefix("Value error, ")
         if code == "json_invalid":
             ctx = err.get("ctx") or {}
             if ctx.get("error"):

@@ -77,49 +77,49 @@ def compile_question(q: Question) -> Callable[[Any], list[tuple[str, str]]]:
     def bounds(v: float | int) -> list[tuple[str, str]]:
         out = []
         if q.min is not None and v < q.min:
-            out.append(("too_small", f"{label} must be at least {_fmt(q.min)}{unit}; got {_fmt(v)}."))
+            out.append(("too_small", f"{label}: must be at least {_fmt(q.min)}{unit}; got {_fmt(v)}."))
         if q.max is not None and v > q.max:
-            out.append(("too_large", f"{label} must be at most {_fmt(q.max)}{unit}; got {_fmt(v)}."))
+            out.append(("too_large", f"{label}: must be at most {_fmt(q.max)}{unit}; got {_fmt(v)}."))
         return out
 
     def check(v: Any) -> list[tuple[str, str]]:
         t = q.type
         if t == "integer":
             if not is_number(v):
-                return [("type", f"{label} must be a whole number, not {_describe(v)}.")]
+                return [("type", f"{label}: must be a whole number, not {_describe(v)}.")]
             if not math.isfinite(v):
-                return [("not_finite", f"{label} must be a finite number.")]
+                return [("not_finite", f"{label}: must be a finite number.")]
             if isinstance(v, float) and not v.is_integer():
-                return [("type", f"{label} must be a whole number; got {v}.")]
+                return [("type", f"{label}: must be a whole number; got {v}.")]
             return bounds(v)
         if t == "decimal":
             if not is_number(v):
-                return [("type", f"{label} must be a number, not {_describe(v)}.")]
+                return [("type", f"{label}: must be a number, not {_describe(v)}.")]
             if not math.isfinite(v):
-                return [("not_finite", f"{label} must be a finite number (NaN and Infinity are not allowed).")]
+                return [("not_finite", f"{label}: must be a finite number (NaN and Infinity are not allowed).")]
             return bounds(v)
         if t == "boolean":
-            return [] if isinstance(v, bool) else [("type", f"{label} must be true or false, not {_describe(v)}.")]
+            return [] if isinstance(v, bool) else [("type", f"{label}: must be true or false, not {_describe(v)}.")]
         if t == "text":
             if not isinstance(v, str):
-                return [("type", f"{label} must be text, not {_describe(v)}.")]
+                return [("type", f"{label}: must be text, not {_describe(v)}.")]
             out = []
             if q.min_length is not None and len(v) < q.min_length:
-                out.append(("too_short", f"{label} must have at least {q.min_length} characters."))
+                out.append(("too_short", f"{label}: must have at least {q.min_length} characters."))
             if q.max_length is not None and len(v) > q.max_length:
-                out.append(("too_long", f"{label} must have at most {q.max_length} characters; got {len(v)}."))
+                out.append(("too_long", f"{label}: must have at most {q.max_length} characters; got {len(v)}."))
             if pattern is not None and not pattern.search(v):
-                out.append(("pattern", f"{label} does not have the expected form ({q.pattern})."))
+                out.append(("pattern", f"{label}: does not have the expected form ({q.pattern})."))
             return out
         if t == "date":
             if not isinstance(v, str):
-                return [("type", f"{label} must be a date written YYYY-MM-DD, not {_describe(v)}.")]
+                return [("type", f"{label}: must be a date written YYYY-MM-DD, not {_describe(v)}.")]
             try:
                 if not DATE_RE.match(v):
                     raise ValueError
                 date.fromisoformat(v)
             except ValueError:
-                return [("invalid_date", f"{label} must be a real date written YYYY-MM-DD; got {v!r}.")]
+                return [("invalid_date", f"{label}: must be a real date written YYYY-MM-DD; got {v!r}.")]
             return []
         if t == "select_one":
             if not isinstance(v, str) or v not in codes:
@@ -127,7 +127,7 @@ def compile_question(q: Question) -> Callable[[Any], list[tuple[str, str]]]:
             return []
         # select_multiple
         if not isinstance(v, list):
-            return [("type", f"{label} must be a list of choice codes, not {_describe(v)}.")]
+            return [("type", f"{label}: must be a list of choice codes, not {_describe(v)}.")]
         out = []
         bad = [x for x in v if not isinstance(x, str) or x not in codes]
         if bad:
@@ -138,7 +138,7 @@ def compile_question(q: Question) -> Callable[[Any], list[tuple[str, str]]]:
         elif not bad and _has_duplicates(v):
             out.append(("duplicate_choice", f"{label}: each choice may be selected once."))
         if q.required and not v:
-            out.append(("required", f"{label} is required: select at least one choice."))
+            out.append(("required", f"{label}: is required: select at least one choice."))
         return out
 
     return check
@@ -192,15 +192,15 @@ class AnswerValidator:
             if not applies:
                 if value is not None:
                     errors.append({"path": path, "code": "not_relevant",
-                                   "message": f"{label} does not apply given the other answers; leave it out."})  # fmt: skip
+                                   "message": f"{label}: does not apply given the other answers; leave it out."})  # fmt: skip
                 continue
             if q.id in answers and value is None:
                 errors.append({"path": path, "code": "null",
-                               "message": f"{label} applies here; give an answer or leave it out, not null."})  # fmt: skip
+                               "message": f"{label}: applies here; give an answer or leave it out, not null."})  # fmt: skip
                 continue
             if value is None:
                 if q.required:
-                    errors.append({"path": path, "code": "required", "message": f"{label} is required."})
+                    errors.append({"path": path, "code": "required", "message": f"{label}: is required."})
                 continue
             errors.extend({"path": path, "code": code, "message": msg} for code, msg in check(value))
         return errors

@@ -93,4 +93,4 @@ def test_every_error_is_returned_with_a_plain_message() -> None:
     errors = V.validate({"flag": "yes", "n": -5, "s": "a", "zzz": 0})
     assert {e["path"] for e in errors} == {"answers.flag", "answers.n", "answers.s", "answers.zzz"}
     n = next(e for e in errors if e["path"] == "answers.n")
-    assert n["message"] == "Count must be at least 0 VND; got -5."
+    assert n["message"] == "Count: must be at least 0 VND; got -5."

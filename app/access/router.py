@@ -1,0 +1,93 @@
+"""Admin endpoints: API keys and the audit trail."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.access import service
+from app.access.deps import ROLES, AdminPrincipal
+from app.core.db import SessionDep
+from app.core.errors import PROBLEM_RESPONSES
+from app.core.pagination import Page, PageDep
+
+router = APIRouter(prefix="/api/v1", tags=["access"], responses={k: PROBLEM_RESPONSES[k] for k in (401, 403, 429)})
+
+
+class KeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=120, pattern=r"^[\w.\-@ ]+$")
+    role: str = Field(description=f"one of {', '.join(ROLES)}")
+    provinces: list[str] | None = Field(default=None, description="province codes; omit or null for every province")
+
+
+class KeyRead(BaseModel):
+    name: str
+    role: str
+    provinces: list[str] | None
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class KeyCreated(KeyRead):
+    secret: str = Field(description="shown once; only its hash is stored")
+
+
+class AuditRead(BaseModel):
+    id: int
+    at: datetime
+    key_name: str | None
+    role: str | None
+    action: str
+    resource_type: str
+    resource_id: str
+    client_ip: str | None
+    request_id: str | None
+    detail: dict | None
+
+
+def _read(k) -> KeyRead:  # type: ignore[no-untyped-def]
+    return KeyRead.model_validate(k, from_attributes=True)
+
+
+@router.post("/keys", status_code=201, response_model=KeyCreated, responses={k: PROBLEM_RESPONSES[k] for k in (409, 422)})
+def create_key(body: KeyCreate, session: SessionDep, principal: AdminPrincipal) -> KeyCreated:
+    """Create an API key; the secret is in this response only."""
+    key, secret = service.create(session=session, principal=principal, name=body.name, role=body.role, provinces=body.provinces)
+    return KeyCreated(**_read(key).model_dump(), secret=secret)
+
+
+@router.get("/keys", response_model=list[KeyRead])
+def list_keys(session: SessionDep, principal: AdminPrincipal) -> list[KeyRead]:
+    """Every key with its role, scope and state (never a secret)."""
+    return [_read(k) for k in service.list_keys(session=session)]
+
+
+@router.post("/keys/{name}/revoke", response_model=KeyRead, responses={404: PROBLEM_RESPONSES[404]})
+def revoke_key(name: str, session: SessionDep, principal: AdminPrincipal) -> KeyRead:
+    """Revoke a key; the next request with it is refused, in every process."""
+    return _read(service.revoke(session=session, principal=principal, name=name))
+
+
+@router.get("/audit", response_model=Page[AuditRead], responses={422: PROBLEM_RESPONSES[422]})
+def list_audit(
+    session: SessionDep,
+    principal: AdminPrincipal,
+    page: PageDep,
+    action: Annotated[str | None, Query(description="e.g. response.created")] = None,
+    key_name: str | None = None,
+    resource_type: str | None = None,
+    resource_id: str | None = None,
+    since: Annotated[datetime | None, Query(description="RFC 3339; events at or after")] = None,
+) -> Page[AuditRead]:
+    """The append-only audit trail, newest first."""
+    rows, nxt = service.list_audit(
+        session=session, cursor=page.cursor, limit=page.limit, action=action, key_name=key_name,
+        resource_type=resource_type, resource_id=resource_id, since=since,
+    )  # fmt: skip
+    return Page(items=[AuditRead.model_validate(r, from_attributes=True) for r in rows], next_cursor=nxt)

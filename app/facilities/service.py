@@ -1,0 +1,159 @@
+"""Facility registry rules: validation against places, tax-code uniqueness, history, scope."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from app.access import audit
+from app.access.deps import Principal
+from app.access.scope import check_write, readable
+from app.core.errors import Conflict, Invalid, NotFound
+from app.core.pagination import decode_cursor, encode_cursor
+from app.facilities.schemas import FacilityCreate, FacilityRead, FacilityUpdate
+from app.models import Facility, FacilityRevision
+from app.models.types import utcnow
+from app.places.service import fold, provinces, ward_province
+
+SNAPSHOT_FIELDS = ("name", "tax_code", "kind", "sector", "vsic_code", "province_code", "ward_code", "address", "employees",
+                   "annual_revenue_vnd", "established_year", "prior_support", "prior_support_count", "last_support_year", "location")  # fmt: skip
+
+
+def _check_places(province_code: str, ward_code: str | None, prefix: str = "") -> None:
+    errors = []
+    if province_code not in provinces():
+        errors.append({"path": f"{prefix}province_code", "code": "unknown_province",
+                       "message": f"{province_code!r} is not a current province code; see /api/v1/provinces."})  # fmt: skip
+    elif ward_code is not None and ward_province(ward_code) != province_code:
+        where = ward_province(ward_code)
+        msg = f"Ward {ward_code} is in province {where}, not {province_code}." if where else f"{ward_code!r} is not a ward code."
+        errors.append({"path": f"{prefix}ward_code", "code": "unknown_ward" if not where else "ward_not_in_province", "message": msg})
+    if errors:
+        raise Invalid("The facility's place is not valid.", errors=errors)
+
+
+def _derive(f: Facility) -> None:
+    f.prior_support_count = len(f.prior_support or [])
+    years = [p["year"] for p in f.prior_support or []]
+    f.last_support_year = max(years) if years else None
+    f.search_text = fold(" ".join(x for x in (f.name, f.tax_code or "", f.address or "") if x))
+
+
+def snapshot(f: Facility) -> dict[str, Any]:
+    return {k: getattr(f, k) for k in SNAPSHOT_FIELDS}
+
+
+def to_read(f: Facility) -> FacilityRead:
+    return FacilityRead.model_validate(f, from_attributes=True)
+
+
+def by_tax_code(session: Session, tax_code: str) -> Facility | None:
+    return session.execute(select(Facility).where(Facility.tax_code == tax_code)).scalar_one_or_none()  # type: ignore[arg-type]
+
+
+def _duplicate(existing: Facility) -> Conflict:
+    return Conflict(
+        f"A facility with tax code {existing.tax_code} is already registered.",
+        errors=[{"path": "tax_code", "code": "duplicate", "message": "This tax code is registered; use facility_id."}],
+        facility_id=existing.id,
+    )
+
+
+def create(*, session: Session, principal: Principal | None, data: FacilityCreate, prefix: str = "") -> Facility:
+    """Register a facility (409 with the existing id when the tax code is known)."""
+    _check_places(data.province_code, data.ward_code, prefix)
+    if principal is not None:
+        check_write(principal, data.province_code, f"{prefix}province_code")
+    if data.tax_code and (existing := by_tax_code(session, data.tax_code)) is not None:
+        raise _duplicate(existing)
+    now = utcnow()
+    f = Facility(id=str(uuid.uuid4()), created_at=now, updated_at=now, created_by=principal.name if principal else "cli",
+                 **data.model_dump(mode="json"))  # fmt: skip
+    _derive(f)
+    try:
+        with session.begin_nested():
+            session.add(f)
+            session.flush()
+    except IntegrityError:
+        existing = by_tax_code(session, data.tax_code) if data.tax_code else None
+        if existing is not None:
+            raise _duplicate(existing) from None
+        raise
+    session.add(FacilityRevision(facility_id=f.id, revision=1, data=snapshot(f), changed_at=now, changed_by=f.created_by))
+    audit.record(session, principal, "facility.created", "facility", f.id)
+    return f
+
+
+def get_or_raise(*, session: Session, principal: Principal, facility_id: str, for_update: bool = False) -> Facility:
+    """The facility if it exists and is in the caller's scope; 404 otherwise."""
+    stmt = select(Facility).where(Facility.id == facility_id)  # type: ignore[arg-type]
+    if for_update:
+        stmt = stmt.with_for_update()
+    f = session.execute(readable(stmt, principal, Facility.province_code)).scalar_one_or_none()
+    if f is None:
+        raise NotFound(f"There is no facility {facility_id} in your provinces.")
+    return f
+
+
+def update(*, session: Session, principal: Principal, facility_id: str, data: FacilityUpdate) -> Facility:
+    """Apply a partial change and keep the previous state as a revision."""
+    f = get_or_raise(session=session, principal=principal, facility_id=facility_id, for_update=True)
+    changes = data.model_dump(mode="json", exclude_unset=True)
+    nulls = [k for k in ("name", "kind", "sector", "province_code", "prior_support") if k in changes and changes[k] is None]
+    if nulls:
+        raise Invalid("These fields cannot be emptied.", errors=[{"path": k, "code": "required", "message": f"{k} cannot be null."} for k in nulls])
+    if not changes:
+        return f
+    province = changes.get("province_code", f.province_code)
+    _check_places(province, changes.get("ward_code", f.ward_code))
+    check_write(principal, province)
+    if changes.get("tax_code") and changes["tax_code"] != f.tax_code and (other := by_tax_code(session, changes["tax_code"])):
+        raise _duplicate(other)
+    for k, v in changes.items():
+        setattr(f, k, v)
+    _derive(f)
+    f.revision += 1
+    f.updated_at = utcnow()
+    session.add(f)
+    session.add(FacilityRevision(facility_id=f.id, revision=f.revision, data=snapshot(f), changed_at=f.updated_at, changed_by=principal.name))
+    audit.record(session, principal, "facility.updated", "facility", f.id, {"fields": sorted(changes)})
+    session.flush()
+    return f
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def list_facilities(
+    *,
+    session: Session,
+    principal: Principal,
+    cursor: str | None,
+    limit: int,
+    province_code: list[str] | None = None,
+    sector: list[str] | None = None,
+    kind: str | None = None,
+    q: str | None = None,
+) -> tuple[list[Facility], str | None]:
+    """Facilities in scope, oldest registration first, keyset-paginated."""
+    stmt: Any = readable(select(Facility), principal, Facility.province_code)
+    if province_code:
+        stmt = stmt.where(Facility.province_code.in_(province_code))  # type: ignore[attr-defined]
+    if sector:
+        stmt = stmt.where(Facility.sector.in_(sector))  # type: ignore[attr-defined]
+    if kind:
+        stmt = stmt.where(Facility.kind == kind)
+    if q and q.strip():
+        for word in fold(q).split():
+            stmt = stmt.where(Facility.search_text.like(f"%{_escape_like(word)}%", escape="\\"))  # type: ignore[attr-defined]
+    if cursor:
+        (last,) = decode_cursor(cursor, 1)
+        stmt = stmt.where(Facility.seq > int(last))  # type: ignore[operator]
+    rows = list(session.execute(stmt.order_by(Facility.seq).limit(limit + 1)).scalars())
+    nxt = encode_cursor(rows[limit - 1].seq) if len(rows) > limit else None
+    return rows[:limit], nxt

@@ -1,0 +1,97 @@
+"""Survey response endpoints: submit (single, batch), revise, read, list."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from fastapi import Response as HttpResponse
+
+from app.access.deps import Principal, require
+from app.core.db import SessionDep
+from app.core.errors import PROBLEM_RESPONSES
+from app.core.pagination import Page, PageDep
+from app.questionnaires.router import RegistryDep
+from app.responses import service
+from app.responses.schemas import BatchIn, BatchItemResult, BatchOut, ResponseCreate, ResponseRead, ResponseRevise
+
+router = APIRouter(
+    prefix="/api/v1/responses",
+    tags=["responses"],
+    responses={k: PROBLEM_RESPONSES[k] for k in (401, 403, 422, 429)},
+)
+
+Submitter = Annotated[Principal, Depends(require("field_officer", "portal"))]
+Reviser = Annotated[Principal, Depends(require("field_officer"))]
+Reader = Annotated[Principal, Depends(require("planner", "field_officer"))]
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=ResponseRead,
+    responses={200: {"model": ResponseRead, "description": "A retry of a stored response: the stored body"},
+               409: PROBLEM_RESPONSES[409], 413: PROBLEM_RESPONSES[413]},  # fmt: skip
+)
+def submit(body: ResponseCreate, session: SessionDep, registry: RegistryDep, principal: Submitter, http: HttpResponse) -> ResponseRead:
+    """Submit one response; the same id and content again is 200 with the stored body, other content 409."""
+    out = service.ingest(session=session, registry=registry, principal=principal, body=body)
+    if out.status == "duplicate":
+        http.status_code = 200
+    return service.to_read(out.response, out.revision)
+
+
+@router.post("/batch", response_model=BatchOut, response_model_exclude_none=True, responses={413: PROBLEM_RESPONSES[413]})
+def submit_batch(body: BatchIn, session: SessionDep, registry: RegistryDep, principal: Submitter) -> BatchOut:
+    """Up to 500 responses; each item gets its own status, in input order, and never affects the others."""
+    results = service.ingest_batch(session=session, registry=registry, principal=principal, items=body.items)
+    return BatchOut(results=[BatchItemResult(**r) for r in results])
+
+
+@router.get("", response_model=Page[ResponseRead])
+def list_responses(
+    session: SessionDep,
+    principal: Reader,
+    page: PageDep,
+    questionnaire: str | None = None,
+    version: Annotated[int | None, Query(ge=1)] = None,
+    facility_id: str | None = None,
+    province_code: Annotated[list[str] | None, Query(description="repeatable")] = None,
+    received_after: Annotated[datetime | None, Query(description="RFC 3339")] = None,
+) -> Page[ResponseRead]:
+    """Latest revisions in the order received, keyset-paginated; stable while new responses arrive."""
+    items, nxt = service.list_page(
+        session=session, principal=principal, cursor=page.cursor, limit=page.limit, questionnaire=questionnaire,
+        version=version, facility_id=facility_id, province_code=province_code, received_after=received_after,
+    )  # fmt: skip
+    return Page(items=items, next_cursor=nxt)
+
+
+@router.get("/{response_id}", response_model=ResponseRead, responses={404: PROBLEM_RESPONSES[404]})
+def get_response(response_id: str, session: SessionDep, principal: Reader) -> ResponseRead:
+    """The latest revision of one response (field officers: only their own)."""
+    return service.to_read(*service.get(session=session, principal=principal, response_id=response_id))
+
+
+@router.put(
+    "/{response_id}",
+    response_model=ResponseRead,
+    status_code=201,
+    responses={200: {"model": ResponseRead, "description": "A retry of a stored revision"}, 404: PROBLEM_RESPONSES[404], 409: PROBLEM_RESPONSES[409]},
+)
+def revise_response(
+    response_id: str, body: ResponseRevise, session: SessionDep, registry: RegistryDep, principal: Reviser, http: HttpResponse
+) -> ResponseRead:
+    """Store a new revision on top of `base_revision` (which must be the latest); nothing is overwritten."""
+    out, created = service.revise(session=session, registry=registry, principal=principal, response_id=response_id, body=body)
+    if not created:
+        http.status_code = 200
+    return service.to_read(out.response, out.revision)
+
+
+@router.get("/{response_id}/revisions", response_model=Page[ResponseRead], responses={404: PROBLEM_RESPONSES[404]})
+def list_revisions(response_id: str, session: SessionDep, principal: Reader, page: PageDep) -> Page[ResponseRead]:
+    """Every revision of a response, oldest first."""
+    items, nxt = service.revisions(session=session, principal=principal, response_id=response_id, cursor=page.cursor, limit=page.limit)
+    return Page(items=items, next_cursor=nxt)

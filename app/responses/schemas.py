@@ -1,0 +1,84 @@
+"""Request and response bodies for survey responses."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
+
+from app.facilities.schemas import FacilityCreate, Finite
+
+MAX_BATCH = 500
+
+
+class GeoPoint(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    lat: Annotated[Finite, Field(ge=-90, le=90)]
+    lon: Annotated[Finite, Field(ge=-180, le=180)]
+    accuracy_m: Annotated[Finite | None, Field(ge=0, le=100_000)] = None
+
+
+def _uuid(value: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except (ValueError, AttributeError, TypeError):
+        raise ValueError("must be a UUID chosen by the client, e.g. 0b6c1f0e-8d1a-4e3b-9a43-2f1f7a9c1d20") from None
+
+
+class ResponseCreate(BaseModel):
+    """One survey response; `id` is chosen by the client so retries are recognised."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: StrictStr
+    questionnaire: Annotated[StrictStr, Field(min_length=1, max_length=80)]
+    version: Annotated[StrictInt, Field(ge=1)]
+    facility_id: StrictStr | None = None
+    facility: FacilityCreate | None = Field(default=None, description="register a new facility inline (a known tax code resolves to it)")
+    answers: dict[str, Any]
+    collected_at: AwareDatetime = Field(description="RFC 3339 with offset, when the answers were collected")
+    location: GeoPoint | None = None
+
+    _v_id = field_validator("id")(classmethod(lambda cls, v: _uuid(v)))
+    _v_fid = field_validator("facility_id")(classmethod(lambda cls, v: None if v is None else _uuid(v)))
+
+
+class ResponseRevise(BaseModel):
+    """A new revision of a response's answers, based on the latest revision."""
+
+    model_config = ConfigDict(extra="forbid")
+    base_revision: Annotated[StrictInt, Field(ge=1)]
+    answers: dict[str, Any]
+    collected_at: AwareDatetime
+    location: GeoPoint | None = None
+
+
+class ResponseRead(BaseModel):
+    id: str
+    questionnaire: str
+    version: int
+    facility_id: str
+    province_code: str
+    answers: dict[str, Any]
+    collected_at: datetime
+    location: dict[str, Any] | None
+    revision: int
+    received_at: datetime
+    revised_at: datetime = Field(description="when this revision was received")
+
+
+class BatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    items: Annotated[list[dict[str, Any]], Field(min_length=1, max_length=MAX_BATCH)]
+
+
+class BatchItemResult(BaseModel):
+    id: str | None
+    status: str = Field(description="created | duplicate | conflict | invalid | forbidden")
+    revision: int | None = None
+    errors: list[dict[str, str]] | None = None
+
+
+class BatchOut(BaseModel):
+    results: list[BatchItemResult]

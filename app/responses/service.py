@@ -1,0 +1,277 @@
+"""Response ingest (single and batch), revisions and listing.
+
+Guarantees, and how they are kept:
+- a retry is never a duplicate: the client-chosen id is UNIQUE in the database; a losing racer reads
+  the winner's row and compares content hashes (same → duplicate/200, different → conflict/409);
+- acknowledged means durable: the request's transaction commits before the response is sent
+  (session dependency with scope="function"), SQLite in WAL with synchronous=FULL;
+- the listing never skips a row: sequence numbers are handed out in commit order (SQLite has one
+  writer; PostgreSQL takes a transaction-scoped advisory lock around the insert);
+- nothing is overwritten: a revision is a new row; only the pointer to the latest one moves.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import and_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from app.access import audit
+from app.access.deps import Principal
+from app.access.scope import check_write, readable
+from app.core.db import advisory_lock
+from app.core.errors import AppError, Conflict, Forbidden, Invalid, InvalidAnswers, NotFound, validation_errors
+from app.core.jsonutil import sha256_of
+from app.core.pagination import decode_cursor, encode_cursor
+from app.facilities import service as facilities
+from app.models import Facility, Response, ResponseRevision
+from app.models.types import utcnow
+from app.questionnaires.registry import Registry
+from app.responses.schemas import ResponseCreate, ResponseRead, ResponseRevise
+
+INGEST_LOCK = 7_300_001  # advisory lock key: response sequence numbers in commit order
+MAX_CLOCK_SKEW = timedelta(days=1)
+
+
+def content_hash(body: ResponseCreate) -> str:
+    """Hash of the normalised body: key order, whitespace and the offset's spelling do not matter."""
+    return sha256_of(body.model_dump(mode="json", exclude_none=False))
+
+
+def to_read(r: Response, rev: ResponseRevision) -> ResponseRead:
+    from datetime import timezone
+
+    tz = timezone(timedelta(minutes=rev.collected_offset_min))
+    return ResponseRead(
+        id=r.id, questionnaire=r.questionnaire, version=r.version, facility_id=r.facility_id, province_code=r.province_code,
+        answers=rev.answers, collected_at=rev.collected_at.astimezone(tz), location=rev.location, revision=rev.revision,
+        received_at=r.received_at, revised_at=rev.received_at,
+    )  # fmt: skip
+
+
+def _latest(session: Session, response_id: str) -> tuple[Response, ResponseRevision] | None:
+    row = session.execute(
+        select(Response, ResponseRevision)
+        .join(ResponseRevision, and_(ResponseRevision.response_id == Response.id, ResponseRevision.revision == Response.current_revision))  # type: ignore[arg-type]
+        .where(Response.id == response_id)  # type: ignore[arg-type]
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def _check_collected_at(value: datetime, path: str) -> None:
+    if value > utcnow() + MAX_CLOCK_SKEW:
+        raise Invalid("collected_at is in the future.", errors=[{"path": path, "code": "in_future",
+                      "message": "collected_at is more than a day ahead of the server's clock; check the device's date."}])  # fmt: skip
+
+
+class _Outcome:
+    __slots__ = ("status", "response", "revision")
+
+    def __init__(self, status: str, response: Response, revision: ResponseRevision) -> None:
+        self.status, self.response, self.revision = status, response, revision
+
+
+def _existing(session: Session, body_id: str, digest: str) -> _Outcome | None:
+    found = _latest(session, body_id)
+    if found is None:
+        return None
+    r, rev = found
+    if r.content_hash != digest:
+        raise Conflict(f"A different response with id {body_id} was already received; choose a new id for new content.",
+                       errors=[{"path": "id", "code": "conflict", "message": "This id is taken by different content."}])  # fmt: skip
+    return _Outcome("duplicate", r, rev)
+
+
+def _resolve_facility(session: Session, principal: Principal, body: ResponseCreate) -> Facility:
+    if (body.facility_id is None) == (body.facility is None):
+        raise Invalid("Give either facility_id or facility, not both and not neither.",
+                      errors=[{"path": "facility_id", "code": "one_of", "message": "Exactly one of facility_id or facility is needed."}])  # fmt: skip
+    if body.facility_id is not None:
+        f = session.execute(select(Facility).where(Facility.id == body.facility_id)).scalar_one_or_none()  # type: ignore[arg-type]
+        if f is None:
+            raise Invalid("Unknown facility.", errors=[{"path": "facility_id", "code": "unknown_facility",
+                          "message": f"No facility {body.facility_id} is registered; register it first or send it inline as 'facility'."}])  # fmt: skip
+        check_write(principal, f.province_code, "facility_id")
+        return f
+    assert body.facility is not None
+    if body.facility.tax_code and (known := facilities.by_tax_code(session, body.facility.tax_code)) is not None:
+        check_write(principal, known.province_code, "facility.tax_code")
+        return known
+    return facilities.create(session=session, principal=principal, data=body.facility, prefix="facility.")
+
+
+def ingest(*, session: Session, registry: Registry, principal: Principal, body: ResponseCreate, locked: bool = False) -> _Outcome:
+    """Store one response (created), recognise a retry (duplicate), or refuse (409/422/403)."""
+    digest = content_hash(body)
+    if (hit := _existing(session, body.id, digest)) is not None:
+        return hit
+    d = registry.for_responses(body.questionnaire, body.version)
+    errors = registry.validator(d).validate(body.answers)
+    if errors:
+        raise InvalidAnswers(f"{len(errors)} answer(s) do not fit {d.key} v{d.version}.", errors=errors)
+    _check_collected_at(body.collected_at, "collected_at")
+    if not locked:
+        advisory_lock(session, INGEST_LOCK)
+    now = utcnow()
+    try:
+        with session.begin_nested():
+            f = _resolve_facility(session, principal, body)
+            r = Response(id=body.id, questionnaire=d.key, version=d.version, facility_id=f.id, province_code=f.province_code,
+                         submitted_by=principal.name, received_at=now, content_hash=digest, current_revision=1)  # fmt: skip
+            rev = ResponseRevision(
+                response_id=body.id, revision=1, answers=body.answers, collected_at=body.collected_at,
+                collected_offset_min=int(body.collected_at.utcoffset().total_seconds() // 60),  # type: ignore[union-attr]
+                location=body.location.model_dump() if body.location else None, received_at=now, submitted_by=principal.name,
+            )  # fmt: skip
+            session.add(r)
+            session.flush()
+            session.add(rev)
+            session.flush()
+    except IntegrityError:
+        # Lost a race with an identical id: the winner's row decides duplicate or conflict.
+        if (hit := _existing(session, body.id, digest)) is not None:
+            return hit
+        raise
+    audit.record(session, principal, "response.created", "response", r.id, {"questionnaire": d.key, "version": d.version})
+    return _Outcome("created", r, rev)
+
+
+def ingest_batch(*, session: Session, registry: Registry, principal: Principal, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each item stands alone: its own savepoint, its own status; one transaction for the whole batch."""
+    advisory_lock(session, INGEST_LOCK)
+    results: list[dict[str, Any]] = []
+    for i, raw in enumerate(items):
+        item_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
+        try:
+            body = ResponseCreate.model_validate(raw)
+        except ValidationError as exc:
+            errs = [{**e, "path": f"items.{i}.{e['path']}"} for e in validation_errors(exc.errors())]
+            results.append({"id": item_id, "status": "invalid", "errors": errs})
+            continue
+        try:
+            with session.begin_nested():
+                out = ingest(session=session, registry=registry, principal=principal, body=body, locked=True)
+            results.append({"id": body.id, "status": out.status, "revision": out.revision.revision})
+        except AppError as exc:
+            status = {409: "conflict", 403: "forbidden"}.get(exc.status, "invalid")
+            errs = [{**e, "path": f"items.{i}.{e['path']}"} for e in exc.errors or []] or [
+                {"path": f"items.{i}", "code": exc.slug, "message": exc.detail or exc.title}
+            ]
+            results.append({"id": body.id, "status": status, "errors": errs})
+    return results
+
+
+def _readable_response(session: Session, principal: Principal, response_id: str) -> tuple[Response, ResponseRevision]:
+    found = _latest(session, response_id)
+    if found is None or not principal.in_scope(found[0].province_code) or (
+        principal.role == "field_officer" and found[0].submitted_by != principal.name
+    ):
+        raise NotFound(f"There is no response {response_id} that you may see.")
+    return found
+
+
+def get(*, session: Session, principal: Principal, response_id: str) -> tuple[Response, ResponseRevision]:
+    """The latest revision of a response in the caller's reach (404 otherwise)."""
+    return _readable_response(session, principal, response_id)
+
+
+def _revision_hash(answers: dict[str, Any], collected_at: datetime, location: dict[str, Any] | None) -> str:
+    return sha256_of({"answers": answers, "collected_at": collected_at.timestamp(), "location": location})
+
+
+def revise(*, session: Session, registry: Registry, principal: Principal, response_id: str, body: ResponseRevise) -> tuple[_Outcome, bool]:
+    """Add revision base+1; returns (outcome, created). A retried identical revision returns the stored one."""
+    r, latest = _readable_response(session, principal, response_id)
+    if not principal.in_scope(r.province_code):
+        raise Forbidden("This response's province is outside your scope.")
+    d = registry.for_responses(r.questionnaire, r.version)
+    errors = registry.validator(d).validate(body.answers)
+    if errors:
+        raise InvalidAnswers(f"{len(errors)} answer(s) do not fit {d.key} v{d.version}.", errors=errors)
+    _check_collected_at(body.collected_at, "collected_at")
+    location = body.location.model_dump() if body.location else None
+    wanted = _revision_hash(body.answers, body.collected_at, location)
+    if body.base_revision != latest.revision:
+        nxt = session.execute(
+            select(ResponseRevision).where(ResponseRevision.response_id == r.id, ResponseRevision.revision == body.base_revision + 1)  # type: ignore[arg-type]
+        ).scalar_one_or_none()
+        if nxt is not None and _revision_hash(nxt.answers, nxt.collected_at, nxt.location) == wanted:
+            return _Outcome("duplicate", r, nxt), False
+        raise Conflict(f"Revision {body.base_revision} is not the latest; the latest is {latest.revision}. Fetch it and revise that.",
+                       errors=[{"path": "base_revision", "code": "stale", "message": f"The latest revision is {latest.revision}."}])  # fmt: skip
+    now = utcnow()
+    rev = ResponseRevision(
+        response_id=r.id, revision=latest.revision + 1, answers=body.answers, collected_at=body.collected_at,
+        collected_offset_min=int(body.collected_at.utcoffset().total_seconds() // 60),  # type: ignore[union-attr]
+        location=location, received_at=now, submitted_by=principal.name,
+    )  # fmt: skip
+    try:
+        with session.begin_nested():
+            session.add(rev)
+            session.flush()
+            moved = session.execute(
+                update(Response).where(Response.id == r.id, Response.current_revision == latest.revision).values(current_revision=rev.revision)  # type: ignore[arg-type]
+            ).rowcount
+            if moved != 1:
+                raise IntegrityError("concurrent revision", None, Exception())
+    except IntegrityError:
+        raise Conflict("Another revision was stored at the same moment; fetch the latest and try again.",
+                       errors=[{"path": "base_revision", "code": "stale", "message": "A concurrent revision won."}]) from None  # fmt: skip
+    session.expire(r)
+    audit.record(session, principal, "response.revised", "response", r.id, {"revision": rev.revision})
+    return _Outcome("created", r, rev), True
+
+
+def revisions(*, session: Session, principal: Principal, response_id: str, cursor: str | None, limit: int) -> tuple[list[ResponseRead], str | None]:
+    """Every revision, oldest first."""
+    r, _ = _readable_response(session, principal, response_id)
+    stmt = select(ResponseRevision).where(ResponseRevision.response_id == r.id)  # type: ignore[arg-type]
+    if cursor:
+        (last,) = decode_cursor(cursor, 1)
+        stmt = stmt.where(ResponseRevision.revision > int(last))  # type: ignore[arg-type]
+    rows = list(session.execute(stmt.order_by(ResponseRevision.revision).limit(limit + 1)).scalars())  # type: ignore[arg-type]
+    nxt = encode_cursor(rows[limit - 1].revision) if len(rows) > limit else None
+    return [to_read(r, rev) for rev in rows[:limit]], nxt
+
+
+def list_statement(
+    principal: Principal,
+    *,
+    questionnaire: str | None = None,
+    version: int | None = None,
+    facility_id: str | None = None,
+    province_code: list[str] | None = None,
+    received_after: datetime | None = None,
+) -> Any:
+    """Latest revisions of the responses the caller may read, in receive order (without paging)."""
+    stmt: Any = select(Response, ResponseRevision).join(
+        ResponseRevision,
+        and_(ResponseRevision.response_id == Response.id, ResponseRevision.revision == Response.current_revision),  # type: ignore[arg-type]
+    )
+    stmt = readable(stmt, principal, Response.province_code, Response.submitted_by)
+    if questionnaire:
+        stmt = stmt.where(Response.questionnaire == questionnaire)
+    if version is not None:
+        stmt = stmt.where(Response.version == version)
+    if facility_id:
+        stmt = stmt.where(Response.facility_id == facility_id)
+    if province_code:
+        stmt = stmt.where(Response.province_code.in_(province_code))  # type: ignore[attr-defined]
+    if received_after is not None:
+        stmt = stmt.where(Response.received_at > received_after)  # type: ignore[operator]
+    return stmt
+
+
+def list_page(*, session: Session, principal: Principal, cursor: str | None, limit: int, **filters: Any) -> tuple[list[ResponseRead], str | None]:
+    """One keyset page: WHERE seq > cursor ORDER BY seq LIMIT n."""
+    stmt = list_statement(principal, **filters)
+    if cursor:
+        (last,) = decode_cursor(cursor, 1)
+        stmt = stmt.where(Response.seq > int(last))  # type: ignore[operator]
+    rows = session.execute(stmt.order_by(Response.seq).limit(limit + 1)).all()
+    nxt = encode_cursor(rows[limit - 1][0].seq) if len(rows) > limit else None
+    return [to_read(r, rev) for r, rev in rows[:limit]], nxt
