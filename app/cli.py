@@ -57,7 +57,9 @@ def serve(
 
 @schemas_app.command("check")
 def schemas_check(
-    db: bool = typer.Option(True, help="also compare published versions with the hashes recorded in the database"),
+    db: bool = typer.Option(
+        True, help="also compare published versions with the hashes recorded in the database"
+    ),
 ) -> None:
     """Check every questionnaire and scoring profile; list every problem; exit non-zero on any."""
     from app.core.config import get_settings
@@ -81,7 +83,9 @@ def schemas_check(
 def keys_create(
     role: str = typer.Option(..., help="admin | planner | field_officer | portal"),
     name: str = typer.Option(..., help="unique name, e.g. the device or portal"),
-    province: list[str] = typer.Option(None, "--province", help="province code; repeat for several; none = all"),
+    province: list[str] = typer.Option(
+        None, "--province", help="province code; repeat for several; none = all"
+    ),
 ) -> None:
     """Create a key; the secret is printed once, alone on the last line."""
     from app.access import service
@@ -90,12 +94,16 @@ def keys_create(
 
     try:
         with session_scope(write=True) as session:
-            key, secret = service.create(session=session, principal=None, name=name, role=role, provinces=province or None)
+            key, secret = service.create(
+                session=session, principal=None, name=name, role=role, provinces=province or None
+            )
     except AppError as exc:
         msgs = [e["message"] for e in (exc.errors or [])] or [exc.detail or exc.title]
         _fail("; ".join(msgs))
     scope = ",".join(key.provinces) if key.provinces else "all provinces"
-    typer.echo(f"created key {key.name!r} role={key.role} scope={scope}; store the secret now, it is not shown again:")
+    typer.echo(
+        f"created key {key.name!r} role={key.role} scope={scope}; store the secret now, it is not shown again:"
+    )
     typer.echo(secret)
 
 

@@ -10,13 +10,13 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from app import __version__
+from app.access.router import router as access_router
 from app.core import errors
 from app.core import logging as app_logging
 from app.core.config import Settings, get_settings
 from app.core.db import session_scope
 from app.core.health import router as health_router
 from app.core.middleware import BodyLimitMiddleware, RequestContextMiddleware
-from app.access.router import router as access_router
 from app.facilities.router import router as facilities_router
 from app.places.router import router as places_router
 from app.questionnaires.definition import DefinitionError
@@ -68,7 +68,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses={k: errors.PROBLEM_RESPONSES[k] for k in (422,)},
     )
     errors.install(app)
-    for router in (health_router, places_router, questionnaires_router, access_router, facilities_router, responses_router, exports_router):
+    for router in (
+        health_router,
+        places_router,
+        questionnaires_router,
+        access_router,
+        facilities_router,
+        responses_router,
+        exports_router,
+    ):
         app.include_router(router)
     # Outermost first: request id wraps everything, then CORS, then the body ceiling.
     app.add_middleware(BodyLimitMiddleware, settings=settings)

@@ -56,7 +56,15 @@ def _database() -> Iterator[None]:
     get_engine().dispose()
 
 
-TABLES = ["audit_event", "ranking", "response_revision", "response", "facility_revision", "facility", "api_key"]
+TABLES = [
+    "audit_event",
+    "ranking",
+    "response_revision",
+    "response",
+    "facility_revision",
+    "facility",
+    "api_key",
+]
 
 
 def wipe() -> None:
@@ -95,11 +103,17 @@ def make_key(client: TestClient) -> KeyFactory:
 
     counter = {"n": 0}
 
-    def _make(role: str = "admin", provinces: list[str] | None = None, name: str | None = None) -> dict[str, str]:
+    def _make(
+        role: str = "admin", provinces: list[str] | None = None, name: str | None = None
+    ) -> dict[str, str]:
         counter["n"] += 1
         with session_scope(write=True) as s:
             _, secret = service.create(
-                session=s, principal=None, name=name or f"{role}-{counter['n']}", role=role, provinces=provinces
+                session=s,
+                principal=None,
+                name=name or f"{role}-{counter['n']}",
+                role=role,
+                provinces=provinces,
             )
         return {"Authorization": f"Bearer {secret}"}
 

@@ -59,8 +59,13 @@ def response_body(facility_id: str, **over: Any) -> dict[str, Any]:
         "questionnaire": "loans",
         "version": 2,
         "facility_id": facility_id,
-        "answers": {"needs_loan": True, "loan_amount_vnd": 500_000_000, "loan_purpose": ["machinery"],
-                    "has_collateral": False, "wants_interest_subsidy": True},  # fmt: skip
+        "answers": {
+            "needs_loan": True,
+            "loan_amount_vnd": 500_000_000,
+            "loan_purpose": ["machinery"],
+            "has_collateral": False,
+            "wants_interest_subsidy": True,
+        },  # fmt: skip
         "collected_at": "2026-11-20T08:30:00+07:00",
         "location": {"lat": 11.94, "lon": 108.44, "accuracy_m": 12},
     }

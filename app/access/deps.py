@@ -104,7 +104,9 @@ def _bearer(request: Request) -> str | None:
         return None
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("Use the header 'Authorization: Bearer <key>'.", headers={"WWW-Authenticate": "Bearer"})
+        raise Unauthorized(
+            "Use the header 'Authorization: Bearer <key>'.", headers={"WWW-Authenticate": "Bearer"}
+        )
     return token.strip()
 
 
@@ -116,12 +118,16 @@ def authenticate(request: Request, session: SessionDep) -> Principal:
     digest = hash_secret(secret)
     # One indexed lookup in the request's own transaction: revocation is seen by every process at once.
     row = session.execute(
-        select(ApiKey.id, ApiKey.name, ApiKey.role, ApiKey.provinces, ApiKey.secret_hash, ApiKey.revoked_at).where(
+        select(
+            ApiKey.id, ApiKey.name, ApiKey.role, ApiKey.provinces, ApiKey.secret_hash, ApiKey.revoked_at
+        ).where(
             ApiKey.secret_hash == digest  # type: ignore[arg-type]
         )
     ).first()
     if row is None or not hmac.compare_digest(row.secret_hash, digest) or row.revoked_at is not None:
-        raise Unauthorized("The API key is unknown or has been revoked.", headers={"WWW-Authenticate": "Bearer"})
+        raise Unauthorized(
+            "The API key is unknown or has been revoked.", headers={"WWW-Authenticate": "Bearer"}
+        )
     wait = rate_limiter.hit(row.name, get_settings().rate_limit_per_minute)
     if wait is not None:
         raise TooManyRequests(
@@ -149,7 +155,9 @@ def require(*roles: str) -> Callable[..., Principal]:
 
     def _dep(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
         if principal.role not in allowed:
-            raise Forbidden(f"The role {principal.role!r} may not do this; it needs one of: {', '.join(sorted(allowed))}.")
+            raise Forbidden(
+                f"The role {principal.role!r} may not do this; it needs one of: {', '.join(sorted(allowed))}."
+            )
         return principal
 
     _dep.access_roles = allowed  # type: ignore[attr-defined]

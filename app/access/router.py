@@ -14,14 +14,18 @@ from app.core.db import SessionDep
 from app.core.errors import PROBLEM_RESPONSES
 from app.core.pagination import Page, PageDep
 
-router = APIRouter(prefix="/api/v1", tags=["access"], responses={k: PROBLEM_RESPONSES[k] for k in (401, 403, 429)})
+router = APIRouter(
+    prefix="/api/v1", tags=["access"], responses={k: PROBLEM_RESPONSES[k] for k in (401, 403, 429)}
+)
 
 
 class KeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=120, pattern=r"^[\w.\-@ ]+$")
     role: str = Field(description=f"one of {', '.join(ROLES)}")
-    provinces: list[str] | None = Field(default=None, description="province codes; omit or null for every province")
+    provinces: list[str] | None = Field(
+        default=None, description="province codes; omit or null for every province"
+    )
 
 
 class KeyRead(BaseModel):
@@ -55,10 +59,17 @@ def _read(k) -> KeyRead:  # type: ignore[no-untyped-def]
     return KeyRead.model_validate(k, from_attributes=True)
 
 
-@router.post("/keys", status_code=201, response_model=KeyCreated, responses={k: PROBLEM_RESPONSES[k] for k in (409, 422)})
+@router.post(
+    "/keys",
+    status_code=201,
+    response_model=KeyCreated,
+    responses={k: PROBLEM_RESPONSES[k] for k in (409, 422)},
+)
 def create_key(body: KeyCreate, session: SessionDep, principal: AdminPrincipal) -> KeyCreated:
     """Create an API key; the secret is in this response only."""
-    key, secret = service.create(session=session, principal=principal, name=body.name, role=body.role, provinces=body.provinces)
+    key, secret = service.create(
+        session=session, principal=principal, name=body.name, role=body.role, provinces=body.provinces
+    )
     return KeyCreated(**_read(key).model_dump(), secret=secret)
 
 

@@ -22,7 +22,9 @@ from app.places.service import provinces as current_provinces
 def _check(role: str, province_codes: list[str] | None) -> None:
     errors = []
     if role not in ROLES:
-        errors.append({"path": "role", "code": "unknown_role", "message": f"Role must be one of {', '.join(ROLES)}."})
+        errors.append(
+            {"path": "role", "code": "unknown_role", "message": f"Role must be one of {', '.join(ROLES)}."}
+        )
     for i, code in enumerate(province_codes or []):
         if code not in current_provinces():
             errors.append({"path": f"provinces.{i}", "code": "unknown_province",
@@ -31,7 +33,9 @@ def _check(role: str, province_codes: list[str] | None) -> None:
         raise Invalid("The key cannot be created as asked.", errors=errors)
 
 
-def create(*, session: Session, principal: Principal | None, name: str, role: str, provinces: list[str] | None) -> tuple[ApiKey, str]:
+def create(
+    *, session: Session, principal: Principal | None, name: str, role: str, provinces: list[str] | None
+) -> tuple[ApiKey, str]:
     """Create a key; returns the row and the secret (shown once, never stored)."""
     _check(role, provinces)
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
@@ -44,7 +48,9 @@ def create(*, session: Session, principal: Principal | None, name: str, role: st
     except IntegrityError as exc:
         raise Conflict(f"A key named {name!r} already exists; choose another name.",
                        errors=[{"path": "name", "code": "duplicate", "message": "Key names are unique."}]) from exc  # fmt: skip
-    audit.record(session, principal, "key.created", "api_key", name, {"role": role, "provinces": key.provinces})
+    audit.record(
+        session, principal, "key.created", "api_key", name, {"role": role, "provinces": key.provinces}
+    )
     return key, secret
 
 

@@ -45,7 +45,9 @@ def make_engine(url: str | None = None) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": settings.sqlite_busy_timeout_ms / 1000})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": settings.sqlite_busy_timeout_ms / 1000}
+        )
         _configure_sqlite(engine, settings.sqlite_synchronous, settings.sqlite_busy_timeout_ms)
         return engine
     if url.startswith("postgresql://") or url.startswith("postgres://"):

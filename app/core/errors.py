@@ -33,7 +33,9 @@ class Problem(BaseModel):
     detail: str | None = None
     instance: str | None = None
     errors: list[FieldError] | None = None
-    facility_id: str | None = Field(default=None, description="On 409 duplicate tax code: the existing facility")
+    facility_id: str | None = Field(
+        default=None, description="On 409 duplicate tax code: the existing facility"
+    )
 
 
 class ProblemResponse(JSONResponse):
@@ -103,7 +105,12 @@ class Unavailable(AppError):
 
 
 def problem_body(
-    status: int, slug: str, title: str, detail: str | None, errors: list[dict[str, str]] | None = None, **extra: Any
+    status: int,
+    slug: str,
+    title: str,
+    detail: str | None,
+    errors: list[dict[str, str]] | None = None,
+    **extra: Any,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {"type": PROBLEM_BASE + slug, "title": title, "status": status}
     if detail:
@@ -114,8 +121,12 @@ def problem_body(
     return body
 
 
-def problem(status: int, slug: str, title: str, detail: str | None = None, *, errors=None, headers=None, **extra: Any) -> ProblemResponse:
-    return ProblemResponse(problem_body(status, slug, title, detail, errors, **extra), status_code=status, headers=headers)
+def problem(
+    status: int, slug: str, title: str, detail: str | None = None, *, errors=None, headers=None, **extra: Any
+) -> ProblemResponse:
+    return ProblemResponse(
+        problem_body(status, slug, title, detail, errors, **extra), status_code=status, headers=headers
+    )
 
 
 _PYDANTIC_MESSAGES = {
@@ -143,7 +154,9 @@ def validation_errors(exc_errors: Any) -> list[dict[str, str]]:
     out = []
     for err in exc_errors:
         code = err.get("type", "invalid")
-        msg = _PYDANTIC_MESSAGES.get(code) or str(err.get("msg", "Invalid value.")).removeprefix("Value error, ")
+        msg = _PYDANTIC_MESSAGES.get(code) or str(err.get("msg", "Invalid value.")).removeprefix(
+            "Value error, "
+        )
         if code == "json_invalid":
             ctx = err.get("ctx") or {}
             if ctx.get("error"):
@@ -157,12 +170,20 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> ProblemResponse:
-        return problem(exc.status, exc.slug, exc.title, exc.detail, errors=exc.errors, headers=exc.headers, **exc.extra)
+        return problem(
+            exc.status, exc.slug, exc.title, exc.detail, errors=exc.errors, headers=exc.headers, **exc.extra
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> ProblemResponse:
         errors = validation_errors(exc.errors())
-        return problem(422, "invalid", "Invalid request", "The request does not match what this endpoint accepts.", errors=errors)
+        return problem(
+            422,
+            "invalid",
+            "Invalid request",
+            "The request does not match what this endpoint accepts.",
+            errors=errors,
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> ProblemResponse:

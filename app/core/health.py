@@ -42,13 +42,17 @@ def healthz() -> Health:
     return Health(status="ok")
 
 
-@router.get("/readyz", response_model=Health, dependencies=[public], responses={503: {"description": "Not ready"}})
+@router.get(
+    "/readyz", response_model=Health, dependencies=[public], responses={503: {"description": "Not ready"}}
+)
 def readyz() -> Health:
     """The database answers and is migrated to the head revision."""
     try:
         rev = current_revision()
     except Exception as exc:
-        raise Unavailable("The database is not reachable or not migrated; run `alembic upgrade head`.") from exc
+        raise Unavailable(
+            "The database is not reachable or not migrated; run `alembic upgrade head`."
+        ) from exc
     if rev != migration_head():
         raise Unavailable(f"The database is at migration {rev}, the code expects {migration_head()}.")
     return Health(status="ready", migration=rev)

@@ -94,18 +94,39 @@ class BodyLimitMiddleware:
         limit = self._limit_for(scope["path"])
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            resp = problem(413, "payload-too-large", "Request body too large", f"The body may be at most {limit} bytes.")
+            resp = problem(
+                413, "payload-too-large", "Request body too large", f"The body may be at most {limit} bytes."
+            )
             await resp(scope, receive, send)
             return
         seen = 0
+        refused = False
+        started = False
+
+        async def _send(message: dict) -> None:
+            nonlocal started
+            if refused:
+                return  # the 413 already went out; whatever the app says after is dropped
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
 
         async def _receive() -> dict:
-            nonlocal seen
+            nonlocal seen, refused
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > limit:
+                if seen > limit and not refused:
+                    if not started:
+                        resp = problem(
+                            413,
+                            "payload-too-large",
+                            "Request body too large",
+                            f"The body may be at most {limit} bytes.",
+                        )
+                        await resp(scope, receive, send)
+                    refused = True
                     raise PayloadTooLarge(f"The body may be at most {limit} bytes.")
             return message
 
-        await self.app(scope, _receive, send)
+        await self.app(scope, _receive, _send)

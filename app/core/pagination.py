@@ -23,7 +23,11 @@ class Page(BaseModel, Generic[T]):
 
 
 def encode_cursor(*values: Any) -> str:
-    return base64.urlsafe_b64encode(json.dumps(list(values), separators=(",", ":")).encode()).decode().rstrip("=")
+    return (
+        base64.urlsafe_b64encode(json.dumps(list(values), separators=(",", ":")).encode())
+        .decode()
+        .rstrip("=")
+    )
 
 
 def decode_cursor(cursor: str, arity: int) -> list[Any]:
@@ -36,7 +40,13 @@ def decode_cursor(cursor: str, arity: int) -> list[Any]:
     except Exception as exc:  # any undecodable cursor is the client's mistake
         raise Invalid(
             "The cursor is not one this server issued.",
-            errors=[{"path": "query.cursor", "code": "invalid_cursor", "message": "Pass back next_cursor exactly as received."}],
+            errors=[
+                {
+                    "path": "query.cursor",
+                    "code": "invalid_cursor",
+                    "message": "Pass back next_cursor exactly as received.",
+                }
+            ],
         ) from exc
 
 

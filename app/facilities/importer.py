@@ -41,15 +41,31 @@ def _row_body(row: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, str]]
             else:
                 body["province_code"] = code
         elif col in INT_COLUMNS:
-            cleaned = value.replace(" ", "").replace(",", "").replace(".", "") if col != "established_year" else value
+            cleaned = (
+                value.replace(" ", "").replace(",", "").replace(".", "")
+                if col != "established_year"
+                else value
+            )
             if not cleaned.isdigit():
-                errors.append({"path": col, "code": "not_a_number", "message": f"{col} must be a whole number; got {value!r}."})
+                errors.append(
+                    {
+                        "path": col,
+                        "code": "not_a_number",
+                        "message": f"{col} must be a whole number; got {value!r}.",
+                    }
+                )
             else:
                 body[col] = int(cleaned)
         else:
             body[col] = value
     if "province_code" not in body and not any(e["path"] == "province" for e in errors):
-        errors.append({"path": "province", "code": "required", "message": "province is required (code, name or pre-2025 name)."})
+        errors.append(
+            {
+                "path": "province",
+                "code": "required",
+                "message": "province is required (code, name or pre-2025 name).",
+            }
+        )
     return body, errors
 
 
@@ -66,14 +82,29 @@ def import_rows(
         unknown = [k for k in row if k not in COLUMNS and k is not None]
         body, errors = _row_body(row)
         if unknown:
-            errors.append({"path": unknown[0], "code": "unknown_column", "message": f"Unknown columns {unknown}; expected {COLUMNS}."})
+            errors.append(
+                {
+                    "path": unknown[0],
+                    "code": "unknown_column",
+                    "message": f"Unknown columns {unknown}; expected {COLUMNS}.",
+                }
+            )
         data = None
         try:
             data = FacilityCreate.model_validate(body)
         except ValidationError as exc:
             errors.extend(validation_errors(exc.errors()))
         if errors or data is None:
-            results.append(ImportRow(row=i, status="invalid", errors=[{**e, "path": "province" if e["path"] == "province_code" else e["path"]} for e in errors]))
+            results.append(
+                ImportRow(
+                    row=i,
+                    status="invalid",
+                    errors=[
+                        {**e, "path": "province" if e["path"] == "province_code" else e["path"]}
+                        for e in errors
+                    ],
+                )
+            )
         else:
             try:
                 with session.begin_nested():
@@ -82,8 +113,17 @@ def import_rows(
             except Conflict as exc:
                 results.append(ImportRow(row=i, status="duplicate", id=exc.extra.get("facility_id")))
             except AppError as exc:
-                errs = [{**e, "path": "province" if e["path"] == "province_code" else e["path"]} for e in exc.errors or []]
-                results.append(ImportRow(row=i, status="invalid", errors=errs or [{"path": "", "code": exc.slug, "message": exc.detail or exc.title}]))
+                errs = [
+                    {**e, "path": "province" if e["path"] == "province_code" else e["path"]}
+                    for e in exc.errors or []
+                ]
+                results.append(
+                    ImportRow(
+                        row=i,
+                        status="invalid",
+                        errors=errs or [{"path": "", "code": exc.slug, "message": exc.detail or exc.title}],
+                    )
+                )
         if progress:
             progress(i)
     return results

@@ -24,7 +24,12 @@ Registrar = Annotated[Principal, Depends(require("field_officer", "portal"))]
 Editor = Annotated[Principal, Depends(require("field_officer"))]
 
 
-@router.post("", status_code=201, response_model=FacilityRead, responses={409: PROBLEM_RESPONSES[409], 413: PROBLEM_RESPONSES[413]})
+@router.post(
+    "",
+    status_code=201,
+    response_model=FacilityRead,
+    responses={409: PROBLEM_RESPONSES[409], 413: PROBLEM_RESPONSES[413]},
+)
 def create_facility(body: FacilityCreate, session: SessionDep, principal: Registrar) -> FacilityRead:
     """Register a facility in one of your provinces; a known tax code is 409 with the existing `facility_id`."""
     return service.to_read(service.create(session=session, principal=principal, data=body))
@@ -38,7 +43,9 @@ def list_facilities(
     province_code: Annotated[list[str] | None, Query(description="repeatable")] = None,
     sector: Annotated[list[Sector] | None, Query(description="repeatable")] = None,
     kind: Kind | None = None,
-    q: Annotated[str | None, Query(max_length=200, description="words in name, tax code or address; accents optional")] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, description="words in name, tax code or address; accents optional")
+    ] = None,
 ) -> Page[FacilityRead]:
     """Facilities in your provinces, keyset-paginated in registration order."""
     rows, nxt = service.list_facilities(
@@ -49,7 +56,11 @@ def list_facilities(
 
 
 @router.post("/import", response_model=ImportResult, responses={413: PROBLEM_RESPONSES[413]})
-async def import_facilities(session: SessionDep, principal: Registrar, file: Annotated[UploadFile, File(description="CSV, UTF-8 (BOM optional)")]) -> ImportResult:
+async def import_facilities(
+    session: SessionDep,
+    principal: Registrar,
+    file: Annotated[UploadFile, File(description="CSV, UTF-8 (BOM optional)")],
+) -> ImportResult:
     """Bulk-register facilities from CSV; `province` may be a current code or name, or a pre-2025 name."""
     raw = await file.read()
     try:
@@ -71,10 +82,20 @@ async def import_facilities(session: SessionDep, principal: Registrar, file: Ann
 @router.get("/{facility_id}", response_model=FacilityRead, responses={404: PROBLEM_RESPONSES[404]})
 def get_facility(facility_id: str, session: SessionDep, principal: Reader) -> FacilityRead:
     """One facility (404 when unknown or outside your provinces)."""
-    return service.to_read(service.get_or_raise(session=session, principal=principal, facility_id=facility_id))
+    return service.to_read(
+        service.get_or_raise(session=session, principal=principal, facility_id=facility_id)
+    )
 
 
-@router.patch("/{facility_id}", response_model=FacilityRead, responses={404: PROBLEM_RESPONSES[404], 409: PROBLEM_RESPONSES[409]})
-def update_facility(facility_id: str, body: FacilityUpdate, session: SessionDep, principal: Editor) -> FacilityRead:
+@router.patch(
+    "/{facility_id}",
+    response_model=FacilityRead,
+    responses={404: PROBLEM_RESPONSES[404], 409: PROBLEM_RESPONSES[409]},
+)
+def update_facility(
+    facility_id: str, body: FacilityUpdate, session: SessionDep, principal: Editor
+) -> FacilityRead:
     """Change some fields; the previous state is kept as a revision (used by `as_of` rankings)."""
-    return service.to_read(service.update(session=session, principal=principal, facility_id=facility_id, data=body))
+    return service.to_read(
+        service.update(session=session, principal=principal, facility_id=facility_id, data=body)
+    )

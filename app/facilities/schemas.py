@@ -9,10 +9,22 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
 
-Kind = StrEnum("Kind", {k: k for k in ("enterprise", "cooperative", "cooperative_group", "household_business")})  # type: ignore[misc]
+Kind = StrEnum(
+    "Kind", {k: k for k in ("enterprise", "cooperative", "cooperative_group", "household_business")}
+)  # type: ignore[misc]
 Sector = StrEnum(  # type: ignore[misc]
     "Sector",
-    {k: k for k in ("textiles_garments", "mechanical_engineering", "agro_food_processing", "handicrafts", "building_materials", "other")},
+    {
+        k: k
+        for k in (
+            "textiles_garments",
+            "mechanical_engineering",
+            "agro_food_processing",
+            "handicrafts",
+            "building_materials",
+            "other",
+        )
+    },
 )
 Finite = Annotated[float, Field(allow_inf_nan=False, strict=True)]
 TAX_RE = re.compile(r"^\d{10}(-?\d{3})?$")
@@ -30,7 +42,9 @@ class PriorSupport(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     year: Annotated[StrictInt, Field(ge=1990, le=2100)]
-    programme: Annotated[StrictStr, Field(min_length=1, max_length=200, description="e.g. 'khuyến công quốc gia'")]
+    programme: Annotated[
+        StrictStr, Field(min_length=1, max_length=200, description="e.g. 'khuyến công quốc gia'")
+    ]
     amount_vnd: Money | None = None
 
 
@@ -54,7 +68,9 @@ class _FacilityFields(BaseModel):
 
     tax_code: Annotated[StrictStr | None, Field(description="10 or 13 digits")] = None
     vsic_code: Annotated[StrictStr | None, Field(pattern=r"^\d{1,5}$", description="VSIC 2018 code")] = None
-    ward_code: Annotated[StrictStr | None, Field(pattern=r"^\d{5}$", description="five-digit GSO ward code")] = None
+    ward_code: Annotated[
+        StrictStr | None, Field(pattern=r"^\d{5}$", description="five-digit GSO ward code")
+    ] = None
     address: Annotated[StrictStr | None, Field(max_length=500)] = None
     employees: Annotated[StrictInt | None, Field(ge=0, le=1_000_000)] = None
     annual_revenue_vnd: Money | None = None
@@ -71,7 +87,9 @@ class FacilityCreate(_FacilityFields):
     name: Annotated[StrictStr, Field(min_length=1, max_length=300)]
     kind: Kind
     sector: Sector
-    province_code: Annotated[StrictStr, Field(pattern=r"^\d{2}$", description="current two-digit province code")]
+    province_code: Annotated[
+        StrictStr, Field(pattern=r"^\d{2}$", description="current two-digit province code")
+    ]
     prior_support: list[PriorSupport] = Field(default_factory=list, max_length=200)
 
 

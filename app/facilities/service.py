@@ -30,8 +30,18 @@ def _check_places(province_code: str, ward_code: str | None, prefix: str = "") -
                        "message": f"{province_code!r} is not a current province code; see /api/v1/provinces."})  # fmt: skip
     elif ward_code is not None and ward_province(ward_code) != province_code:
         where = ward_province(ward_code)
-        msg = f"Ward {ward_code} is in province {where}, not {province_code}." if where else f"{ward_code!r} is not a ward code."
-        errors.append({"path": f"{prefix}ward_code", "code": "unknown_ward" if not where else "ward_not_in_province", "message": msg})
+        msg = (
+            f"Ward {ward_code} is in province {where}, not {province_code}."
+            if where
+            else f"{ward_code!r} is not a ward code."
+        )
+        errors.append(
+            {
+                "path": f"{prefix}ward_code",
+                "code": "unknown_ward" if not where else "ward_not_in_province",
+                "message": msg,
+            }
+        )
     if errors:
         raise Invalid("The facility's place is not valid.", errors=errors)
 
@@ -58,12 +68,20 @@ def by_tax_code(session: Session, tax_code: str) -> Facility | None:
 def _duplicate(existing: Facility) -> Conflict:
     return Conflict(
         f"A facility with tax code {existing.tax_code} is already registered.",
-        errors=[{"path": "tax_code", "code": "duplicate", "message": "This tax code is registered; use facility_id."}],
+        errors=[
+            {
+                "path": "tax_code",
+                "code": "duplicate",
+                "message": "This tax code is registered; use facility_id.",
+            }
+        ],
         facility_id=existing.id,
     )
 
 
-def create(*, session: Session, principal: Principal | None, data: FacilityCreate, prefix: str = "") -> Facility:
+def create(
+    *, session: Session, principal: Principal | None, data: FacilityCreate, prefix: str = ""
+) -> Facility:
     """Register a facility (409 with the existing id when the tax code is known)."""
     _check_places(data.province_code, data.ward_code, prefix)
     if principal is not None:
@@ -83,12 +101,18 @@ def create(*, session: Session, principal: Principal | None, data: FacilityCreat
         if existing is not None:
             raise _duplicate(existing) from None
         raise
-    session.add(FacilityRevision(facility_id=f.id, revision=1, data=snapshot(f), changed_at=now, changed_by=f.created_by))
+    session.add(
+        FacilityRevision(
+            facility_id=f.id, revision=1, data=snapshot(f), changed_at=now, changed_by=f.created_by
+        )
+    )
     audit.record(session, principal, "facility.created", "facility", f.id)
     return f
 
 
-def get_or_raise(*, session: Session, principal: Principal, facility_id: str, for_update: bool = False) -> Facility:
+def get_or_raise(
+    *, session: Session, principal: Principal, facility_id: str, for_update: bool = False
+) -> Facility:
     """The facility if it exists and is in the caller's scope; 404 otherwise."""
     stmt = select(Facility).where(Facility.id == facility_id)  # type: ignore[arg-type]
     if for_update:
@@ -103,15 +127,26 @@ def update(*, session: Session, principal: Principal, facility_id: str, data: Fa
     """Apply a partial change and keep the previous state as a revision."""
     f = get_or_raise(session=session, principal=principal, facility_id=facility_id, for_update=True)
     changes = data.model_dump(mode="json", exclude_unset=True)
-    nulls = [k for k in ("name", "kind", "sector", "province_code", "prior_support") if k in changes and changes[k] is None]
+    nulls = [
+        k
+        for k in ("name", "kind", "sector", "province_code", "prior_support")
+        if k in changes and changes[k] is None
+    ]
     if nulls:
-        raise Invalid("These fields cannot be emptied.", errors=[{"path": k, "code": "required", "message": f"{k} cannot be null."} for k in nulls])
+        raise Invalid(
+            "These fields cannot be emptied.",
+            errors=[{"path": k, "code": "required", "message": f"{k} cannot be null."} for k in nulls],
+        )
     if not changes:
         return f
     province = changes.get("province_code", f.province_code)
     _check_places(province, changes.get("ward_code", f.ward_code))
     check_write(principal, province)
-    if changes.get("tax_code") and changes["tax_code"] != f.tax_code and (other := by_tax_code(session, changes["tax_code"])):
+    if (
+        changes.get("tax_code")
+        and changes["tax_code"] != f.tax_code
+        and (other := by_tax_code(session, changes["tax_code"]))
+    ):
         raise _duplicate(other)
     for k, v in changes.items():
         setattr(f, k, v)
@@ -119,7 +154,15 @@ def update(*, session: Session, principal: Principal, facility_id: str, data: Fa
     f.revision += 1
     f.updated_at = utcnow()
     session.add(f)
-    session.add(FacilityRevision(facility_id=f.id, revision=f.revision, data=snapshot(f), changed_at=f.updated_at, changed_by=principal.name))
+    session.add(
+        FacilityRevision(
+            facility_id=f.id,
+            revision=f.revision,
+            data=snapshot(f),
+            changed_at=f.updated_at,
+            changed_by=principal.name,
+        )
+    )
     audit.record(session, principal, "facility.updated", "facility", f.id, {"fields": sorted(changes)})
     session.flush()
     return f

@@ -83,7 +83,9 @@ class Facility(SQLModel, table=True):
     employees: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
     annual_revenue_vnd: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     established_year: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
-    prior_support: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JsonType, nullable=False))
+    prior_support: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JsonType, nullable=False)
+    )
     prior_support_count: int = Field(default=0, sa_column=Column(Integer, nullable=False))
     last_support_year: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
     location: dict[str, Any] | None = Field(default=None, sa_column=Column(JsonType, nullable=True))
@@ -109,7 +111,9 @@ class FacilityRevision(SQLModel, table=True):
     changed_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     changed_by: str | None = Field(default=None, sa_column=Column(String(120), nullable=True))
 
-    __table_args__ = (UniqueConstraint("facility_id", "revision", name="uq_facility_revision_facility_id_revision"),)
+    __table_args__ = (
+        UniqueConstraint("facility_id", "revision", name="uq_facility_revision_facility_id_revision"),
+    )
 
 
 class Response(SQLModel, table=True):
@@ -120,7 +124,9 @@ class Response(SQLModel, table=True):
     id: str = Field(sa_column=Column(String(36), nullable=False, unique=True))
     questionnaire: str = Field(sa_column=Column(String(80), nullable=False))
     version: int = Field(sa_column=Column(Integer, nullable=False))
-    facility_id: str = Field(sa_column=Column(String(36), ForeignKey("facility.id"), nullable=False, index=True))
+    facility_id: str = Field(
+        sa_column=Column(String(36), ForeignKey("facility.id"), nullable=False, index=True)
+    )
     province_code: str = Field(sa_column=Column(String(2), nullable=False))
     submitted_by: str | None = Field(default=None, sa_column=Column(String(120), nullable=True))
     received_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
@@ -149,7 +155,9 @@ class ResponseRevision(SQLModel, table=True):
     received_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     submitted_by: str | None = Field(default=None, sa_column=Column(String(120), nullable=True))
 
-    __table_args__ = (UniqueConstraint("response_id", "revision", name="uq_response_revision_response_id_revision"),)
+    __table_args__ = (
+        UniqueConstraint("response_id", "revision", name="uq_response_revision_response_id_revision"),
+    )
 
 
 class Ranking(SQLModel, table=True):

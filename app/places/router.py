@@ -30,7 +30,10 @@ def list_provinces() -> list[ProvinceRead]:
 
 
 @router.get(
-    "/{code}/wards", response_model=list[WardRead], dependencies=[public], responses={404: PROBLEM_RESPONSES[404]}
+    "/{code}/wards",
+    response_model=list[WardRead],
+    dependencies=[public],
+    responses={404: PROBLEM_RESPONSES[404]},
 )
 def list_wards(code: str) -> list[WardRead]:
     """Wards, communes and special zones of one province (five-digit GSO codes)."""

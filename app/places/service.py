@@ -67,7 +67,10 @@ def _wards_by_province() -> dict[str, dict[str, dict[str, str]]]:
     out: dict[str, dict[str, dict[str, str]]] = {code: {} for code in provinces()}
     for w in Ward.iter_all():
         pcode = f"{w.province_code.value:02d}"
-        out.setdefault(pcode, {})[f"{w.code.value:05d}"] = {"name": w.name, "division_type": w.division_type.value}
+        out.setdefault(pcode, {})[f"{w.code.value:05d}"] = {
+            "name": w.name,
+            "division_type": w.division_type.value,
+        }
     return {p: dict(sorted(ws.items())) for p, ws in out.items()}
 
 

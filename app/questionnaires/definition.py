@@ -142,7 +142,9 @@ class _Checker:
             return
         if qid not in earlier:
             where = "a later question" if qid in all_ids else "an unknown question"
-            self.add(f"{path}.question", f"'{qid}' is {where}; relevance may only depend on earlier questions")
+            self.add(
+                f"{path}.question", f"'{qid}' is {where}; relevance may only depend on earlier questions"
+            )
             return
         target = earlier[qid]
         op, value = ops[0], cond[ops[0]]
@@ -154,7 +156,9 @@ class _Checker:
             return
         if op in ("gt", "gte", "lt", "lte"):
             if qtype not in NUMERIC:
-                self.add(f"{path}.{op}", f"'{op}' only applies to integer or decimal questions; '{qid}' is {qtype}")
+                self.add(
+                    f"{path}.{op}", f"'{op}' only applies to integer or decimal questions; '{qid}' is {qtype}"
+                )
             elif not _is_num(value):
                 self.add(f"{path}.{op}", "must be a number")
             return
@@ -176,7 +180,9 @@ class _Checker:
             self.add(f"{path}.{k}", f"unknown property; allowed: {', '.join(sorted(QUESTION_KEYS))}")
         qid, qtype = q.get("id"), q.get("type")
         if not isinstance(qid, str) or not ID_RE.match(qid):
-            self.add(f"{path}.id", "must be snake_case: lower-case letters, digits and _ (starting with a letter)")
+            self.add(
+                f"{path}.id", "must be snake_case: lower-case letters, digits and _ (starting with a letter)"
+            )
         if qtype not in TYPES:
             self.add(f"{path}.type", f"unknown type {qtype!r}; one of {', '.join(TYPES)}")
         self.label(q.get("label"), f"{path}.label")
@@ -196,13 +202,21 @@ class _Checker:
         if _is_num(lo) and _is_num(hi) and lo > hi:
             self.add(path, f"min ({lo}) is greater than max ({hi})")
         for name in ("min_length", "max_length"):
-            if name in q and (qtype != "text" or not isinstance(q[name], int) or isinstance(q[name], bool) or q[name] < 0):
+            if name in q and (
+                qtype != "text" or not isinstance(q[name], int) or isinstance(q[name], bool) or q[name] < 0
+            ):
                 self.add(f"{path}.{name}", f"{name} applies to text questions and must be a whole number ≥ 0")
-        if isinstance(q.get("min_length"), int) and isinstance(q.get("max_length"), int) and q["min_length"] > q["max_length"]:
+        if (
+            isinstance(q.get("min_length"), int)
+            and isinstance(q.get("max_length"), int)
+            and q["min_length"] > q["max_length"]
+        ):
             self.add(path, f"min_length ({q['min_length']}) is greater than max_length ({q['max_length']})")
         if "pattern" in q:
             if qtype != "text" or not isinstance(q["pattern"], str):
-                self.add(f"{path}.pattern", "pattern applies to text questions and must be a regular expression")
+                self.add(
+                    f"{path}.pattern", "pattern applies to text questions and must be a regular expression"
+                )
             else:
                 try:
                     re.compile(q["pattern"])
@@ -230,7 +244,9 @@ class _Checker:
             self.condition(q["relevant"], f"{path}.relevant", earlier, all_ids)
 
 
-def parse(raw: Any, file: str, expect: tuple[str, int] | None = None) -> tuple[Definition | None, list[Problem]]:
+def parse(
+    raw: Any, file: str, expect: tuple[str, int] | None = None
+) -> tuple[Definition | None, list[Problem]]:
     """Check a loaded YAML document; return the definition (when sound) and every problem found."""
     ck = _Checker(file)
     if not isinstance(raw, dict):

@@ -59,7 +59,10 @@ def question_schema(q: Question, lang: str) -> dict[str, Any]:
         s["oneOf"] = [{"const": c.code, "title": _text(c.label, lang)} for c in q.choices]
     else:
         s.update(type="array", uniqueItems=True)
-        s["items"] = {"type": "string", "oneOf": [{"const": c.code, "title": _text(c.label, lang)} for c in q.choices]}
+        s["items"] = {
+            "type": "string",
+            "oneOf": [{"const": c.code, "title": _text(c.label, lang)} for c in q.choices],
+        }
         if q.required:
             s["minItems"] = 1
     if q.type in ("integer", "decimal"):
@@ -87,7 +90,13 @@ def export(defn: Definition, lang: str = "vi") -> dict[str, Any]:
         then: dict[str, Any] = {"properties": {q.id: full}}
         if q.required:
             then["required"] = [q.id]
-        conditionals.append({"if": _condition(q.relevant, types), "then": then, "else": {"properties": {q.id: {"type": "null"}}}})
+        conditionals.append(
+            {
+                "if": _condition(q.relevant, types),
+                "then": then,
+                "else": {"properties": {q.id: {"type": "null"}}},
+            }
+        )
     schema: dict[str, Any] = {
         "$schema": DIALECT,
         "$id": f"urn:khuyencong:questionnaire:{defn.key}:v{defn.version}:{lang}",

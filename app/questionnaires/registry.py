@@ -60,12 +60,27 @@ class Registry:
         if d is None or d.status == "draft":
             known = [v.version for v in self.versions(key) if v.status != "draft"]
             if not self.versions(key):
-                msg, where = f"{key!r} is not a questionnaire; one of: {', '.join(self.keys)}.", "questionnaire"
+                msg, where = (
+                    f"{key!r} is not a questionnaire; one of: {', '.join(self.keys)}.",
+                    "questionnaire",
+                )
             elif d is None:
                 msg, where = f"{key} has no version {version}; accepted versions: {known}.", path
             else:
-                msg, where = f"{key} v{version} is a draft and does not take responses yet; accepted versions: {known}.", path
-            raise Invalid(msg, errors=[{"path": where, "code": "unknown_version" if d is None else "draft_version", "message": msg}])
+                msg, where = (
+                    f"{key} v{version} is a draft and does not take responses yet; accepted versions: {known}.",
+                    path,
+                )
+            raise Invalid(
+                msg,
+                errors=[
+                    {
+                        "path": where,
+                        "code": "unknown_version" if d is None else "draft_version",
+                        "message": msg,
+                    }
+                ],
+            )
         return d
 
     def validator(self, d: Definition) -> AnswerValidator:

@@ -54,7 +54,9 @@ def cached_json(request: Request, body: Any, d: Definition) -> Response:
     raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
     etag = '"' + hashlib.sha256(raw).hexdigest()[:32] + '"'
     headers = {"ETag": etag, "Vary": "Accept-Encoding"}
-    headers["Cache-Control"] = "public, max-age=31536000, immutable" if d.status == "published" else "no-cache"
+    headers["Cache-Control"] = (
+        "public, max-age=31536000, immutable" if d.status == "published" else "no-cache"
+    )
     inm = request.headers.get("if-none-match", "")
     if etag in [t.strip().removeprefix("W/") for t in inm.split(",")] or inm.strip() == "*":
         return Response(status_code=304, headers=headers)
@@ -88,7 +90,9 @@ _DOC_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get("/{key}/versions/{version}", dependencies=[public], responses=_DOC_RESPONSES, response_class=JSONResponse)
+@router.get(
+    "/{key}/versions/{version}", dependencies=[public], responses=_DOC_RESPONSES, response_class=JSONResponse
+)
 def get_definition(
     request: Request,
     registry: RegistryDep,
@@ -103,7 +107,10 @@ def get_definition(
 
 
 @router.get(
-    "/{key}/versions/{version}/json-schema", dependencies=[public], responses=_DOC_RESPONSES, response_class=JSONResponse
+    "/{key}/versions/{version}/json-schema",
+    dependencies=[public],
+    responses=_DOC_RESPONSES,
+    response_class=JSONResponse,
 )
 def get_json_schema(
     request: Request,

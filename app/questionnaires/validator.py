@@ -96,10 +96,16 @@ def compile_question(q: Question) -> Callable[[Any], list[tuple[str, str]]]:
             if not is_number(v):
                 return [("type", f"{label}: must be a number, not {_describe(v)}.")]
             if not math.isfinite(v):
-                return [("not_finite", f"{label}: must be a finite number (NaN and Infinity are not allowed).")]
+                return [
+                    ("not_finite", f"{label}: must be a finite number (NaN and Infinity are not allowed).")
+                ]
             return bounds(v)
         if t == "boolean":
-            return [] if isinstance(v, bool) else [("type", f"{label}: must be true or false, not {_describe(v)}.")]
+            return (
+                []
+                if isinstance(v, bool)
+                else [("type", f"{label}: must be true or false, not {_describe(v)}.")]
+            )
         if t == "text":
             if not isinstance(v, str):
                 return [("type", f"{label}: must be text, not {_describe(v)}.")]
@@ -107,7 +113,9 @@ def compile_question(q: Question) -> Callable[[Any], list[tuple[str, str]]]:
             if q.min_length is not None and len(v) < q.min_length:
                 out.append(("too_short", f"{label}: must have at least {q.min_length} characters."))
             if q.max_length is not None and len(v) > q.max_length:
-                out.append(("too_long", f"{label}: must have at most {q.max_length} characters; got {len(v)}."))
+                out.append(
+                    ("too_long", f"{label}: must have at most {q.max_length} characters; got {len(v)}.")
+                )
             if pattern is not None and not pattern.search(v):
                 out.append(("pattern", f"{label}: does not have the expected form ({q.pattern})."))
             return out
@@ -123,7 +131,12 @@ def compile_question(q: Question) -> Callable[[Any], list[tuple[str, str]]]:
             return []
         if t == "select_one":
             if not isinstance(v, str) or v not in codes:
-                return [("not_a_choice", f"{label}: {v!r} is not one of the choices ({', '.join(q.choice_codes)}).")]
+                return [
+                    (
+                        "not_a_choice",
+                        f"{label}: {v!r} is not one of the choices ({', '.join(q.choice_codes)}).",
+                    )
+                ]
             return []
         # select_multiple
         if not isinstance(v, list):
@@ -131,11 +144,11 @@ def compile_question(q: Question) -> Callable[[Any], list[tuple[str, str]]]:
         out = []
         bad = [x for x in v if not isinstance(x, str) or x not in codes]
         if bad:
-            out.append(("not_a_choice", f"{label}: {bad!r} not among the choices ({', '.join(q.choice_codes)})."))
+            out.append(
+                ("not_a_choice", f"{label}: {bad!r} not among the choices ({', '.join(q.choice_codes)}).")
+            )
         hashable = [x for x in v if isinstance(x, str)]
-        if len(set(hashable)) != len(hashable):
-            out.append(("duplicate_choice", f"{label}: each choice may be selected once."))
-        elif not bad and _has_duplicates(v):
+        if len(set(hashable)) != len(hashable) or not bad and _has_duplicates(v):
             out.append(("duplicate_choice", f"{label}: each choice may be selected once."))
         if q.required and not v:
             out.append(("required", f"{label}: is required: select at least one choice."))

@@ -13,14 +13,22 @@ from sqlalchemy import select
 from app.access.deps import Principal
 from app.access.scope import readable
 from app.core.db import session_scope
-from app.models import Facility, Response, ResponseRevision
+from app.models import Facility, Response
 from app.questionnaires.definition import Definition
 from app.responses import service
 
 PAGE = 2000
 BOM = "\ufeff"
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
-BASE_COLUMNS = ["response_id", "facility_id", "facility_name", "province_code", "collected_at", "received_at", "revision"]
+BASE_COLUMNS = [
+    "response_id",
+    "facility_id",
+    "facility_name",
+    "province_code",
+    "collected_at",
+    "received_at",
+    "revision",
+]
 FACILITY_COLUMNS = ["id", "name", "tax_code", "kind", "sector", "vsic_code", "province_code", "ward_code", "address", "employees",
                     "annual_revenue_vnd", "established_year", "prior_support_count", "last_support_year", "created_at", "updated_at"]  # fmt: skip
 
@@ -35,7 +43,9 @@ def neutralise(value: Any) -> Any:
 def response_columns(d: Definition) -> list[str]:
     cols = list(BASE_COLUMNS)
     for q in d.questions:
-        cols.extend(f"{q.id}/{c}" for c in q.choice_codes) if q.type == "select_multiple" else cols.append(q.id)
+        cols.extend(f"{q.id}/{c}" for c in q.choice_codes) if q.type == "select_multiple" else cols.append(
+            q.id
+        )
     return cols
 
 
@@ -53,11 +63,15 @@ def _answer_cells(d: Definition, answers: dict[str, Any]) -> list[Any]:
     return cells
 
 
-def response_rows(principal: Principal, d: Definition, province_code: list[str] | None = None) -> Iterator[list[Any]]:
+def response_rows(
+    principal: Principal, d: Definition, province_code: list[str] | None = None
+) -> Iterator[list[Any]]:
     """Latest revision of each response to this version, receive order, one short read transaction per page."""
     last = 0
     while True:
-        stmt = service.list_statement(principal, questionnaire=d.key, version=d.version, province_code=province_code)
+        stmt = service.list_statement(
+            principal, questionnaire=d.key, version=d.version, province_code=province_code
+        )
         stmt = stmt.add_columns(Facility.name).join(Facility, Facility.id == Response.facility_id)  # type: ignore[arg-type]
         stmt = stmt.where(Response.seq > last).order_by(Response.seq).limit(PAGE)  # type: ignore[operator]
         with session_scope() as s:
@@ -70,7 +84,9 @@ def response_rows(principal: Principal, d: Definition, province_code: list[str] 
         last = rows[-1][0].seq
 
 
-def facility_rows(principal: Principal, province_code: list[str] | None = None, sector: list[str] | None = None) -> Iterator[list[Any]]:
+def facility_rows(
+    principal: Principal, province_code: list[str] | None = None, sector: list[str] | None = None
+) -> Iterator[list[Any]]:
     last = 0
     while True:
         stmt: Any = readable(select(Facility), principal, Facility.province_code)
@@ -79,7 +95,9 @@ def facility_rows(principal: Principal, province_code: list[str] | None = None, 
         if sector:
             stmt = stmt.where(Facility.sector.in_(sector))  # type: ignore[attr-defined]
         with session_scope() as s:
-            rows = list(s.execute(stmt.where(Facility.seq > last).order_by(Facility.seq).limit(PAGE)).scalars())  # type: ignore[operator]
+            rows = list(
+                s.execute(stmt.where(Facility.seq > last).order_by(Facility.seq).limit(PAGE)).scalars()
+            )  # type: ignore[operator]
         for f in rows:
             out = []
             for c in FACILITY_COLUMNS:
@@ -124,9 +142,13 @@ def xlsx_stream(header: Sequence[str], rows: Iterator[list[Any]], title: str) ->
             yield chunk
 
 
-def stream(fmt: str, header: Sequence[str], rows: Iterator[list[Any]], title: str) -> tuple[Iterator[bytes], str]:
+def stream(
+    fmt: str, header: Sequence[str], rows: Iterator[list[Any]], title: str
+) -> tuple[Iterator[bytes], str]:
     if fmt == "xlsx":
-        return xlsx_stream(header, rows, title), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        return xlsx_stream(
+            header, rows, title
+        ), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     return csv_stream(header, rows), "text/csv; charset=utf-8"
 
 

@@ -13,14 +13,25 @@ from app.facilities.schemas import Sector
 from app.questionnaires.router import RegistryDep
 from app.responses import export
 
-router = APIRouter(prefix="/api/v1/exports", tags=["exports"], responses={k: PROBLEM_RESPONSES[k] for k in (401, 403, 404, 422, 429)})
+router = APIRouter(
+    prefix="/api/v1/exports",
+    tags=["exports"],
+    responses={k: PROBLEM_RESPONSES[k] for k in (401, 403, 404, 422, 429)},
+)
 Exporter = Annotated[Principal, Depends(require("planner"))]
 Format = Literal["csv", "xlsx"]
-_FILE = {200: {"content": {"text/csv": {}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}, "description": "The file"}}
+_FILE = {
+    200: {
+        "content": {"text/csv": {}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}},
+        "description": "The file",
+    }
+}
 
 
 def _download(chunks, media: str, filename: str) -> StreamingResponse:  # type: ignore[no-untyped-def]
-    return StreamingResponse(chunks, media_type=media, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return StreamingResponse(
+        chunks, media_type=media, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )
 
 
 @router.get("/responses.csv", response_class=StreamingResponse, responses=_FILE)

@@ -14,7 +14,14 @@ from app.core.errors import PROBLEM_RESPONSES
 from app.core.pagination import Page, PageDep
 from app.questionnaires.router import RegistryDep
 from app.responses import service
-from app.responses.schemas import BatchIn, BatchItemResult, BatchOut, ResponseCreate, ResponseRead, ResponseRevise
+from app.responses.schemas import (
+    BatchIn,
+    BatchItemResult,
+    BatchOut,
+    ResponseCreate,
+    ResponseRead,
+    ResponseRevise,
+)
 
 router = APIRouter(
     prefix="/api/v1/responses",
@@ -31,10 +38,15 @@ Reader = Annotated[Principal, Depends(require("planner", "field_officer"))]
     "",
     status_code=201,
     response_model=ResponseRead,
-    responses={200: {"model": ResponseRead, "description": "A retry of a stored response: the stored body"},
-               409: PROBLEM_RESPONSES[409], 413: PROBLEM_RESPONSES[413]},  # fmt: skip
+    responses={
+        200: {"model": ResponseRead, "description": "A retry of a stored response: the stored body"},
+        409: PROBLEM_RESPONSES[409],
+        413: PROBLEM_RESPONSES[413],
+    },  # fmt: skip
 )
-def submit(body: ResponseCreate, session: SessionDep, registry: RegistryDep, principal: Submitter, http: HttpResponse) -> ResponseRead:
+def submit(
+    body: ResponseCreate, session: SessionDep, registry: RegistryDep, principal: Submitter, http: HttpResponse
+) -> ResponseRead:
     """Submit one response; the same id and content again is 200 with the stored body, other content 409."""
     out = service.ingest(session=session, registry=registry, principal=principal, body=body)
     if out.status == "duplicate":
@@ -42,7 +54,7 @@ def submit(body: ResponseCreate, session: SessionDep, registry: RegistryDep, pri
     return service.to_read(out.response, out.revision)
 
 
-@router.post("/batch", response_model=BatchOut, response_model_exclude_none=True, responses={413: PROBLEM_RESPONSES[413]})
+@router.post("/batch", response_model=BatchOut, responses={413: PROBLEM_RESPONSES[413]})
 def submit_batch(body: BatchIn, session: SessionDep, registry: RegistryDep, principal: Submitter) -> BatchOut:
     """Up to 500 responses; each item gets its own status, in input order, and never affects the others."""
     results = service.ingest_batch(session=session, registry=registry, principal=principal, items=body.items)
@@ -78,20 +90,37 @@ def get_response(response_id: str, session: SessionDep, principal: Reader) -> Re
     "/{response_id}",
     response_model=ResponseRead,
     status_code=201,
-    responses={200: {"model": ResponseRead, "description": "A retry of a stored revision"}, 404: PROBLEM_RESPONSES[404], 409: PROBLEM_RESPONSES[409]},
+    responses={
+        200: {"model": ResponseRead, "description": "A retry of a stored revision"},
+        404: PROBLEM_RESPONSES[404],
+        409: PROBLEM_RESPONSES[409],
+    },
 )
 def revise_response(
-    response_id: str, body: ResponseRevise, session: SessionDep, registry: RegistryDep, principal: Reviser, http: HttpResponse
+    response_id: str,
+    body: ResponseRevise,
+    session: SessionDep,
+    registry: RegistryDep,
+    principal: Reviser,
+    http: HttpResponse,
 ) -> ResponseRead:
     """Store a new revision on top of `base_revision` (which must be the latest); nothing is overwritten."""
-    out, created = service.revise(session=session, registry=registry, principal=principal, response_id=response_id, body=body)
+    out, created = service.revise(
+        session=session, registry=registry, principal=principal, response_id=response_id, body=body
+    )
     if not created:
         http.status_code = 200
     return service.to_read(out.response, out.revision)
 
 
-@router.get("/{response_id}/revisions", response_model=Page[ResponseRead], responses={404: PROBLEM_RESPONSES[404]})
-def list_revisions(response_id: str, session: SessionDep, principal: Reader, page: PageDep) -> Page[ResponseRead]:
+@router.get(
+    "/{response_id}/revisions", response_model=Page[ResponseRead], responses={404: PROBLEM_RESPONSES[404]}
+)
+def list_revisions(
+    response_id: str, session: SessionDep, principal: Reader, page: PageDep
+) -> Page[ResponseRead]:
     """Every revision of a response, oldest first."""
-    items, nxt = service.revisions(session=session, principal=principal, response_id=response_id, cursor=page.cursor, limit=page.limit)
+    items, nxt = service.revisions(
+        session=session, principal=principal, response_id=response_id, cursor=page.cursor, limit=page.limit
+    )
     return Page(items=items, next_cursor=nxt)

@@ -24,7 +24,9 @@ def _uuid(value: str) -> str:
     try:
         return str(uuid.UUID(value))
     except (ValueError, AttributeError, TypeError):
-        raise ValueError("must be a UUID chosen by the client, e.g. 0b6c1f0e-8d1a-4e3b-9a43-2f1f7a9c1d20") from None
+        raise ValueError(
+            "must be a UUID chosen by the client, e.g. 0b6c1f0e-8d1a-4e3b-9a43-2f1f7a9c1d20"
+        ) from None
 
 
 class ResponseCreate(BaseModel):
@@ -35,7 +37,9 @@ class ResponseCreate(BaseModel):
     questionnaire: Annotated[StrictStr, Field(min_length=1, max_length=80)]
     version: Annotated[StrictInt, Field(ge=1)]
     facility_id: StrictStr | None = None
-    facility: FacilityCreate | None = Field(default=None, description="register a new facility inline (a known tax code resolves to it)")
+    facility: FacilityCreate | None = Field(
+        default=None, description="register a new facility inline (a known tax code resolves to it)"
+    )
     answers: dict[str, Any]
     collected_at: AwareDatetime = Field(description="RFC 3339 with offset, when the answers were collected")
     location: GeoPoint | None = None
@@ -70,14 +74,17 @@ class ResponseRead(BaseModel):
 
 class BatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    items: Annotated[list[dict[str, Any]], Field(min_length=1, max_length=MAX_BATCH)]
+    items: Annotated[
+        list[Any],
+        Field(min_length=1, max_length=MAX_BATCH, description="response bodies; each is checked on its own"),
+    ]
 
 
 class BatchItemResult(BaseModel):
     id: str | None
     status: str = Field(description="created | duplicate | conflict | invalid | forbidden")
-    revision: int | None = None
-    errors: list[dict[str, str]] | None = None
+    revision: int | None = Field(default=None, exclude_if=lambda v: v is None)
+    errors: list[dict[str, str]] | None = Field(default=None, exclude_if=lambda v: v is None)
 
 
 class BatchOut(BaseModel):

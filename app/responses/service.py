@@ -24,7 +24,15 @@ from app.access import audit
 from app.access.deps import Principal
 from app.access.scope import check_write, readable
 from app.core.db import advisory_lock
-from app.core.errors import AppError, Conflict, Forbidden, Invalid, InvalidAnswers, NotFound, validation_errors
+from app.core.errors import (
+    AppError,
+    Conflict,
+    Forbidden,
+    Invalid,
+    InvalidAnswers,
+    NotFound,
+    validation_errors,
+)
 from app.core.jsonutil import sha256_of
 from app.core.pagination import decode_cursor, encode_cursor
 from app.facilities import service as facilities
@@ -56,7 +64,13 @@ def to_read(r: Response, rev: ResponseRevision) -> ResponseRead:
 def _latest(session: Session, response_id: str) -> tuple[Response, ResponseRevision] | None:
     row = session.execute(
         select(Response, ResponseRevision)
-        .join(ResponseRevision, and_(ResponseRevision.response_id == Response.id, ResponseRevision.revision == Response.current_revision))  # type: ignore[arg-type]
+        .join(
+            ResponseRevision,
+            and_(
+                ResponseRevision.response_id == Response.id,
+                ResponseRevision.revision == Response.current_revision,
+            ),
+        )  # type: ignore[arg-type]
         .where(Response.id == response_id)  # type: ignore[arg-type]
     ).first()
     return (row[0], row[1]) if row else None
@@ -98,13 +112,18 @@ def _resolve_facility(session: Session, principal: Principal, body: ResponseCrea
         check_write(principal, f.province_code, "facility_id")
         return f
     assert body.facility is not None
-    if body.facility.tax_code and (known := facilities.by_tax_code(session, body.facility.tax_code)) is not None:
+    if (
+        body.facility.tax_code
+        and (known := facilities.by_tax_code(session, body.facility.tax_code)) is not None
+    ):
         check_write(principal, known.province_code, "facility.tax_code")
         return known
     return facilities.create(session=session, principal=principal, data=body.facility, prefix="facility.")
 
 
-def ingest(*, session: Session, registry: Registry, principal: Principal, body: ResponseCreate, locked: bool = False) -> _Outcome:
+def ingest(
+    *, session: Session, registry: Registry, principal: Principal, body: ResponseCreate, locked: bool = False
+) -> _Outcome:
     """Store one response (created), recognise a retry (duplicate), or refuse (409/422/403)."""
     digest = content_hash(body)
     if (hit := _existing(session, body.id, digest)) is not None:
@@ -136,11 +155,20 @@ def ingest(*, session: Session, registry: Registry, principal: Principal, body: 
         if (hit := _existing(session, body.id, digest)) is not None:
             return hit
         raise
-    audit.record(session, principal, "response.created", "response", r.id, {"questionnaire": d.key, "version": d.version})
+    audit.record(
+        session,
+        principal,
+        "response.created",
+        "response",
+        r.id,
+        {"questionnaire": d.key, "version": d.version},
+    )
     return _Outcome("created", r, rev)
 
 
-def ingest_batch(*, session: Session, registry: Registry, principal: Principal, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def ingest_batch(
+    *, session: Session, registry: Registry, principal: Principal, items: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     """Each item stands alone: its own savepoint, its own status; one transaction for the whole batch."""
     advisory_lock(session, INGEST_LOCK)
     results: list[dict[str, Any]] = []
@@ -165,10 +193,14 @@ def ingest_batch(*, session: Session, registry: Registry, principal: Principal, 
     return results
 
 
-def _readable_response(session: Session, principal: Principal, response_id: str) -> tuple[Response, ResponseRevision]:
+def _readable_response(
+    session: Session, principal: Principal, response_id: str
+) -> tuple[Response, ResponseRevision]:
     found = _latest(session, response_id)
-    if found is None or not principal.in_scope(found[0].province_code) or (
-        principal.role == "field_officer" and found[0].submitted_by != principal.name
+    if (
+        found is None
+        or not principal.in_scope(found[0].province_code)
+        or (principal.role == "field_officer" and found[0].submitted_by != principal.name)
     ):
         raise NotFound(f"There is no response {response_id} that you may see.")
     return found
@@ -183,7 +215,9 @@ def _revision_hash(answers: dict[str, Any], collected_at: datetime, location: di
     return sha256_of({"answers": answers, "collected_at": collected_at.timestamp(), "location": location})
 
 
-def revise(*, session: Session, registry: Registry, principal: Principal, response_id: str, body: ResponseRevise) -> tuple[_Outcome, bool]:
+def revise(
+    *, session: Session, registry: Registry, principal: Principal, response_id: str, body: ResponseRevise
+) -> tuple[_Outcome, bool]:
     """Add revision base+1; returns (outcome, created). A retried identical revision returns the stored one."""
     r, latest = _readable_response(session, principal, response_id)
     if not principal.in_scope(r.province_code):
@@ -197,7 +231,9 @@ def revise(*, session: Session, registry: Registry, principal: Principal, respon
     wanted = _revision_hash(body.answers, body.collected_at, location)
     if body.base_revision != latest.revision:
         nxt = session.execute(
-            select(ResponseRevision).where(ResponseRevision.response_id == r.id, ResponseRevision.revision == body.base_revision + 1)  # type: ignore[arg-type]
+            select(ResponseRevision).where(
+                ResponseRevision.response_id == r.id, ResponseRevision.revision == body.base_revision + 1
+            )  # type: ignore[arg-type]
         ).scalar_one_or_none()
         if nxt is not None and _revision_hash(nxt.answers, nxt.collected_at, nxt.location) == wanted:
             return _Outcome("duplicate", r, nxt), False
@@ -214,7 +250,9 @@ def revise(*, session: Session, registry: Registry, principal: Principal, respon
             session.add(rev)
             session.flush()
             moved = session.execute(
-                update(Response).where(Response.id == r.id, Response.current_revision == latest.revision).values(current_revision=rev.revision)  # type: ignore[arg-type]
+                update(Response)
+                .where(Response.id == r.id, Response.current_revision == latest.revision)
+                .values(current_revision=rev.revision)  # type: ignore[arg-type]
             ).rowcount
             if moved != 1:
                 raise IntegrityError("concurrent revision", None, Exception())
@@ -226,7 +264,9 @@ def revise(*, session: Session, registry: Registry, principal: Principal, respon
     return _Outcome("created", r, rev), True
 
 
-def revisions(*, session: Session, principal: Principal, response_id: str, cursor: str | None, limit: int) -> tuple[list[ResponseRead], str | None]:
+def revisions(
+    *, session: Session, principal: Principal, response_id: str, cursor: str | None, limit: int
+) -> tuple[list[ResponseRead], str | None]:
     """Every revision, oldest first."""
     r, _ = _readable_response(session, principal, response_id)
     stmt = select(ResponseRevision).where(ResponseRevision.response_id == r.id)  # type: ignore[arg-type]
@@ -250,7 +290,10 @@ def list_statement(
     """Latest revisions of the responses the caller may read, in receive order (without paging)."""
     stmt: Any = select(Response, ResponseRevision).join(
         ResponseRevision,
-        and_(ResponseRevision.response_id == Response.id, ResponseRevision.revision == Response.current_revision),  # type: ignore[arg-type]
+        and_(
+            ResponseRevision.response_id == Response.id,
+            ResponseRevision.revision == Response.current_revision,
+        ),  # type: ignore[arg-type]
     )
     stmt = readable(stmt, principal, Response.province_code, Response.submitted_by)
     if questionnaire:
@@ -266,7 +309,9 @@ def list_statement(
     return stmt
 
 
-def list_page(*, session: Session, principal: Principal, cursor: str | None, limit: int, **filters: Any) -> tuple[list[ResponseRead], str | None]:
+def list_page(
+    *, session: Session, principal: Principal, cursor: str | None, limit: int, **filters: Any
+) -> tuple[list[ResponseRead], str | None]:
     """One keyset page: WHERE seq > cursor ORDER BY seq LIMIT n."""
     stmt = list_statement(principal, **filters)
     if cursor:

@@ -14,7 +14,9 @@ def test_upgrade_downgrade_upgrade_and_no_drift() -> None:
     command.downgrade(cfg, "base")
     assert set(inspect(get_engine()).get_table_names()) <= {"alembic_version"}
     command.upgrade(cfg, "head")
-    assert {"facility", "response", "response_revision", "api_key", "audit_event"} <= set(inspect(get_engine()).get_table_names())
+    assert {"facility", "response", "response_revision", "api_key", "audit_event"} <= set(
+        inspect(get_engine()).get_table_names()
+    )
     command.check(cfg)  # raises if the models and the migrations disagree
 
 

@@ -37,8 +37,19 @@ def _strip(s: str) -> str:
 
 @pytest.mark.parametrize("old, code", CASES)
 def test_legacy_name_maps_in_every_common_spelling(old: str, code: str) -> None:
-    prefix = "Thành phố" if code in ("01", "31", "48", "79", "92", "46") and old in ("Hà Nội", "Hải Phòng", "Đà Nẵng", "Hồ Chí Minh", "Cần Thơ") else "Tỉnh"
-    for spelling in (old, f"{prefix} {old}", old.upper(), _strip(old), f"{_strip(prefix)} {_strip(old)}".lower()):
+    prefix = (
+        "Thành phố"
+        if code in ("01", "31", "48", "79", "92", "46")
+        and old in ("Hà Nội", "Hải Phòng", "Đà Nẵng", "Hồ Chí Minh", "Cần Thơ")
+        else "Tỉnh"
+    )
+    for spelling in (
+        old,
+        f"{prefix} {old}",
+        old.upper(),
+        _strip(old),
+        f"{_strip(prefix)} {_strip(old)}".lower(),
+    ):
         assert resolve_province(spelling) == code, spelling
 
 

@@ -38,7 +38,9 @@ def plausible(q: Question) -> st.SearchStrategy[Any]:
         return st.one_of(st.integers(int(lo) - 2, int(lo) + 2), st.integers(int(hi) - 2, int(hi) + 2),
                          st.integers(int(lo), int(hi)), st.sampled_from([1.0, 2.5, True]))  # fmt: skip
     if q.type == "decimal":
-        return st.one_of(st.floats(lo - 1, hi + 1, allow_nan=False), st.integers(int(lo) - 1, int(hi) + 1), st.just("1"))
+        return st.one_of(
+            st.floats(lo - 1, hi + 1, allow_nan=False), st.integers(int(lo) - 1, int(hi) + 1), st.just("1")
+        )
     if q.type == "boolean":
         return st.one_of(st.booleans(), st.sampled_from([0, 1, "true"]))
     if q.type == "date":
@@ -46,7 +48,9 @@ def plausible(q: Question) -> st.SearchStrategy[Any]:
     if q.type == "text":
         alphabet = string.ascii_letters + string.digits + ":/. ăđ"
         prefixed = st.text(alphabet, max_size=20).map(lambda s: "https://" + s)
-        return st.one_of(st.text(alphabet, max_size=30), prefixed, st.text(alphabet, min_size=990, max_size=1010))
+        return st.one_of(
+            st.text(alphabet, max_size=30), prefixed, st.text(alphabet, min_size=990, max_size=1010)
+        )
     codes = list(q.choice_codes)
     if q.type == "select_one":
         return st.one_of(st.sampled_from(codes), st.just("nope"), st.just([codes[0]]))
@@ -104,7 +108,11 @@ def test_schema_and_validator_agree(ident: tuple[str, int]) -> None:
     def check(answers: dict[str, Any]) -> None:
         server_ok = not validator.validate(answers)
         schema_ok = schema.is_valid(answers)
-        assert server_ok == schema_ok, (answers, validator.validate(answers), [e.message for e in schema.iter_errors(answers)])
+        assert server_ok == schema_ok, (
+            answers,
+            validator.validate(answers),
+            [e.message for e in schema.iter_errors(answers)],
+        )
         seen["accepted" if server_ok else "rejected"] += 1
 
     check()

@@ -22,7 +22,11 @@ def make_dir(tmp_path: Path) -> tuple[Path, Path, str]:
     key = f"immut-{uuid.uuid4().hex[:8]}"
     root = tmp_path / "survey_schemas"
     (root / key).mkdir(parents=True)
-    text = (ROOT / "survey_schemas" / "packaging" / "v1.yaml").read_text(encoding="utf-8").replace("key: packaging", f"key: {key}")
+    text = (
+        (ROOT / "survey_schemas" / "packaging" / "v1.yaml")
+        .read_text(encoding="utf-8")
+        .replace("key: packaging", f"key: {key}")
+    )
     f = root / key / "v1.yaml"
     f.write_text(text, encoding="utf-8")
     return root, f, key
@@ -46,18 +50,29 @@ def test_changed_published_file_refuses_to_start(tmp_path: Path) -> None:
 def test_retiring_is_allowed_and_a_new_file_appears_without_code_changes(tmp_path: Path) -> None:
     root, f, key = make_dir(tmp_path)
     start(root)
-    f.write_text(f.read_text(encoding="utf-8").replace("status: published", "status: retired"), encoding="utf-8")
-    v2 = f.read_text(encoding="utf-8").replace("version: 1", "version: 2").replace("status: retired", "status: published")
+    f.write_text(
+        f.read_text(encoding="utf-8").replace("status: published", "status: retired"), encoding="utf-8"
+    )
+    v2 = (
+        f.read_text(encoding="utf-8")
+        .replace("version: 1", "version: 2")
+        .replace("status: retired", "status: published")
+    )
     (f.parent / "v2.yaml").write_text(v2, encoding="utf-8")
     with TestClient(create_app(Settings(database_url=TEST_DB_URL, schemas_dir=root))) as c:
         listed = {q["key"]: q for q in c.get("/api/v1/questionnaires").json()}
         assert listed[key]["latest_version"] == 2
-        assert listed[key]["versions"] == [{"version": 1, "status": "retired"}, {"version": 2, "status": "published"}]
+        assert listed[key]["versions"] == [
+            {"version": 1, "status": "retired"},
+            {"version": 2, "status": "published"},
+        ]
 
 
 def test_draft_may_change_freely(tmp_path: Path) -> None:
     root, f, _ = make_dir(tmp_path)
-    f.write_text(f.read_text(encoding="utf-8").replace("status: published", "status: draft"), encoding="utf-8")
+    f.write_text(
+        f.read_text(encoding="utf-8").replace("status: published", "status: draft"), encoding="utf-8"
+    )
     start(root)
     f.write_text(f.read_text(encoding="utf-8").replace("Bán rời, không bao bì", "Bán rời"), encoding="utf-8")
     start(root)
@@ -65,7 +80,13 @@ def test_draft_may_change_freely(tmp_path: Path) -> None:
 
 def cli(root: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DATABASE_URL": TEST_DB_URL, "SCHEMAS_DIR": str(root)}
-    return subprocess.run([sys.executable, "-m", "app.cli", "schemas", "check"], env=env, capture_output=True, text=True, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", "schemas", "check"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
 
 
 def test_schemas_check_command(tmp_path: Path) -> None:
@@ -78,7 +99,9 @@ def test_schemas_check_command(tmp_path: Path) -> None:
     assert changed.returncode == 1 and f"{key}/v1.yaml" in changed.stderr
     shutil.rmtree(root / key)
     (root / "broken").mkdir()
-    (root / "broken" / "v1.yaml").write_text("key: broken\nversion: 1\nstatus: published\ntitle: {en: x}\nquestions: []\n")
+    (root / "broken" / "v1.yaml").write_text(
+        "key: broken\nversion: 1\nstatus: published\ntitle: {en: x}\nquestions: []\n"
+    )
     bad = cli(root)
     assert bad.returncode == 1
     assert "broken/v1.yaml: title.vi" in bad.stderr and "broken/v1.yaml: questions" in bad.stderr

@@ -15,8 +15,20 @@ GOOD = {
     "title": {"vi": "Thử", "en": "Demo"},
     "questions": [
         {"id": "a", "type": "boolean", "label": {"vi": "A"}},
-        {"id": "b", "type": "integer", "label": {"vi": "B"}, "min": 0, "max": 10, "relevant": {"question": "a", "equals": True}},
-        {"id": "c", "type": "select_one", "label": {"vi": "C"}, "choices": [{"code": "x", "label": {"vi": "X"}}]},
+        {
+            "id": "b",
+            "type": "integer",
+            "label": {"vi": "B"},
+            "min": 0,
+            "max": 10,
+            "relevant": {"question": "a", "equals": True},
+        },
+        {
+            "id": "c",
+            "type": "select_one",
+            "label": {"vi": "C"},
+            "choices": [{"code": "x", "label": {"vi": "X"}}],
+        },
     ],
 }
 
@@ -92,7 +104,13 @@ def test_bad_pattern_unknown_property_and_bounds_on_text() -> None:
 
 def test_top_level_problems() -> None:
     got = problems_of({"key": "Bad Key", "version": 0, "status": "live", "questions": []})
-    assert set(got) >= {"key", "version", "status", "title.vi", "questions"} or set(got) >= {"key", "version", "status", "title", "questions"}
+    assert set(got) >= {"key", "version", "status", "title.vi", "questions"} or set(got) >= {
+        "key",
+        "version",
+        "status",
+        "title",
+        "questions",
+    }
 
 
 def test_load_dir_names_the_file_and_checks_name_against_content(tmp_path: Path) -> None:

@@ -13,7 +13,10 @@ def test_lists_the_five_questionnaires(client) -> None:
     body = {q["key"]: q for q in r.json()}
     assert set(body) == {"market-needs", "loans", "packaging", "websites", "pollution"}
     assert body["loans"]["latest_version"] == 2
-    assert body["loans"]["versions"] == [{"version": 1, "status": "retired"}, {"version": 2, "status": "published"}]
+    assert body["loans"]["versions"] == [
+        {"version": 1, "status": "retired"},
+        {"version": 2, "status": "published"},
+    ]
     assert body["pollution"]["title"]["vi"] == "Xử lý ô nhiễm môi trường"
 
 
@@ -51,7 +54,10 @@ def test_json_schema_endpoint(client) -> None:
     assert schema["properties"]["has_website"]["title"] == "Does the establishment have its own website?"
     vi = client.get("/api/v1/questionnaires/websites/versions/1/json-schema").json()
     assert vi["properties"]["has_website"]["title"] == "Cơ sở có website riêng?"
-    r304 = client.get("/api/v1/questionnaires/websites/versions/1/json-schema?lang=en", headers={"If-None-Match": r.headers["etag"]})
+    r304 = client.get(
+        "/api/v1/questionnaires/websites/versions/1/json-schema?lang=en",
+        headers={"If-None-Match": r.headers["etag"]},
+    )
     assert r304.status_code == 304
 
 

@@ -1,0 +1,188 @@
+"""For every route the app registers: its declared rule matches the contract, and it behaves so.
+
+A new route fails this test until it declares an access rule (public or require(...)) and gets a case here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+
+from app.main import create_app
+from tests.factories import facility_body, response_body
+
+ALL = {"admin", "planner", "field_officer", "portal"}
+PUBLIC = "public"
+
+# (method, path) -> roles allowed by the contract (admin always included), or "public".
+EXPECTED: dict[tuple[str, str], Any] = {
+    ("GET", "/healthz"): PUBLIC,
+    ("GET", "/readyz"): PUBLIC,
+    ("GET", "/metrics"): PUBLIC,
+    ("GET", "/api/v1/provinces"): PUBLIC,
+    ("GET", "/api/v1/provinces/{code}/wards"): PUBLIC,
+    ("GET", "/api/v1/questionnaires"): PUBLIC,
+    ("GET", "/api/v1/questionnaires/{key}/versions/{version}"): PUBLIC,
+    ("GET", "/api/v1/questionnaires/{key}/versions/{version}/json-schema"): PUBLIC,
+    ("GET", "/api/v1/scoring-profiles"): PUBLIC,
+    ("GET", "/api/v1/scoring-profiles/{key}/versions/{version}"): PUBLIC,
+    ("POST", "/api/v1/keys"): {"admin"},
+    ("GET", "/api/v1/keys"): {"admin"},
+    ("POST", "/api/v1/keys/{name}/revoke"): {"admin"},
+    ("GET", "/api/v1/audit"): {"admin"},
+    ("POST", "/api/v1/facilities"): {"admin", "field_officer", "portal"},
+    ("GET", "/api/v1/facilities"): ALL,
+    ("POST", "/api/v1/facilities/import"): {"admin", "field_officer", "portal"},
+    ("GET", "/api/v1/facilities/{facility_id}"): ALL,
+    ("PATCH", "/api/v1/facilities/{facility_id}"): {"admin", "field_officer"},
+    ("POST", "/api/v1/responses"): {"admin", "field_officer", "portal"},
+    ("POST", "/api/v1/responses/batch"): {"admin", "field_officer", "portal"},
+    ("GET", "/api/v1/responses"): {"admin", "planner", "field_officer"},
+    ("GET", "/api/v1/responses/{response_id}"): {"admin", "planner", "field_officer"},
+    ("PUT", "/api/v1/responses/{response_id}"): {"admin", "field_officer"},
+    ("GET", "/api/v1/responses/{response_id}/revisions"): {"admin", "planner", "field_officer"},
+    ("GET", "/api/v1/exports/responses.csv"): {"admin", "planner"},
+    ("GET", "/api/v1/exports/facilities.csv"): {"admin", "planner"},
+    ("GET", "/api/v1/priorities"): {"admin", "planner"},
+    ("POST", "/api/v1/rankings"): {"admin", "planner"},
+    ("GET", "/api/v1/rankings"): {"admin", "planner"},
+    ("GET", "/api/v1/rankings/{ranking_id}"): {"admin", "planner"},
+    ("GET", "/api/v1/rankings/{ranking_id}/export.csv"): {"admin", "planner"},
+}
+
+
+def declared_rule(route: APIRoute) -> Any:
+    found = []
+
+    def walk(dep: Any) -> None:
+        rule = getattr(dep.call, "access_roles", None)
+        if rule is not None:
+            found.append(rule)
+        for sub in dep.dependencies:
+            walk(sub)
+
+    walk(route.dependant)
+    return found
+
+
+def walk_routes(routes: list[Any]) -> list[APIRoute]:
+    """APIRoutes of the app, including those of included routers (FastAPI ≥ 0.16x keeps them nested)."""
+    out: list[APIRoute] = []
+    for r in routes:
+        if isinstance(r, APIRoute):
+            out.append(r)
+        elif hasattr(r, "original_router"):
+            out.extend(walk_routes(r.original_router.routes))
+        elif hasattr(r, "routes"):
+            out.extend(walk_routes(r.routes))
+    return out
+
+
+def app_routes() -> list[tuple[str, str, APIRoute]]:
+    return [(m, r.path, r) for r in walk_routes(create_app().routes) for m in sorted(r.methods)]
+
+
+ROUTES = app_routes()
+
+
+def test_every_route_declares_exactly_the_contract_rule() -> None:
+    seen = set()
+    for method, path, route in ROUTES:
+        rules = declared_rule(route)
+        assert rules, f"{method} {path} declares no access rule"
+        assert len({frozenset(r) if r != PUBLIC else PUBLIC for r in rules}) == 1, (
+            f"{method} {path} declares several rules"
+        )
+        assert (method, path) in EXPECTED, f"{method} {path} is not in the access matrix; add it"
+        want = EXPECTED[(method, path)]
+        got = rules[0]
+        assert (got == PUBLIC) if want == PUBLIC else (set(got) == set(want)), (method, path, got, want)
+        seen.add((method, path))
+    # Every expected route exists (a route removed from the app must be removed here too).
+    assert set(EXPECTED) == seen, set(EXPECTED) ^ seen
+
+
+class World:
+    """A facility in province 68 with one response submitted by the field officer 'fo'."""
+
+    def __init__(self, client, make_key) -> None:  # type: ignore[no-untyped-def]
+        self.client = client
+        self.keys = {role: make_key(role, provinces=None if role in ("admin",) else ["68"], name=role if role != "field_officer" else "fo")
+                     for role in ALL}  # fmt: skip
+        make_key("planner", name="spare")  # the key revoked by the revoke route
+        fo = self.keys["field_officer"]
+        self.facility = client.post("/api/v1/facilities", json=facility_body(), headers=fo).json()["id"]
+        self.response = response_body(self.facility)
+        assert client.post("/api/v1/responses", json=self.response, headers=fo).status_code == 201
+
+    def request(self, method: str, path: str, headers: dict[str, str]):  # type: ignore[no-untyped-def]
+        fid, rid = self.facility, self.response["id"]
+        url = (path.replace("{code}", "68").replace("{key}", "loans").replace("{version}", "2").replace("{facility_id}", fid)
+               .replace("{response_id}", rid).replace("{name}", "spare").replace("{ranking_id}", str(uuid.uuid4())))  # fmt: skip
+        if path.startswith("/api/v1/scoring-profiles/"):
+            url = url.replace("loans", "point-project").replace("/2", "/1")
+        kwargs: dict[str, Any] = {"headers": headers}
+        params: dict[str, Any] = {}
+        if method == "POST" and path == "/api/v1/keys":
+            kwargs["json"] = {"name": f"k-{uuid.uuid4().hex[:6]}", "role": "planner"}
+        elif method == "POST" and path == "/api/v1/facilities":
+            kwargs["json"] = facility_body(name=f"Cơ sở {uuid.uuid4().hex[:4]}")
+        elif path == "/api/v1/facilities/import":
+            kwargs["files"] = {
+                "file": (
+                    "f.csv",
+                    "name,kind,sector,province\nXưởng mộc,household_business,handicrafts,Lâm Đồng\n".encode(),
+                )
+            }
+        elif method == "PATCH":
+            kwargs["json"] = {"employees": 15}
+        elif method == "POST" and path == "/api/v1/responses":
+            kwargs["json"] = response_body(fid)
+        elif path == "/api/v1/responses/batch":
+            kwargs["json"] = {"items": [response_body(fid)]}
+        elif method == "PUT":
+            kwargs["json"] = {
+                "base_revision": 1,
+                "answers": {"needs_loan": False},
+                "collected_at": "2026-11-21T09:00:00+07:00",
+            }
+        elif path == "/api/v1/exports/responses.csv":
+            params = {"questionnaire": "loans", "version": 2}
+        elif path == "/api/v1/priorities":
+            params = {"profile": "point-project", "profile_version": 1}
+        elif method == "POST" and path == "/api/v1/rankings":
+            kwargs["json"] = {"profile": "point-project", "profile_version": 1}
+        if params:
+            kwargs["params"] = params
+        return self.client.request(method, url, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "method, path", [(m, p) for m, p, _ in ROUTES], ids=[f"{m} {p}" for m, p, _ in ROUTES]
+)
+def test_route_access(client, make_key, method: str, path: str) -> None:
+    want = EXPECTED[(method, path)]
+    world = World(client, make_key)
+    if want == PUBLIC:
+        r = world.request(method, path, {})
+        assert r.status_code < 400, (r.status_code, r.text)
+        return
+    r = world.request(method, path, {})
+    assert r.status_code == 401 and r.headers["content-type"].startswith("application/problem+json")
+    r = world.request(method, path, {"Authorization": "Bearer kc_not-a-real-key"})
+    assert r.status_code == 401
+    for role in sorted(ALL):
+        r = world.request(method, path, world.keys[role])
+        if role in want:
+            expected_ok = (
+                404 if "{ranking_id}" in path else None
+            )  # a random ranking id: authorised, then not found
+            if expected_ok:
+                assert r.status_code == expected_ok, (role, r.text)
+            else:
+                assert r.status_code < 400, (role, r.status_code, r.text)
+        else:
+            assert r.status_code == 403, (role, r.status_code, r.text)

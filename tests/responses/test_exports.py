@@ -1,0 +1,107 @@
+"""Exports: BOM, columns, select_multiple expansion, quoting, formula neutralisation, xlsx, scope."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from openpyxl import load_workbook
+
+from tests.conftest import assert_problem
+from tests.factories import facility_body, response_body
+
+URL = "/api/v1/exports/responses.csv"
+
+
+def setup(client, make_key):  # type: ignore[no-untyped-def]
+    fo = make_key("field_officer", provinces=["68", "01"], name="fo")
+    fid = client.post(
+        "/api/v1/facilities", json=facility_body(name='=HYPERLINK("http://x")'), headers=fo
+    ).json()["id"]
+    hn = client.post(
+        "/api/v1/facilities", json=facility_body(name='Xưởng, "Hà Nội"', province_code="01"), headers=fo
+    ).json()["id"]
+    a = response_body(fid, answers={"needs_loan": True, "loan_amount_vnd": 500_000_000, "loan_purpose": ["machinery", "workshop"],
+                                    "has_collateral": False, "wants_interest_subsidy": True, "investment_plan": "+mua máy rang, sấy\nmới"})  # fmt: skip
+    b = response_body(hn, answers={"needs_loan": False})
+    for body in (a, b):
+        assert client.post("/api/v1/responses", json=body, headers=fo).status_code == 201
+    client.put(f"/api/v1/responses/{b['id']}", json={"base_revision": 1, "answers": {"needs_loan": False, "outstanding_loans_vnd": 7},
+                                                     "collected_at": "2026-11-21T10:00:00+07:00"}, headers=fo)  # fmt: skip
+    return a, b
+
+
+def rows_of(resp) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]
+    assert resp.content.startswith("\ufeff".encode())
+    return list(csv.DictReader(io.StringIO(resp.content.decode("utf-8-sig"))))
+
+
+def test_responses_csv(client, make_key) -> None:
+    a, b = setup(client, make_key)
+    planner = make_key("planner", name="planner")
+    r = client.get(URL, params={"questionnaire": "loans", "version": 2}, headers=planner)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert "attachment" in r.headers["content-disposition"]
+    header = r.content.decode("utf-8-sig").split("\r\n", 1)[0].split(",")
+    assert header[:7] == [
+        "response_id",
+        "facility_id",
+        "facility_name",
+        "province_code",
+        "collected_at",
+        "received_at",
+        "revision",
+    ]
+    assert (
+        header[7] == "needs_loan"
+        and "loan_purpose/machinery" in header
+        and "loan_purpose/pollution_treatment" in header
+    )
+    rows = rows_of(r)
+    assert [x["response_id"] for x in rows] == [a["id"], b["id"]]
+    first, second = rows
+    assert first["facility_name"] == '\'=HYPERLINK("http://x")'
+    assert first["investment_plan"] == "'+mua máy rang, sấy\nmới"
+    assert (
+        first["loan_purpose/machinery"] == "1"
+        and first["loan_purpose/workshop"] == "1"
+        and first["loan_purpose/technology"] == "0"
+    )
+    assert first["needs_loan"] == "1" and first["loan_amount_vnd"] == "500000000"
+    assert (
+        second["facility_name"] == 'Xưởng, "Hà Nội"'
+        and second["revision"] == "2"
+        and second["outstanding_loans_vnd"] == "7"
+    )
+    assert second["loan_purpose/machinery"] == ""  # not asked, not "0"
+
+
+def test_scope_and_errors(client, make_key) -> None:
+    setup(client, make_key)
+    ld = make_key("planner", provinces=["68"], name="ld")
+    rows = rows_of(client.get(URL, params={"questionnaire": "loans", "version": 2}, headers=ld))
+    assert [x["province_code"] for x in rows] == ["68"]
+    assert_problem(client.get(URL, params={"questionnaire": "loans", "version": 9}, headers=ld), 404)
+    assert_problem(client.get(URL, params={"questionnaire": "loans"}, headers=ld), 422, "query.version")
+
+
+def test_xlsx(client, make_key) -> None:
+    a, _ = setup(client, make_key)
+    planner = make_key("planner", name="planner")
+    r = client.get(URL, params={"questionnaire": "loans", "version": 2, "format": "xlsx"}, headers=planner)
+    assert r.status_code == 200 and "spreadsheetml" in r.headers["content-type"]
+    ws = load_workbook(io.BytesIO(r.content), read_only=True).active
+    rows = list(ws.iter_rows(values_only=True))
+    assert rows[0][0] == "response_id" and rows[1][0] == a["id"] and len(rows) == 3
+    assert rows[1][2] == '\'=HYPERLINK("http://x")'
+
+
+def test_facilities_csv(client, make_key) -> None:
+    setup(client, make_key)
+    planner = make_key("planner", name="planner")
+    rows = rows_of(client.get("/api/v1/exports/facilities.csv", headers=planner))
+    assert len(rows) == 2 and rows[0]["name"].startswith("'=") and rows[1]["province_code"] == "01"
+    only = rows_of(
+        client.get("/api/v1/exports/facilities.csv", params={"province_code": "01"}, headers=planner)
+    )
+    assert len(only) == 1
