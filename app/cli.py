@@ -69,7 +69,15 @@ def schemas_check(
 
     s = get_settings()
     try:
-        registry = load_definitions(s) if db else Registry.load(s.schemas_dir)
+        if db:
+            registry, profiles = load_definitions(s)
+        else:
+            from app.prioritisation.profiles import Profiles
+
+            registry = Registry.load(s.schemas_dir)
+            profiles, problems = Profiles.load(s.schemas_dir, registry)
+            if problems:
+                raise DefinitionError(problems)
     except DefinitionError as exc:
         for p in exc.problems:
             typer.echo(str(p), err=True)
@@ -77,6 +85,8 @@ def schemas_check(
         raise typer.Exit(code=1) from None
     for (key, version), d in sorted(registry.definitions.items()):
         typer.echo(f"ok  {key} v{version} ({d.status}, {len(d.questions)} questions)")
+    for (key, version), p in sorted(profiles.items.items()):
+        typer.echo(f"ok  scoring/{key} v{version} ({p.status}, {p.method}, {len(p.criteria)} criteria)")
 
 
 @keys_app.command("create")

@@ -19,6 +19,8 @@ from app.core.health import router as health_router
 from app.core.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from app.facilities.router import router as facilities_router
 from app.places.router import router as places_router
+from app.prioritisation.profiles import Profiles
+from app.prioritisation.router import router as prioritisation_router
 from app.questionnaires.definition import DefinitionError
 from app.questionnaires.registry import Registry, verify_hashes
 from app.questionnaires.router import router as questionnaires_router
@@ -32,18 +34,26 @@ DESCRIPTION = """Needs survey and point-project prioritisation for Vietnam's ind
 `Authorization: Bearer <key>`; see the README for roles and province scope."""
 
 
-def load_definitions(settings: Settings) -> Registry:
-    """Load questionnaires, check them, and enforce immutability of published versions against the database."""
+def load_definitions(settings: Settings) -> tuple[Registry, Profiles]:
+    """Load questionnaires and scoring profiles, check them, and enforce immutability of published versions."""
     registry = Registry.load(settings.schemas_dir)
+    profiles, problems = Profiles.load(settings.schemas_dir, registry)
+    if problems:
+        raise DefinitionError(problems)
     with session_scope(write=True) as session:
         problems = verify_hashes(
             session,
             "questionnaire",
             [(d.key, d.version, d.status, d.content_hash, d.source) for d in registry.definitions.values()],
         )
+        problems += verify_hashes(
+            session,
+            "scoring",
+            [(p.key, p.version, p.status, p.content_hash, p.source) for p in profiles.items.values()],
+        )
     if problems:
         raise DefinitionError(problems)
-    return registry
+    return registry, profiles
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -53,7 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
-            app.state.registry = load_definitions(settings)
+            app.state.registry, app.state.profiles = load_definitions(settings)
         except DefinitionError as exc:
             for p in exc.problems:
                 log.error("definition problem: %s", p)
@@ -76,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         facilities_router,
         responses_router,
         exports_router,
+        prioritisation_router,
     ):
         app.include_router(router)
     # Outermost first: request id wraps everything, then CORS, then the body ceiling.

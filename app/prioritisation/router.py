@@ -1,0 +1,243 @@
+"""Scoring profiles, priorities (live rankings) and frozen rankings."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
+
+from app.access.deps import Principal, public, require
+from app.core.db import SessionDep
+from app.core.errors import PROBLEM_RESPONSES, Invalid
+from app.core.pagination import MAX_LIMIT, Page, decode_cursor, encode_cursor
+from app.facilities.schemas import Kind, Sector
+from app.prioritisation import rankings, service
+from app.prioritisation.profiles import Profiles
+from app.questionnaires.router import RegistryDep, cached_json, collapse
+from app.responses import export
+
+router = APIRouter(prefix="/api/v1", tags=["prioritisation"])
+Planner = Annotated[Principal, Depends(require("planner"))]
+_ERR = {k: PROBLEM_RESPONSES[k] for k in (401, 403, 404, 422, 429)}
+
+
+def get_profiles(request: Request) -> Profiles:
+    return request.app.state.profiles  # type: ignore[no-any-return]
+
+
+ProfilesDep = Annotated[Profiles, Depends(get_profiles)]
+
+
+class ProfileSummary(BaseModel):
+    key: str
+    version: int
+    status: str
+    method: str
+    title: dict[str, str] | None = None
+
+
+@router.get(
+    "/scoring-profiles", response_model=list[ProfileSummary], dependencies=[public], tags=["prioritisation"]
+)
+def list_profiles(profiles: ProfilesDep) -> list[ProfileSummary]:
+    """Every scoring profile version."""
+    return [ProfileSummary(key=p.key, version=p.version, status=p.status, method=p.method, title=p.raw.get("title"))
+            for (_, _), p in sorted(profiles.items.items())]  # fmt: skip
+
+
+@router.get(
+    "/scoring-profiles/{key}/versions/{version}",
+    dependencies=[public],
+    responses={404: PROBLEM_RESPONSES[404]},
+)
+def get_profile(
+    request: Request, profiles: ProfilesDep, key: str, version: int, lang: Literal["vi", "en"] | None = None
+) -> Any:
+    """One scoring profile as authored, with weights as written (they are normalised to sum to 1 when used)."""
+    p = profiles.get(key, version)
+    return cached_json(request, collapse(p.raw, lang) if lang else p.raw, p)  # type: ignore[arg-type]
+
+
+_CACHE: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
+
+
+def _ranked(session, registry, profile, principal, filters, as_of) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """Rankings are pure functions of (profile, filters, scope, as_of): pages of one ranking reuse it."""
+    key = (
+        profile.key,
+        profile.version,
+        profile.content_hash,
+        filters,
+        principal.provinces,
+        as_of.isoformat(),
+    )
+    if key in _CACHE:
+        _CACHE.move_to_end(key)
+        return _CACHE[key]
+    result = service.rank(
+        session=session, registry=registry, profile=profile, principal=principal, filters=filters, as_of=as_of
+    )
+    _CACHE[key] = result
+    while len(_CACHE) > 8:
+        _CACHE.popitem(last=False)
+    return result
+
+
+def _flat(result: dict[str, Any]) -> tuple[list[str], Any]:
+    crit_ids = [c["id"] for c in result["items"][0]["criteria"]] if result["items"] else []
+    header = ["rank", "facility_id", "facility_name", "province_code", "sector", "score"]
+    for cid in crit_ids:
+        header += [f"{cid}/raw", f"{cid}/normalised", f"{cid}/contribution", f"{cid}/stale"]
+    header.append("missing")
+
+    def rows():  # type: ignore[no-untyped-def]
+        for it in result["items"]:
+            f = it["facility"]
+            row = [
+                it["rank"],
+                f["id"],
+                export.neutralise(f["name"]),
+                f["province_code"],
+                f["sector"],
+                it["score"],
+            ]
+            for c in it["criteria"]:
+                row += [c["raw"], c["normalised"], c["contribution"], int(c["stale"])]
+            row.append(" ".join(it["missing"]))
+            yield row
+
+    return header, rows()
+
+
+@router.get(
+    "/priorities",
+    responses={**_ERR, 200: {"description": "Ranked candidates (JSON), or CSV/XLSX with ?format="}},
+)
+def priorities(
+    session: SessionDep,
+    registry: RegistryDep,
+    profiles: ProfilesDep,
+    principal: Planner,
+    profile: str,
+    profile_version: Annotated[int, Query(ge=1)],
+    province_code: Annotated[list[str] | None, Query(description="repeatable")] = None,
+    sector: Annotated[list[Sector] | None, Query(description="repeatable")] = None,
+    kind: Kind | None = None,
+    as_of: Annotated[
+        datetime | None,
+        Query(description="RFC 3339; rank with data received up to then (default: now − 10 s)"),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+    cursor: str | None = None,
+    format: Literal["json", "csv", "xlsx"] = "json",
+) -> Any:
+    """Rank candidate facilities with a scoring profile; every item explains its score criterion by criterion."""
+    prof = profiles.get(profile, profile_version)
+    after = 0
+    if cursor:
+        as_of_text, after = decode_cursor(cursor, 2)
+        as_of = datetime.fromisoformat(as_of_text)
+    when = service.check_as_of(as_of, "query.as_of")
+    filters = service.Filters(
+        tuple(sorted(province_code or [])),
+        tuple(sorted(s.value for s in sector or [])),
+        kind.value if kind else None,
+    )
+    result = _ranked(session, registry, prof, principal, filters, when)
+    if format != "json":
+        header, rows = _flat(result)
+        chunks, media = export.stream(format, header, rows, f"{prof.key}-v{prof.version}")
+        return StreamingResponse(
+            chunks,
+            media_type=media,
+            headers={
+                "Content-Disposition": f'attachment; filename="priorities-{prof.key}-v{prof.version}.{format}"'
+            },
+        )
+    if not isinstance(after, int) or after < 0:
+        raise Invalid(
+            "Bad cursor.",
+            errors=[
+                {
+                    "path": "query.cursor",
+                    "code": "invalid_cursor",
+                    "message": "Pass back next_cursor exactly.",
+                }
+            ],
+        )
+    page = result["items"][after : after + limit]
+    nxt = encode_cursor(when.isoformat(), after + limit) if after + limit < len(result["items"]) else None
+    body = {k: v for k, v in result.items() if k not in ("items", "filters")}
+    body["profile"] = {"key": prof.key, "version": prof.version}
+    return {**body, "items": page, "next_cursor": nxt}
+
+
+class RankingSummary(BaseModel):
+    id: str
+    created_at: datetime
+    created_by: str | None
+    profile_key: str
+    profile_version: int
+    profile_hash: str
+    as_of: datetime
+    request: dict[str, Any]
+
+
+@router.post("/rankings", status_code=201, responses=_ERR)
+def create_ranking(
+    body: rankings.RankingCreate,
+    session: SessionDep,
+    registry: RegistryDep,
+    profiles: ProfilesDep,
+    principal: Planner,
+) -> Any:
+    """Freeze a ranking (and, with a budget, its optimal selection); returns the stored document."""
+    r = rankings.create(session=session, registry=registry, profiles=profiles, principal=principal, body=body)
+    return _document(r)
+
+
+def _document(r) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    return {"id": r.id, "created_at": r.created_at.isoformat(), "created_by": r.created_by, "profile_hash": r.profile_hash,
+            "request": r.request, **r.result}  # fmt: skip
+
+
+@router.get("/rankings", response_model=Page[RankingSummary], responses=_ERR)
+def list_rankings(
+    session: SessionDep,
+    principal: Planner,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+) -> Page[RankingSummary]:
+    """Frozen rankings you may see, newest first."""
+    rows, nxt = rankings.list_rankings(session=session, principal=principal, cursor=cursor, limit=limit)
+    return Page(items=[RankingSummary.model_validate(r, from_attributes=True) for r in rows], next_cursor=nxt)
+
+
+@router.get("/rankings/{ranking_id}", responses=_ERR)
+def get_ranking(ranking_id: str, session: SessionDep, principal: Planner) -> Any:
+    """A frozen ranking exactly as stored."""
+    return _document(rankings.get(session=session, principal=principal, ranking_id=ranking_id))
+
+
+@router.get(
+    "/rankings/{ranking_id}/export.csv",
+    response_class=StreamingResponse,
+    responses={**_ERR, 200: {"content": {"text/csv": {}}, "description": "CSV"}},
+)
+def export_ranking(ranking_id: str, session: SessionDep, principal: Planner) -> StreamingResponse:
+    """A frozen ranking as CSV, with a `selected` column when it has a budgeted selection."""
+    r = rankings.get(session=session, principal=principal, ranking_id=ranking_id)
+    header, rows = _flat(r.result)
+    chosen = {s["facility_id"] for s in (r.result.get("selection") or {}).get("selected", [])}
+    header = [*header, "selected"]
+    rows = ([*row, int(row[1] in chosen)] for row in rows)
+    chunks, media = export.stream("csv", header, rows, "ranking")
+    return StreamingResponse(
+        chunks,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="ranking-{r.id}.csv"'},
+    )
