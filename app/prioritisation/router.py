@@ -129,7 +129,7 @@ def priorities(
     kind: Kind | None = None,
     as_of: Annotated[
         datetime | None,
-        Query(description="RFC 3339; rank with data received up to then (default: now − 10 s)"),
+        Query(description="RFC 3339; rank with data received up to then (default: now)"),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
     cursor: str | None = None,

@@ -19,8 +19,9 @@ from app.prioritisation.methods import METHODS
 from app.prioritisation.profiles import Criterion, Profile, Source
 from app.questionnaires.registry import Registry
 
-# The default as_of trails the clock so that a write received just before it but committed just after
-# cannot make a later reproduction of the "same" ranking differ.
+# A write is stamped received_at when inserted and becomes visible at commit, a few milliseconds later
+# (seconds for a large batch). An explicit as_of older than this window reproduces exactly; frozen
+# rankings store their result and never need recomputing.
 SETTLE = timedelta(seconds=10)
 
 
@@ -35,7 +36,7 @@ class Filters:
 
 
 def default_as_of() -> datetime:
-    return (utcnow() - SETTLE).replace(microsecond=0)
+    return utcnow()
 
 
 def check_as_of(as_of: datetime | None, path: str = "as_of") -> datetime:
