@@ -85,8 +85,10 @@ def schemas_check(
         raise typer.Exit(code=1) from None
     for (key, version), d in sorted(registry.definitions.items()):
         typer.echo(f"ok  {key} v{version} ({d.status}, {len(d.questions)} questions)")
-    for (key, version), p in sorted(profiles.items.items()):
-        typer.echo(f"ok  scoring/{key} v{version} ({p.status}, {p.method}, {len(p.criteria)} criteria)")
+    for (key, version), prof in sorted(profiles.items.items()):
+        typer.echo(
+            f"ok  scoring/{key} v{version} ({prof.status}, {prof.method}, {len(prof.criteria)} criteria)"
+        )
 
 
 @keys_app.command("create")

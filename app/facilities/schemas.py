@@ -9,23 +9,23 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
 
-Kind = StrEnum(
-    "Kind", {k: k for k in ("enterprise", "cooperative", "cooperative_group", "household_business")}
-)  # type: ignore[misc]
-Sector = StrEnum(  # type: ignore[misc]
-    "Sector",
-    {
-        k: k
-        for k in (
-            "textiles_garments",
-            "mechanical_engineering",
-            "agro_food_processing",
-            "handicrafts",
-            "building_materials",
-            "other",
-        )
-    },
-)
+
+class Kind(StrEnum):
+    enterprise = "enterprise"
+    cooperative = "cooperative"
+    cooperative_group = "cooperative_group"
+    household_business = "household_business"
+
+
+class Sector(StrEnum):
+    textiles_garments = "textiles_garments"
+    mechanical_engineering = "mechanical_engineering"
+    agro_food_processing = "agro_food_processing"
+    handicrafts = "handicrafts"
+    building_materials = "building_materials"
+    other = "other"
+
+
 Finite = Annotated[float, Field(allow_inf_nan=False, strict=True)]
 TAX_RE = re.compile(r"^\d{10}(-?\d{3})?$")
 Money = Annotated[StrictInt, Field(ge=0, le=10**15, description="integer VND")]

@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlmodel import Session
 
-from app.access.deps import Principal
 from app.models import Facility, FacilityRevision, Response, ResponseRevision
 from app.prioritisation.profiles import FACILITY_FIELDS
 

@@ -205,10 +205,10 @@ def parse(
         for x in parsed
     )  # fmt: skip
     return Profile(
-        key=key,
-        version=version,
+        key=str(key),
+        version=int(version),  # type: ignore[arg-type]
         status=status,
-        method=method,
+        method=str(method),
         max_age_days=age,
         criteria=criteria,
         raw=raw,

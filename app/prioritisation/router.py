@@ -22,7 +22,7 @@ from app.responses import export
 
 router = APIRouter(prefix="/api/v1", tags=["prioritisation"])
 Planner = Annotated[Principal, Depends(require("planner"))]
-_ERR = {k: PROBLEM_RESPONSES[k] for k in (401, 403, 404, 422, 429)}
+_ERR: dict[int | str, dict[str, Any]] = {k: PROBLEM_RESPONSES[k] for k in (401, 403, 404, 422, 429)}
 
 
 def get_profiles(request: Request) -> Profiles:

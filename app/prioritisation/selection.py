@@ -28,9 +28,7 @@ def select(
     time_limit_s: float = 120.0,
 ) -> dict[str, Any]:
     """`items` are ranked items (rank, facility{id, province_code, sector}, score)."""
-    selectable = [
-        it for it in items if costs.get(it["facility"]["id"]) is not None and costs[it["facility"]["id"]] >= 0
-    ]  # type: ignore[operator]
+    selectable = [it for it in items if (c := costs.get(it["facility"]["id"])) is not None and c >= 0]
     not_selectable = [it["facility"]["id"] for it in items if it not in selectable]
     n = len(selectable)
     score = np.array([it["score"] for it in selectable], dtype=float)

@@ -199,7 +199,13 @@ class _Checker:
                     self.add(f"{path}.{name}", f"only integer and decimal questions take {name}")
                 elif not _is_num(q[name]):
                     self.add(f"{path}.{name}", "must be a number")
-        if _is_num(lo) and _is_num(hi) and lo > hi:
+        if (
+            isinstance(lo, int | float)
+            and isinstance(hi, int | float)
+            and _is_num(lo)
+            and _is_num(hi)
+            and lo > hi
+        ):
             self.add(path, f"min ({lo}) is greater than max ({hi})")
         for name in ("min_length", "max_length"):
             if name in q and (
@@ -270,7 +276,9 @@ def parse(
     if not isinstance(questions, list) or not questions:
         ck.add("questions", "must be a non-empty list")
         questions = []
-    all_ids = {q.get("id") for q in questions if isinstance(q, dict) and isinstance(q.get("id"), str)}
+    all_ids: set[str] = {
+        str(q["id"]) for q in questions if isinstance(q, dict) and isinstance(q.get("id"), str)
+    }
     earlier: dict[str, dict[str, Any]] = {}
     for i, q in enumerate(questions):
         ck.question(q, f"questions.{i}", earlier, all_ids)
@@ -300,7 +308,7 @@ def parse(
     )
     return (
         Definition(
-            key=key, version=version, status=status, title=dict(raw["title"]), questions=qs, raw=raw,
+            key=str(key), version=int(raw["version"]), status=str(status), title=dict(raw["title"]), questions=qs, raw=raw,
             source=file, description=raw.get("description"),
         ),
         [],

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from app.access.deps import Principal
 from app.access.scope import readable
@@ -95,9 +96,8 @@ def facility_rows(
         if sector:
             stmt = stmt.where(Facility.sector.in_(sector))  # type: ignore[attr-defined]
         with session_scope() as s:
-            rows = list(
-                s.execute(stmt.where(Facility.seq > last).order_by(Facility.seq).limit(PAGE)).scalars()
-            )  # type: ignore[operator]
+            page = stmt.where(col(Facility.seq) > last).order_by(Facility.seq).limit(PAGE)
+            rows = list(s.execute(page).scalars())
         for f in rows:
             out = []
             for c in FACILITY_COLUMNS:
@@ -106,7 +106,7 @@ def facility_rows(
             yield out
         if len(rows) < PAGE:
             return
-        last = rows[-1].seq
+        last = int(rows[-1].seq or 0)
 
 
 def csv_stream(header: Sequence[str], rows: Iterator[list[Any]], batch: int = 500) -> Iterator[bytes]:
@@ -115,10 +115,8 @@ def csv_stream(header: Sequence[str], rows: Iterator[list[Any]], batch: int = 50
     writer = csv.writer(buf, lineterminator="\r\n")
     buf.write(BOM)
     writer.writerow(header)
-    n = 0
-    for row in rows:
+    for n, row in enumerate(rows, start=1):
         writer.writerow(row)
-        n += 1
         if n % batch == 0:
             yield buf.getvalue().encode()
             buf.seek(0)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
@@ -20,7 +20,7 @@ router = APIRouter(
 )
 Exporter = Annotated[Principal, Depends(require("planner"))]
 Format = Literal["csv", "xlsx"]
-_FILE = {
+_FILE: dict[int | str, dict[str, Any]] = {
     200: {
         "content": {"text/csv": {}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}},
         "description": "The file",

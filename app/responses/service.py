@@ -253,7 +253,7 @@ def revise(
                 update(Response)
                 .where(Response.id == r.id, Response.current_revision == latest.revision)
                 .values(current_revision=rev.revision)  # type: ignore[arg-type]
-            ).rowcount
+            ).rowcount  # type: ignore[attr-defined]
             if moved != 1:
                 raise IntegrityError("concurrent revision", None, Exception())
     except IntegrityError:

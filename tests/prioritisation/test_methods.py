@@ -57,7 +57,9 @@ def brute(items, costs, budget, pmin, pmax, smax):  # type: ignore[no-untyped-de
                 continue
             if pmax is not None and any(c > pmax for c in counts.values()):
                 continue
-            if smax is not None and any(sum(1 for it in combo if it["facility"]["sector"] == s) > smax for s in ("a", "b")):
+            if smax is not None and any(
+                sum(1 for it in combo if it["facility"]["sector"] == s) > smax for s in ("a", "b")
+            ):
                 continue
             value = sum(it["score"] for it in combo)
             if best is None or value > best + 1e-12:
@@ -98,7 +100,9 @@ def test_selection_matches_brute_force(inst) -> None:  # type: ignore[no-untyped
     assert got["objective"] == pytest.approx(expected, abs=1e-9)
     chosen = got["selected"]
     assert sum(c["cost_vnd"] for c in chosen) <= budget
-    assert got["not_selectable"] == [it["facility"]["id"] for it in items if costs[it["facility"]["id"]] is None]
+    assert got["not_selectable"] == [
+        it["facility"]["id"] for it in items if costs[it["facility"]["id"]] is None
+    ]
     if pmax is not None:
         for p in ("01", "37", "68"):
             assert sum(1 for c in chosen if c["province_code"] == p) <= pmax

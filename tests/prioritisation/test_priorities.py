@@ -38,7 +38,13 @@ def profile(app):  # type: ignore[no-untyped-def]
 
 
 def loan(amount: int) -> dict:
-    return {"needs_loan": True, "loan_amount_vnd": amount, "loan_purpose": ["machinery"], "has_collateral": False, "wants_interest_subsidy": True}
+    return {
+        "needs_loan": True,
+        "loan_amount_vnd": amount,
+        "loan_purpose": ["machinery"],
+        "has_collateral": False,
+        "wants_interest_subsidy": True,
+    }
 
 
 def world(client, make_key):  # type: ignore[no-untyped-def]
@@ -46,18 +52,37 @@ def world(client, make_key):  # type: ignore[no-untyped-def]
     fo = make_key("field_officer", name="fo")
     ids = {}
     for name, prov, support in (("A", "68", 0), ("B", "68", 2), ("C", "68", 0), ("D", "01", 1)):
-        body = facility_body(name=name, province_code=prov, prior_support=[{"year": 2020 + i, "programme": "KC"} for i in range(support)])
+        body = facility_body(
+            name=name,
+            province_code=prov,
+            prior_support=[{"year": 2020 + i, "programme": "KC"} for i in range(support)],
+        )
         ids[name] = client.post("/api/v1/facilities", json=body, headers=fo).json()["id"]
     for name, amount in (("A", 100_000_000), ("B", 300_000_000), ("D", 200_000_000)):
-        assert client.post("/api/v1/responses", json=response_body(ids[name], answers=loan(amount)), headers=fo).status_code == 201
+        assert (
+            client.post(
+                "/api/v1/responses", json=response_body(ids[name], answers=loan(amount)), headers=fo
+            ).status_code
+            == 201
+        )
     for name, sev in (("A", "high"), ("B", "low"), ("C", "none")):
-        r = client.post("/api/v1/responses", json=response_body(ids[name], questionnaire="pollution", version=1, answers={**POLL, "severity": sev}), headers=fo)
+        r = client.post(
+            "/api/v1/responses",
+            json=response_body(
+                ids[name], questionnaire="pollution", version=1, answers={**POLL, "severity": sev}
+            ),
+            headers=fo,
+        )
         assert r.status_code == 201, r.text
     return ids, fo
 
 
 def get(client, headers, **params):  # type: ignore[no-untyped-def]
-    r = client.get("/api/v1/priorities", params={"profile": "test-profile", "profile_version": 1, **params}, headers=headers)
+    r = client.get(
+        "/api/v1/priorities",
+        params={"profile": "test-profile", "profile_version": 1, **params},
+        headers=headers,
+    )
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -67,7 +92,11 @@ def test_weighted_sum_explained_item_by_item(client, make_key, profile) -> None:
     ids, _ = world(client, make_key)
     planner = make_key("planner", provinces=["68"], name="planner")
     body = get(client, planner)
-    assert body["profile"] == {"key": "test-profile", "version": 1} and body["method"] == "weighted_sum" and body["candidates"] == 3
+    assert (
+        body["profile"] == {"key": "test-profile", "version": 1}
+        and body["method"] == "weighted_sum"
+        and body["candidates"] == 3
+    )
     by = {it["facility"]["name"]: it for it in body["items"]}
     # loan (w .5, worst for C): A 0, B 1, C 0 ; pollution (w .3, zero for none): A 1, B 1/3, C 0 ; support (w .2, cost): A 1, B 0, C 1
     assert by["A"]["score"] == pytest.approx(0.5 * 0 + 0.3 * 1 + 0.2 * 1)
@@ -76,7 +105,12 @@ def test_weighted_sum_explained_item_by_item(client, make_key, profile) -> None:
     assert [it["facility"]["name"] for it in body["items"]] == ["B", "A", "C"]
     assert [it["rank"] for it in body["items"]] == [1, 2, 3]
     a = {c["id"]: c for c in by["A"]["criteria"]}
-    assert a["loan"]["raw"] == 100_000_000 and a["loan"]["weight"] == 0.5 and a["loan"]["response_id"] and a["loan"]["collected_at"]
+    assert (
+        a["loan"]["raw"] == 100_000_000
+        and a["loan"]["weight"] == 0.5
+        and a["loan"]["response_id"]
+        and a["loan"]["collected_at"]
+    )
     assert a["pollution"]["raw"] == 3 and a["pollution"]["normalised"] == 1
     assert a["support"]["raw"] == 0 and a["support"]["response_id"] is None
     assert by["C"]["missing"] == ["loan"] and {c["id"]: c for c in by["C"]["criteria"]}["loan"]["raw"] is None
@@ -89,10 +123,18 @@ def test_ties_break_by_facility_id_and_constant_columns(client, make_key, profil
     profile({**TEST_PROFILE, "key": "test-ties", "criteria": [TEST_PROFILE["criteria"][2]]})
     ids, _ = world(client, make_key)
     admin = make_key("admin", name="adm")
-    body = client.get("/api/v1/priorities", params={"profile": "test-ties", "profile_version": 1, "province_code": "68"}, headers=admin).json()
+    body = client.get(
+        "/api/v1/priorities",
+        params={"profile": "test-ties", "profile_version": 1, "province_code": "68"},
+        headers=admin,
+    ).json()
     zero_support = sorted([ids["A"], ids["C"]])
     assert [it["facility"]["id"] for it in body["items"][:2]] == zero_support
-    one = client.get("/api/v1/priorities", params={"profile": "test-ties", "profile_version": 1, "province_code": "01"}, headers=admin).json()
+    one = client.get(
+        "/api/v1/priorities",
+        params={"profile": "test-ties", "profile_version": 1, "province_code": "01"},
+        headers=admin,
+    ).json()
     assert one["constant_criteria"] == ["support"] and one["items"][0]["score"] == 0
 
 
@@ -101,14 +143,27 @@ def test_missing_exclude_and_stale(client, make_key, profile) -> None:
     profile({**TEST_PROFILE, "key": "test-exclude", "criteria": [crit]})
     ids, fo = world(client, make_key)
     planner = make_key("planner", name="p")
-    body = client.get("/api/v1/priorities", params={"profile": "test-exclude", "profile_version": 1}, headers=planner).json()
+    body = client.get(
+        "/api/v1/priorities", params={"profile": "test-exclude", "profile_version": 1}, headers=planner
+    ).json()
     assert body["candidates"] == 3 and body["excluded"] == 1
     assert ids["C"] not in {it["facility"]["id"] for it in body["items"]}
     # An old answer (collected 2 years ago) counts as missing and is flagged stale.
-    old = response_body(ids["C"], answers=loan(900_000_000), collected_at=(datetime.now(UTC) - timedelta(days=800)).isoformat())
+    old = response_body(
+        ids["C"],
+        answers=loan(900_000_000),
+        collected_at=(datetime.now(UTC) - timedelta(days=800)).isoformat(),
+    )
     assert client.post("/api/v1/responses", json=old, headers=fo).status_code == 201
     profile({**TEST_PROFILE, "key": "test-stale"})
-    stale = {it["facility"]["id"]: it for it in client.get("/api/v1/priorities", params={"profile": "test-stale", "profile_version": 1, "as_of": _now()}, headers=planner).json()["items"]}
+    stale = {
+        it["facility"]["id"]: it
+        for it in client.get(
+            "/api/v1/priorities",
+            params={"profile": "test-stale", "profile_version": 1, "as_of": _now()},
+            headers=planner,
+        ).json()["items"]
+    }
     c_loan = {c["id"]: c for c in stale[ids["C"]]["criteria"]}["loan"]
     assert c_loan["stale"] is True and c_loan["raw"] is None and "loan" in stale[ids["C"]]["missing"]
 
@@ -121,7 +176,11 @@ def _now() -> str:
 def test_topsis_profile_contributions_sum(client, make_key, profile) -> None:
     profile({**TEST_PROFILE, "key": "test-topsis", "method": "topsis"})
     world(client, make_key)
-    body = client.get("/api/v1/priorities", params={"profile": "test-topsis", "profile_version": 1}, headers=make_key("planner", name="p")).json()
+    body = client.get(
+        "/api/v1/priorities",
+        params={"profile": "test-topsis", "profile_version": 1},
+        headers=make_key("planner", name="p"),
+    ).json()
     assert body["method"] == "topsis"
     for it in body["items"]:
         assert 0 <= it["score"] <= 1
@@ -133,20 +192,48 @@ def test_as_of_reproduces_exactly(client, make_key, profile) -> None:
     ids, fo = world(client, make_key)
     planner = make_key("planner", name="p")
     t1 = _now()
-    first = client.get("/api/v1/priorities", params={"profile": "test-profile", "profile_version": 1, "as_of": t1}, headers=planner)
+    first = client.get(
+        "/api/v1/priorities",
+        params={"profile": "test-profile", "profile_version": 1, "as_of": t1},
+        headers=planner,
+    )
     time.sleep(0.01)
     # Later: a new response, a revision, a facility edit, a new facility.
     client.post("/api/v1/responses", json=response_body(ids["C"], answers=loan(999_000_000)), headers=fo)
     rid = first.json()["items"][0]["criteria"][0]["response_id"]
-    assert client.put(f"/api/v1/responses/{rid}", json={"base_revision": 1, "answers": loan(5_000_000_000), "collected_at": "2026-11-25T10:00:00+07:00"}, headers=fo).status_code == 201
-    assert client.patch(f"/api/v1/facilities/{ids['A']}", json={"prior_support": [{"year": 2025, "programme": "KC"}] * 3}, headers=fo).status_code == 200
+    assert (
+        client.put(
+            f"/api/v1/responses/{rid}",
+            json={
+                "base_revision": 1,
+                "answers": loan(5_000_000_000),
+                "collected_at": "2026-11-25T10:00:00+07:00",
+            },
+            headers=fo,
+        ).status_code
+        == 201
+    )
+    assert (
+        client.patch(
+            f"/api/v1/facilities/{ids['A']}",
+            json={"prior_support": [{"year": 2025, "programme": "KC"}] * 3},
+            headers=fo,
+        ).status_code
+        == 200
+    )
     client.post("/api/v1/facilities", json=facility_body(name="E"), headers=fo)
     from app.prioritisation import router
 
     router._CACHE.clear()
-    again = client.get("/api/v1/priorities", params={"profile": "test-profile", "profile_version": 1, "as_of": t1}, headers=planner)
+    again = client.get(
+        "/api/v1/priorities",
+        params={"profile": "test-profile", "profile_version": 1, "as_of": t1},
+        headers=planner,
+    )
     assert again.content == first.content
-    now = client.get("/api/v1/priorities", params={"profile": "test-profile", "profile_version": 1}, headers=planner).json()
+    now = client.get(
+        "/api/v1/priorities", params={"profile": "test-profile", "profile_version": 1}, headers=planner
+    ).json()
     assert now["candidates"] == 5  # A-D and the new E
 
 
@@ -158,51 +245,108 @@ def test_keyset_pages_and_csv(client, make_key, profile) -> None:
     assert len(p1["items"]) == 2 and p1["next_cursor"]
     p2 = get(client, planner, limit=2, cursor=p1["next_cursor"])
     assert [it["rank"] for it in p2["items"]] == [3, 4] and p2["next_cursor"] is None
-    csv = client.get("/api/v1/priorities", params={"profile": "test-profile", "profile_version": 1, "format": "csv"}, headers=planner)
+    csv = client.get(
+        "/api/v1/priorities",
+        params={"profile": "test-profile", "profile_version": 1, "format": "csv"},
+        headers=planner,
+    )
     lines = csv.content.decode("utf-8-sig").splitlines()
-    assert lines[0].startswith("rank,facility_id,facility_name,province_code,sector,score,loan/raw") and len(lines) == 5
+    assert (
+        lines[0].startswith("rank,facility_id,facility_name,province_code,sector,score,loan/raw")
+        and len(lines) == 5
+    )
 
 
 def test_bad_queries(client, make_key) -> None:
     planner = make_key("planner", name="p")
-    assert_problem(client.get("/api/v1/priorities", params={"profile": "nope", "profile_version": 1}, headers=planner), 404)
+    assert_problem(
+        client.get("/api/v1/priorities", params={"profile": "nope", "profile_version": 1}, headers=planner),
+        404,
+    )
     future = (datetime.now(UTC) + timedelta(days=1)).isoformat()
-    assert_problem(client.get("/api/v1/priorities", params={"profile": "point-project", "profile_version": 1, "as_of": future}, headers=planner), 422, "query.as_of")
-    assert_problem(client.get("/api/v1/priorities", params={"profile": "point-project"}, headers=planner), 422, "query.profile_version")
+    assert_problem(
+        client.get(
+            "/api/v1/priorities",
+            params={"profile": "point-project", "profile_version": 1, "as_of": future},
+            headers=planner,
+        ),
+        422,
+        "query.as_of",
+    )
+    assert_problem(
+        client.get("/api/v1/priorities", params={"profile": "point-project"}, headers=planner),
+        422,
+        "query.profile_version",
+    )
 
 
 def test_default_profile_ranks(client, make_key) -> None:
     world(client, make_key)
-    body = client.get("/api/v1/priorities", params={"profile": "point-project", "profile_version": 1}, headers=make_key("planner", name="p"))
+    body = client.get(
+        "/api/v1/priorities",
+        params={"profile": "point-project", "profile_version": 1},
+        headers=make_key("planner", name="p"),
+    )
     assert body.status_code == 200
     items = body.json()["items"]
-    assert len(items) == 4 and {c["id"] for c in items[0]["criteria"]} >= {"need_intensity", "provincial_coverage", "loan_need_vs_revenue"}
+    assert len(items) == 4 and {c["id"] for c in items[0]["criteria"]} >= {
+        "need_intensity",
+        "provincial_coverage",
+        "loan_need_vs_revenue",
+    }
 
 
 def test_frozen_rankings_and_budget(client, make_key, profile) -> None:
     profile(TEST_PROFILE)
     ids, fo = world(client, make_key)
     planner = make_key("planner", provinces=["68"], name="p")
-    body = {"profile": "test-profile", "profile_version": 1, "budget_vnd": 350_000_000, "cost_source": "loans.loan_amount_vnd"}
+    body = {
+        "profile": "test-profile",
+        "profile_version": 1,
+        "budget_vnd": 350_000_000,
+        "cost_source": "loans.loan_amount_vnd",
+    }
     r = client.post("/api/v1/rankings", json=body, headers=planner)
     assert r.status_code == 201, r.text
     doc = r.json()
     sel = doc["selection"]
     assert [s["facility_id"] for s in sel["selected"]] == [ids["B"]] or sel["objective"] >= 0
-    assert sel["not_selectable"] == [ids["C"]] and sel["solver"]["status"] == "optimal" and "budget" in sel["binding_constraints"]
-    assert {s["facility_id"] for s in sel["selected"]} == {ids["B"]}  # B (300M) beats A (100M); both cost 400M > budget
+    assert (
+        sel["not_selectable"] == [ids["C"]]
+        and sel["solver"]["status"] == "optimal"
+        and "budget" in sel["binding_constraints"]
+    )
+    assert {s["facility_id"] for s in sel["selected"]} == {
+        ids["B"]
+    }  # B (300M) beats A (100M); both cost 400M > budget
     client.post("/api/v1/responses", json=response_body(ids["C"], answers=loan(1)), headers=fo)
     stored = client.get(f"/api/v1/rankings/{doc['id']}", headers=planner)
     assert stored.json() == doc
     listed = client.get("/api/v1/rankings", headers=planner).json()["items"]
     assert [x["id"] for x in listed] == [doc["id"]]
-    csv = client.get(f"/api/v1/rankings/{doc['id']}/export.csv", headers=planner).content.decode("utf-8-sig").splitlines()
+    csv = (
+        client.get(f"/api/v1/rankings/{doc['id']}/export.csv", headers=planner)
+        .content.decode("utf-8-sig")
+        .splitlines()
+    )
     assert csv[0].endswith(",selected") and csv[1].endswith(",1")
     hn = make_key("planner", provinces=["01"], name="hn")
     assert_problem(client.get(f"/api/v1/rankings/{doc['id']}", headers=hn), 404)
-    assert_problem(client.post("/api/v1/rankings", json={**body, "per_province": {"min": 3}}, headers=planner), 422, "per_province.min")
-    assert_problem(client.post("/api/v1/rankings", json={**body, "cost_source": None}, headers=planner), 422, "cost_source")
-    assert_problem(client.post("/api/v1/rankings", json={**body, "cost_source": "pollution.severity"}, headers=planner), 422, "cost_source")
+    assert_problem(
+        client.post("/api/v1/rankings", json={**body, "per_province": {"min": 3}}, headers=planner),
+        422,
+        "per_province.min",
+    )
+    assert_problem(
+        client.post("/api/v1/rankings", json={**body, "cost_source": None}, headers=planner),
+        422,
+        "cost_source",
+    )
+    assert_problem(
+        client.post("/api/v1/rankings", json={**body, "cost_source": "pollution.severity"}, headers=planner),
+        422,
+        "cost_source",
+    )
     assert_problem(client.get(f"/api/v1/rankings/{uuid.uuid4()}", headers=planner), 404)
 
 
@@ -223,11 +367,22 @@ def test_profile_loader_reports_every_problem(app) -> None:
     assert "['medium', 'high']" in got["criteria.2.map"]
     assert "need a 'map'" in got["criteria.3.source"]
     assert "not a number" in got["criteria.4.source"] and "greater than 0" in got["criteria.4.weight"]
-    assert "unknown facility field" in got["criteria.5.source"] and "criteria.5.direction" in got and "criteria.5.missing" in got
+    assert (
+        "unknown facility field" in got["criteria.5.source"]
+        and "criteria.5.direction" in got
+        and "criteria.5.missing" in got
+    )
 
 
 def test_profiles_served(client) -> None:
     listed = client.get("/api/v1/scoring-profiles").json()
-    assert {"key": "point-project", "version": 1, "status": "published", "method": "weighted_sum"}.items() <= listed[0].items()
+    assert {
+        "key": "point-project",
+        "version": 1,
+        "status": "published",
+        "method": "weighted_sum",
+    }.items() <= listed[0].items()
     p = client.get("/api/v1/scoring-profiles/point-project/versions/1")
-    assert p.status_code == 200 and all(c.get("rationale") for c in p.json()["criteria"]) and p.headers["etag"]
+    assert (
+        p.status_code == 200 and all(c.get("rationale") for c in p.json()["criteria"]) and p.headers["etag"]
+    )
