@@ -11,8 +11,9 @@ import hmac
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -80,22 +81,29 @@ class RateLimiter:
 
 
 rate_limiter = RateLimiter()
-_last_used_written: dict[int, float] = {}
+_last_used_written: dict[str, float] = {}  # by secret hash: row ids can be reused after deletion in tests
 LAST_USED_EVERY_S = 60.0
 
 
-def _touch_last_used(key_id: int) -> None:
-    # Recorded at most once a minute per key and process, in its own short transaction, so that
-    # reads never take the write lock for bookkeeping.
-    now = time.monotonic()
-    if now - _last_used_written.get(key_id, -1e9) < LAST_USED_EVERY_S:
-        return
-    _last_used_written[key_id] = now
+_bookkeeper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="last-used")
+
+
+def _write_last_used(key_id: int, when: datetime) -> None:
     try:
         with session_scope(write=True) as s:
-            s.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=utcnow()))  # type: ignore[arg-type]
-    except Exception:  # bookkeeping must never fail a request
+            s.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=when))  # type: ignore[arg-type]
+    except Exception:  # bookkeeping must never fail anything
         pass
+
+
+def _touch_last_used(key_id: int, digest: str) -> None:
+    # At most once a minute per key and process, and off the request path: the request's own
+    # transaction may hold SQLite's write lock, so waiting for it here would stall the request.
+    now = time.monotonic()
+    if now - _last_used_written.get(digest, -1e9) < LAST_USED_EVERY_S:
+        return
+    _last_used_written[digest] = now
+    _bookkeeper.submit(_write_last_used, key_id, utcnow())
 
 
 def _bearer(request: Request) -> str | None:
@@ -134,7 +142,7 @@ def authenticate(request: Request, session: SessionDep) -> Principal:
             f"This key may make {get_settings().rate_limit_per_minute} requests a minute; retry in {wait} s.",
             headers={"Retry-After": str(wait)},
         )
-    _touch_last_used(row.id)
+    _touch_last_used(row.id, digest)
     request.scope.setdefault("state", {})["key_name"] = row.name
     return Principal(
         key_id=row.id,

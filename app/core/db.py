@@ -8,14 +8,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from app.core.config import get_settings
-
-WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 def _configure_sqlite(engine: Engine, synchronous: str, busy_ms: int) -> None:
@@ -82,13 +80,54 @@ def session_scope(*, write: bool = False, engine: Engine | None = None) -> Itera
                 raise
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """Request-scoped session; the commit runs before the response is sent (scope='function')."""
-    with session_scope(write=request.method in WRITE_METHODS) as session:
+def get_session() -> Iterator[Session]:
+    """The request's one session (auth and route share it); the commit runs before the response is sent.
+
+    It starts as a read transaction; writes go through begin_write(), which WriteSessionDep calls for
+    ordinary write routes and the ingest service calls itself once its reads and checks are done.
+    """
+    with session_scope(write=False) as session:
         yield session
 
 
+def begin_write(session: Session) -> None:
+    """End the read-only part of the request and start the short write transaction.
+
+    On SQLite the write transaction begins IMMEDIATE, so it waits for the lock (busy timeout) instead
+    of failing on upgrade; what was read before stays valid because nothing is ever deleted or moved.
+    """
+    session.commit()
+    session.connection(
+        execution_options={"sqlite_begin": "IMMEDIATE"}
+    )  # the option means nothing to PostgreSQL
+
+
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def _write_session(session: SessionDep) -> Session:
+    begin_write(session)
+    return session
+
+
+WriteSessionDep = Annotated[Session, Depends(_write_session)]
+
+
+def insert_ignore(session: Session, table: Any, rows: list[dict[str, Any]], key: str) -> set[Any]:
+    """INSERT … ON CONFLICT (key) DO NOTHING; returns the keys actually inserted (the rest already existed)."""
+    if not rows:
+        return set()
+    if is_sqlite(session):
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert  # type: ignore[assignment]
+    stmt = (
+        dialect_insert(table)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=[key])
+        .returning(table.c[key])
+    )
+    return set(session.execute(stmt).scalars())
 
 
 def advisory_lock(session: Session, key: int) -> None:

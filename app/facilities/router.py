@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Query, UploadFile
 
 from app.access.deps import Principal, require
-from app.core.db import SessionDep
+from app.core.db import SessionDep, WriteSessionDep
 from app.core.errors import PROBLEM_RESPONSES, Invalid
 from app.core.pagination import Page, PageDep
 from app.facilities import importer, service
@@ -30,7 +30,7 @@ Editor = Annotated[Principal, Depends(require("field_officer"))]
     response_model=FacilityRead,
     responses={409: PROBLEM_RESPONSES[409], 413: PROBLEM_RESPONSES[413]},
 )
-def create_facility(body: FacilityCreate, session: SessionDep, principal: Registrar) -> FacilityRead:
+def create_facility(body: FacilityCreate, session: WriteSessionDep, principal: Registrar) -> FacilityRead:
     """Register a facility in one of your provinces; a known tax code is 409 with the existing `facility_id`."""
     return service.to_read(service.create(session=session, principal=principal, data=body))
 
@@ -57,7 +57,7 @@ def list_facilities(
 
 @router.post("/import", response_model=ImportResult, responses={413: PROBLEM_RESPONSES[413]})
 async def import_facilities(
-    session: SessionDep,
+    session: WriteSessionDep,
     principal: Registrar,
     file: Annotated[UploadFile, File(description="CSV, UTF-8 (BOM optional)")],
 ) -> ImportResult:
@@ -93,7 +93,7 @@ def get_facility(facility_id: str, session: SessionDep, principal: Reader) -> Fa
     responses={404: PROBLEM_RESPONSES[404], 409: PROBLEM_RESPONSES[409]},
 )
 def update_facility(
-    facility_id: str, body: FacilityUpdate, session: SessionDep, principal: Editor
+    facility_id: str, body: FacilityUpdate, session: WriteSessionDep, principal: Editor
 ) -> FacilityRead:
     """Change some fields; the previous state is kept as a revision (used by `as_of` rankings)."""
     return service.to_read(

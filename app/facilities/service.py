@@ -79,13 +79,18 @@ def _duplicate(existing: Facility) -> Conflict:
     )
 
 
+def check_new(principal: Principal | None, data: FacilityCreate, prefix: str = "") -> None:
+    """Place and scope checks of a facility about to be registered (no writes)."""
+    _check_places(data.province_code, data.ward_code, prefix)
+    if principal is not None:
+        check_write(principal, data.province_code, f"{prefix}province_code")
+
+
 def create(
     *, session: Session, principal: Principal | None, data: FacilityCreate, prefix: str = ""
 ) -> Facility:
     """Register a facility (409 with the existing id when the tax code is known)."""
-    _check_places(data.province_code, data.ward_code, prefix)
-    if principal is not None:
-        check_write(principal, data.province_code, f"{prefix}province_code")
+    check_new(principal, data, prefix)
     if data.tax_code and (existing := by_tax_code(session, data.tax_code)) is not None:
         raise _duplicate(existing)
     now = utcnow()

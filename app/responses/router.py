@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi import Response as HttpResponse
 
 from app.access.deps import Principal, require
-from app.core.db import SessionDep
+from app.core.db import SessionDep, WriteSessionDep
 from app.core.errors import PROBLEM_RESPONSES
 from app.core.pagination import Page, PageDep
 from app.questionnaires.router import RegistryDep
@@ -99,7 +99,7 @@ def get_response(response_id: str, session: SessionDep, principal: Reader) -> Re
 def revise_response(
     response_id: str,
     body: ResponseRevise,
-    session: SessionDep,
+    session: WriteSessionDep,
     registry: RegistryDep,
     principal: Reviser,
     http: HttpResponse,

@@ -16,14 +16,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.access import audit
 from app.access.deps import Principal
 from app.access.scope import check_write, readable
-from app.core.db import advisory_lock
+from app.core.db import advisory_lock, begin_write, insert_ignore
 from app.core.errors import (
     AppError,
     Conflict,
@@ -36,7 +36,7 @@ from app.core.errors import (
 from app.core.jsonutil import sha256_of
 from app.core.pagination import decode_cursor, encode_cursor
 from app.facilities import service as facilities
-from app.models import Facility, Response, ResponseRevision
+from app.models import AuditEvent, Facility, Response, ResponseRevision
 from app.models.types import utcnow
 from app.questionnaires.registry import Registry
 from app.responses.schemas import ResponseCreate, ResponseRead, ResponseRevise
@@ -100,12 +100,13 @@ def _existing(session: Session, body_id: str, digest: str) -> _Outcome | None:
     return _Outcome("duplicate", r, rev)
 
 
-def _resolve_facility(session: Session, principal: Principal, body: ResponseCreate) -> Facility:
+def _lookup_facility(session: Session, principal: Principal, body: ResponseCreate) -> Facility | None:
+    """Read phase: the facility the response is about (None: an inline facility still to be registered)."""
     if (body.facility_id is None) == (body.facility is None):
         raise Invalid("Give either facility_id or facility, not both and not neither.",
                       errors=[{"path": "facility_id", "code": "one_of", "message": "Exactly one of facility_id or facility is needed."}])  # fmt: skip
     if body.facility_id is not None:
-        f = session.execute(select(Facility).where(Facility.id == body.facility_id)).scalar_one_or_none()  # type: ignore[arg-type]
+        f = session.execute(select(Facility).where(Facility.id == body.facility_id)).scalar_one_or_none()
         if f is None:
             raise Invalid("Unknown facility.", errors=[{"path": "facility_id", "code": "unknown_facility",
                           "message": f"No facility {body.facility_id} is registered; register it first or send it inline as 'facility'."}])  # fmt: skip
@@ -118,79 +119,192 @@ def _resolve_facility(session: Session, principal: Principal, body: ResponseCrea
     ):
         check_write(principal, known.province_code, "facility.tax_code")
         return known
-    return facilities.create(session=session, principal=principal, data=body.facility, prefix="facility.")
+    facilities.check_new(principal, body.facility, prefix="facility.")
+    return None
 
 
-def ingest(
-    *, session: Session, registry: Registry, principal: Principal, body: ResponseCreate, locked: bool = False
-) -> _Outcome:
-    """Store one response (created), recognise a retry (duplicate), or refuse (409/422/403)."""
-    digest = content_hash(body)
-    if (hit := _existing(session, body.id, digest)) is not None:
-        return hit
+def _prepare(
+    session: Session, registry: Registry, principal: Principal, body: ResponseCreate
+) -> tuple[Any, Facility | None]:
     d = registry.for_responses(body.questionnaire, body.version)
     errors = registry.validator(d).validate(body.answers)
     if errors:
         raise InvalidAnswers(f"{len(errors)} answer(s) do not fit {d.key} v{d.version}.", errors=errors)
     _check_collected_at(body.collected_at, "collected_at")
-    if not locked:
-        advisory_lock(session, INGEST_LOCK)
+    return d, _lookup_facility(session, principal, body)
+
+
+def _rows(
+    principal: Principal, d: Any, body: ResponseCreate, digest: str, f: Facility, now: datetime
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    head = {"id": body.id, "questionnaire": d.key, "version": d.version, "facility_id": f.id, "province_code": f.province_code,
+            "submitted_by": principal.name, "received_at": now, "content_hash": digest, "current_revision": 1}  # fmt: skip
+    rev = {"response_id": body.id, "revision": 1, "answers": body.answers, "collected_at": body.collected_at,
+           "collected_offset_min": int(body.collected_at.utcoffset().total_seconds() // 60),  # type: ignore[union-attr]
+           "location": body.location.model_dump() if body.location else None, "received_at": now, "submitted_by": principal.name}  # fmt: skip
+    return head, rev
+
+
+def _audit_rows(principal: Principal, items: list[tuple[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    return [{"at": now, "key_name": principal.name, "role": principal.role, "action": "response.created", "resource_type": "response",
+             "resource_id": rid, "client_ip": principal.client_ip, "request_id": principal.request_id,
+             "detail": {"questionnaire": d.key, "version": d.version}} for rid, d in items]  # fmt: skip
+
+
+def _store(
+    session: Session, principal: Principal, prepared: list[tuple[ResponseCreate, str, Any, Facility | None]]
+) -> dict[str, _Outcome | AppError]:
+    """Write phase, in the caller's write transaction: register inline facilities, insert what is new."""
+    advisory_lock(session, INGEST_LOCK)
     now = utcnow()
-    try:
-        with session.begin_nested():
-            f = _resolve_facility(session, principal, body)
-            r = Response(id=body.id, questionnaire=d.key, version=d.version, facility_id=f.id, province_code=f.province_code,
-                         submitted_by=principal.name, received_at=now, content_hash=digest, current_revision=1)  # fmt: skip
-            rev = ResponseRevision(
-                response_id=body.id, revision=1, answers=body.answers, collected_at=body.collected_at,
-                collected_offset_min=int(body.collected_at.utcoffset().total_seconds() // 60),  # type: ignore[union-attr]
-                location=body.location.model_dump() if body.location else None, received_at=now, submitted_by=principal.name,
-            )  # fmt: skip
-            session.add(r)
-            session.flush()
-            session.add(rev)
-            session.flush()
-    except IntegrityError:
-        # Lost a race with an identical id: the winner's row decides duplicate or conflict.
-        if (hit := _existing(session, body.id, digest)) is not None:
-            return hit
-        raise
-    audit.record(
-        session,
-        principal,
-        "response.created",
-        "response",
-        r.id,
-        {"questionnaire": d.key, "version": d.version},
-    )
-    return _Outcome("created", r, rev)
+    out: dict[str, _Outcome | AppError] = {}
+    heads: list[dict[str, Any]] = []
+    revs: list[dict[str, Any]] = []
+    by_id: dict[str, Any] = {}
+    for body, digest, d, f in prepared:
+        if f is None:
+            assert body.facility is not None
+            try:
+                with session.begin_nested():
+                    f = facilities.create(
+                        session=session, principal=principal, data=body.facility, prefix="facility."
+                    )
+            except Conflict as exc:  # registered by someone else since the read phase: use theirs
+                f = facilities.by_tax_code(session, body.facility.tax_code or "")
+                if f is None:
+                    out[body.id] = exc
+                    continue
+            except AppError as exc:
+                out[body.id] = exc
+                continue
+        head, rev = _rows(principal, d, body, digest, f, now)
+        heads.append(head)
+        revs.append(rev)
+        by_id[body.id] = (head, rev, d)
+    inserted = insert_ignore(session, Response.__table__, heads, "id")  # type: ignore[attr-defined]
+    new_revs = [r for r in revs if r["response_id"] in inserted]
+    if new_revs:
+        session.execute(insert(ResponseRevision.__table__), new_revs)  # type: ignore[attr-defined]
+        session.execute(
+            insert(AuditEvent.__table__),
+            _audit_rows(principal, [(rid, by_id[rid][2]) for rid in by_id if rid in inserted], now),
+        )  # type: ignore[attr-defined]
+    for rid, (head, rev, _) in by_id.items():
+        if rid in inserted:
+            out[rid] = _Outcome("created", Response(**head), ResponseRevision(**rev))
+        else:  # lost a race with the same id: the stored row decides duplicate or conflict
+            try:
+                hit = _existing(session, rid, head["content_hash"])
+                out[rid] = hit if hit is not None else Conflict("The response could not be stored; retry.")
+            except AppError as exc:
+                out[rid] = exc
+    return out
+
+
+def ingest(*, session: Session, registry: Registry, principal: Principal, body: ResponseCreate) -> _Outcome:
+    """Store one response (created), recognise a retry (duplicate), or refuse (409/422/403).
+
+    Reads and checks happen before the write transaction, which then holds SQLite's lock only for the inserts.
+    """
+    digest = content_hash(body)
+    if (hit := _existing(session, body.id, digest)) is not None:
+        return hit
+    d, f = _prepare(session, registry, principal, body)
+    begin_write(session)
+    result = _store(session, principal, [(body, digest, d, f)])[body.id]
+    if isinstance(result, AppError):
+        raise result
+    return result
 
 
 def ingest_batch(
-    *, session: Session, registry: Registry, principal: Principal, items: list[dict[str, Any]]
+    *, session: Session, registry: Registry, principal: Principal, items: list[Any]
 ) -> list[dict[str, Any]]:
-    """Each item stands alone: its own savepoint, its own status; one transaction for the whole batch."""
-    advisory_lock(session, INGEST_LOCK)
-    results: list[dict[str, Any]] = []
+    """Each item stands alone with its own status; the new ones are stored with one multi-row insert."""
+    results: list[dict[str, Any] | None] = [None] * len(items)
+    parsed: list[tuple[int, ResponseCreate, str]] = []
     for i, raw in enumerate(items):
         item_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
         try:
             body = ResponseCreate.model_validate(raw)
         except ValidationError as exc:
-            errs = [{**e, "path": f"items.{i}.{e['path']}"} for e in validation_errors(exc.errors())]
-            results.append({"id": item_id, "status": "invalid", "errors": errs})
+            results[i] = {
+                "id": item_id,
+                "status": "invalid",
+                "errors": [{**e, "path": f"items.{i}.{e['path']}"} for e in validation_errors(exc.errors())],
+            }
+            continue
+        parsed.append((i, body, content_hash(body)))
+    ids = sorted({b.id for _, b, _ in parsed})
+    stored = {r.id: (r.content_hash, r.current_revision) for r in session.execute(
+        select(Response.id, Response.content_hash, Response.current_revision).where(col(Response.id).in_(ids)))} if ids else {}  # fmt: skip
+    fids = sorted({b.facility_id for _, b, _ in parsed if b.facility_id})
+    known = (
+        {f.id: f for f in session.execute(select(Facility).where(col(Facility.id).in_(fids))).scalars()}
+        if fids
+        else {}
+    )
+    first_in_batch: dict[str, tuple[int, str]] = {}
+    to_store: list[tuple[int, ResponseCreate, str, Any, Facility | None]] = []
+
+    def fail(i: int, body: ResponseCreate, exc: AppError) -> None:
+        status = {409: "conflict", 403: "forbidden"}.get(exc.status, "invalid")
+        errs = [{**e, "path": f"items.{i}.{e['path']}"} for e in exc.errors or []] or [
+            {"path": f"items.{i}", "code": exc.slug, "message": exc.detail or exc.title}
+        ]
+        results[i] = {"id": body.id, "status": status, "errors": errs}
+
+    for i, body, digest in parsed:
+        if body.id in stored or body.id in first_in_batch:
+            # Already stored, or earlier in this very batch: same content is a duplicate, other content a conflict.
+            same, rev = (
+                (stored[body.id][0] == digest, stored[body.id][1])
+                if body.id in stored
+                else (first_in_batch[body.id][1] == digest, 1)
+            )
+            if same:
+                results[i] = {"id": body.id, "status": "duplicate", "revision": rev}
+            else:
+                results[i] = {
+                    "id": body.id,
+                    "status": "conflict",
+                    "errors": [
+                        {
+                            "path": f"items.{i}.id",
+                            "code": "conflict",
+                            "message": "This id is taken by different content.",
+                        }
+                    ],
+                }
             continue
         try:
-            with session.begin_nested():
-                out = ingest(session=session, registry=registry, principal=principal, body=body, locked=True)
-            results.append({"id": body.id, "status": out.status, "revision": out.revision.revision})
+            if body.facility_id is not None and body.facility is None and body.facility_id in known:
+                f: Facility | None = known[body.facility_id]
+                d = registry.for_responses(body.questionnaire, body.version)
+                errors = registry.validator(d).validate(body.answers)
+                if errors:
+                    raise InvalidAnswers(
+                        f"{len(errors)} answer(s) do not fit {d.key} v{d.version}.", errors=errors
+                    )
+                _check_collected_at(body.collected_at, "collected_at")
+                check_write(principal, known[body.facility_id].province_code, "facility_id")
+            else:
+                d, f = _prepare(session, registry, principal, body)
         except AppError as exc:
-            status = {409: "conflict", 403: "forbidden"}.get(exc.status, "invalid")
-            errs = [{**e, "path": f"items.{i}.{e['path']}"} for e in exc.errors or []] or [
-                {"path": f"items.{i}", "code": exc.slug, "message": exc.detail or exc.title}
-            ]
-            results.append({"id": body.id, "status": status, "errors": errs})
-    return results
+            fail(i, body, exc)
+            continue
+        first_in_batch[body.id] = (i, digest)
+        to_store.append((i, body, digest, d, f))
+    if to_store:
+        begin_write(session)
+        outcomes = _store(session, principal, [(b, dg, d, f) for _, b, dg, d, f in to_store])
+        for i, body, _, _, _ in to_store:
+            o = outcomes[body.id]
+            if isinstance(o, AppError):
+                fail(i, body, o)
+            else:
+                results[i] = {"id": body.id, "status": o.status, "revision": o.revision.revision}
+    return [r for r in results if r is not None]
 
 
 def _readable_response(

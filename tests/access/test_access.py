@@ -219,3 +219,21 @@ def test_cli_keys(client) -> None:
     assert cli("keys", "revoke", "tablet-07").returncode == 0
     assert client.get("/api/v1/facilities", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
     assert cli("keys", "revoke", "nobody").returncode == 2
+
+
+def test_first_write_of_a_key_is_not_stalled_by_bookkeeping(client, make_key) -> None:
+    """Regression: recording last_used_at once took SQLite's write lock beside the request's own."""
+    import time
+
+    from app.core.db import session_scope as scope
+
+    fo = make_key("field_officer", provinces=["68"], name="fresh")
+    started = time.perf_counter()
+    assert client.post("/api/v1/facilities", json=facility_body(), headers=fo).status_code == 201
+    assert time.perf_counter() - started < 5
+    for _ in range(50):
+        with scope() as s:
+            if s.execute(text("SELECT last_used_at FROM api_key WHERE name='fresh'")).scalar():
+                return
+        time.sleep(0.05)
+    raise AssertionError("last_used_at was never recorded")
