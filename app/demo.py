@@ -191,7 +191,7 @@ def generate(
             "tax_code": f"{seed % 90 + 10}{i:08d}" if kind in ("enterprise", "cooperative") else None,
             "vsic_code": None, "ward_code": None, "address": None, "employees": employees, "annual_revenue_vnd": revenue,
             "established_year": rnd.randint(1990, 2024), "prior_support": supports, "prior_support_count": len(supports),
-            "last_support_year": max((s["year"] for s in supports), default=None), "location": None, "revision": 1,
+            "last_support_year": max((int(s["year"]) for s in supports), default=None), "location": None, "revision": 1,
             "created_at": created, "updated_at": created, "created_by": "demo-data",
         }  # fmt: skip
         f["search_text"] = fold(f"{name} {f['tax_code'] or ''}")

@@ -186,9 +186,9 @@ def _store(
     if new_revs:
         session.execute(insert(ResponseRevision.__table__), new_revs)  # type: ignore[attr-defined]
         session.execute(
-            insert(AuditEvent.__table__),
+            insert(AuditEvent.__table__),  # type: ignore[attr-defined]
             _audit_rows(principal, [(rid, by_id[rid][2]) for rid in by_id if rid in inserted], now),
-        )  # type: ignore[attr-defined]
+        )
     for rid, (head, rev, _) in by_id.items():
         if rid in inserted:
             out[rid] = _Outcome("created", Response(**head), ResponseRevision(**rev))
