@@ -181,7 +181,7 @@ def generate(
         employees = max(1, int(_lognormal(rnd, 40 if kind == "enterprise" else 8, 0.7)))
         revenue = int(employees * _lognormal(rnd, 180_000_000, 0.5))
         created = now - timedelta(days=rnd.uniform(200, 900))
-        supports = [{"year": rnd.randint(2015, 2025), "programme": rnd.choice(["khuyến công quốc gia", "khuyến công địa phương"]),
+        supports: list[dict[str, Any]] = [{"year": rnd.randint(2015, 2025), "programme": rnd.choice(["khuyến công quốc gia", "khuyến công địa phương"]),
                      "amount_vnd": rnd.randint(1, 30) * 50_000_000} for _ in range(rnd.choices([0, 1, 2], [0.75, 0.2, 0.05])[0])]  # fmt: skip
         product = rnd.choice(PRODUCTS[sector])
         name = f"{PREFIX[kind]} {product} {rnd.choice(['Hưng Phát', 'Thành Công', 'Bình An', 'Tân Tiến', 'Phú Quý', 'Đại Lộc', 'Minh Châu'])} {i + 1}"

@@ -36,25 +36,39 @@ def fresh_db(name: str) -> str:
 
 
 def run(cmd: list[str], url: str) -> str:
-    out = subprocess.run(cmd, cwd=ROOT, env={**os.environ, "DATABASE_URL": url}, capture_output=True, text=True)
+    out = subprocess.run(
+        cmd, cwd=ROOT, env={**os.environ, "DATABASE_URL": url}, capture_output=True, text=True
+    )
     if out.returncode != 0:
         raise SystemExit(f"{cmd} failed: {out.stderr[-2000:]}")
     return out.stdout
 
 
 def make_key(url: str, role: str, name: str) -> str:
-    return run([str(BIN / "khuyencong"), "keys", "create", "--role", role, "--name", name], url).strip().splitlines()[-1]
+    return (
+        run([str(BIN / "khuyencong"), "keys", "create", "--role", role, "--name", name], url)
+        .strip()
+        .splitlines()[-1]
+    )
 
 
 def demo(url: str, facilities: int, seed: int = 1) -> str:
-    return run([str(BIN / "khuyencong"), "demo-data", "--facilities", str(facilities), "--seed", str(seed)], url).strip()
+    return run(
+        [str(BIN / "khuyencong"), "demo-data", "--facilities", str(facilities), "--seed", str(seed)], url
+    ).strip()
 
 
 @contextmanager
 def server(url: str, extra_env: dict[str, str] | None = None, app: list[str] | None = None):  # type: ignore[no-untyped-def]
     """The real server in a subprocess (one uvicorn worker), as `make run` starts it."""
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": url, "PORT": str(port), "LOG_LEVEL": "WARNING", "RATE_LIMIT_PER_MINUTE": "100000000"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "PORT": str(port),
+        "LOG_LEVEL": "WARNING",
+        "RATE_LIMIT_PER_MINUTE": "100000000",
+    }
     env.update(extra_env or {})
     cmd = app or [str(BIN / "khuyencong"), "serve"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -94,7 +108,11 @@ def median(values: list[float]) -> float:
 
 
 def machine() -> dict[str, object]:
-    return {"cpus": os.cpu_count(), "python": platform.python_version(), "date": datetime.now(UTC).strftime("%Y-%m-%d")}
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
+    }
 
 
 def report(title: str, rows: list[tuple[str, str]], figures: dict[str, object]) -> None:

@@ -56,7 +56,9 @@ def main() -> None:
 
     floor_url = fresh_db("floor")
     with server(floor_url, app=[str(BIN / "python"), "bench/floor_app.py"]) as (base, _):
-        n, lat, err = asyncio.run(load(base + "/api/v1/responses", {}, lambda: body(str(uuid.uuid4())), args.seconds, args.clients))
+        n, lat, err = asyncio.run(
+            load(base + "/api/v1/responses", {}, lambda: body(str(uuid.uuid4())), args.seconds, args.clients)
+        )
     floor_rate, floor_p50, floor_p99 = n / args.seconds, pct(lat, 0.5), pct(lat, 0.99)
 
     url = fresh_db("ingest")
@@ -65,7 +67,9 @@ def main() -> None:
     with server(url) as (base, _):
         fid = httpx.post(base + "/api/v1/facilities", json={"name": "Cơ sở cà phê", "kind": "household_business",
                          "sector": "agro_food_processing", "province_code": "68"}, headers=h).json()["id"]  # fmt: skip
-        n, lat, err2 = asyncio.run(load(base + "/api/v1/responses", h, lambda: body(fid), args.seconds, args.clients))
+        n, lat, err2 = asyncio.run(
+            load(base + "/api/v1/responses", h, lambda: body(fid), args.seconds, args.clients)
+        )
         ours_rate, p50, p99 = n / args.seconds, pct(lat, 0.5), pct(lat, 0.99)
         batch_seconds = max(5.0, args.seconds / 2)
         nb, blat, err3 = asyncio.run(load(base + "/api/v1/responses/batch", h, lambda: {"items": [body(fid) for _ in range(500)]},
@@ -74,16 +78,33 @@ def main() -> None:
     report(
         f"Ingest, {args.clients} clients, {args.seconds:.0f} s, SQLite (WAL, synchronous=FULL), one uvicorn worker",
         [
-            ("floor app (pydantic + 1 JSON row)", f"{floor_rate:8.0f} responses/s   p50 {floor_p50 * 1000:6.1f} ms   p99 {floor_p99 * 1000:6.1f} ms"),
-            ("khuyencong POST /responses", f"{ours_rate:8.0f} responses/s   p50 {p50 * 1000:6.1f} ms   p99 {p99 * 1000:6.1f} ms"),
+            (
+                "floor app (pydantic + 1 JSON row)",
+                f"{floor_rate:8.0f} responses/s   p50 {floor_p50 * 1000:6.1f} ms   p99 {floor_p99 * 1000:6.1f} ms",
+            ),
+            (
+                "khuyencong POST /responses",
+                f"{ours_rate:8.0f} responses/s   p50 {p50 * 1000:6.1f} ms   p99 {p99 * 1000:6.1f} ms",
+            ),
             ("ratio ours / floor", f"{ours_rate / floor_rate:8.2f}  (target ≥ 0.5)"),
-            ("khuyencong POST /responses/batch (500)", f"{batch_rate:8.0f} responses/s   median batch {median(blat) * 1000:.0f} ms"),
+            (
+                "khuyencong POST /responses/batch (500)",
+                f"{batch_rate:8.0f} responses/s   median batch {median(blat) * 1000:.0f} ms",
+            ),
             ("ratio batch / single", f"{batch_rate / ours_rate:8.2f}  (target ≥ 10)"),
             ("errors", f"{err + err2 + err3}"),
         ],
-        {"bench": "ingest", "floor_rps": round(floor_rate, 1), "single_rps": round(ours_rate, 1), "single_p50_ms": round(p50 * 1000, 2),
-         "single_p99_ms": round(p99 * 1000, 2), "ratio_single_floor": round(ours_rate / floor_rate, 3), "batch_rps": round(batch_rate, 1),
-         "ratio_batch_single": round(batch_rate / ours_rate, 2), "errors": err + err2 + err3},  # fmt: skip
+        {
+            "bench": "ingest",
+            "floor_rps": round(floor_rate, 1),
+            "single_rps": round(ours_rate, 1),
+            "single_p50_ms": round(p50 * 1000, 2),
+            "single_p99_ms": round(p99 * 1000, 2),
+            "ratio_single_floor": round(ours_rate / floor_rate, 3),
+            "batch_rps": round(batch_rate, 1),
+            "ratio_batch_single": round(batch_rate / ours_rate, 2),
+            "errors": err + err2 + err3,
+        },  # fmt: skip
     )
 
 
