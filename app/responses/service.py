@@ -400,14 +400,22 @@ def list_statement(
     facility_id: str | None = None,
     province_code: list[str] | None = None,
     received_after: datetime | None = None,
+    columns: tuple[Any, ...] | None = None,
 ) -> Any:
-    """Latest revisions of the responses the caller may read, in receive order (without paging)."""
-    stmt: Any = select(Response, ResponseRevision).join(
-        ResponseRevision,
-        and_(
-            ResponseRevision.response_id == Response.id,
-            ResponseRevision.revision == Response.current_revision,
-        ),  # type: ignore[arg-type]
+    """Latest revisions of the responses the caller may read, in receive order (without paging).
+
+    `columns` selects plain columns instead of the two entities (exports: no ORM objects per row).
+    """
+    stmt: Any = (
+        select(*(columns or (Response, ResponseRevision)))
+        .select_from(Response)
+        .join(
+            ResponseRevision,
+            and_(
+                ResponseRevision.response_id == Response.id,
+                ResponseRevision.revision == Response.current_revision,
+            ),  # type: ignore[arg-type]
+        )
     )
     stmt = readable(stmt, principal, Response.province_code, Response.submitted_by)
     if questionnaire:
