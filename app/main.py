@@ -16,7 +16,7 @@ from app.core import logging as app_logging
 from app.core.config import Settings, get_settings
 from app.core.db import session_scope
 from app.core.health import router as health_router
-from app.core.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from app.core.middleware import BodyLimitMiddleware, RequestContextMiddleware, UrlGuardMiddleware
 from app.facilities.router import router as facilities_router
 from app.places.router import router as places_router
 from app.prioritisation.profiles import Profiles
@@ -91,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     # Outermost first: request id wraps everything, then CORS, then the body ceiling.
     app.add_middleware(BodyLimitMiddleware, settings=settings)
+    app.add_middleware(UrlGuardMiddleware)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,

@@ -13,9 +13,13 @@ from app.access.deps import ROLES, AdminPrincipal
 from app.core.db import SessionDep, WriteSessionDep
 from app.core.errors import PROBLEM_RESPONSES
 from app.core.pagination import Page, PageDep
+from app.core.strictjson import StrictJSONRoute
 
 router = APIRouter(
-    prefix="/api/v1", tags=["access"], responses={k: PROBLEM_RESPONSES[k] for k in (401, 403, 429)}
+    route_class=StrictJSONRoute,
+    prefix="/api/v1",
+    tags=["access"],
+    responses={k: PROBLEM_RESPONSES[k] for k in (401, 403, 429)},
 )
 
 

@@ -161,6 +161,8 @@ def validation_errors(exc_errors: Any) -> list[dict[str, str]]:
             ctx = err.get("ctx") or {}
             if ctx.get("error"):
                 msg = f"The body is not valid JSON: {ctx['error']}."
+            out.append({"path": "body", "code": code, "message": msg})
+            continue
         out.append({"path": _path_of(tuple(err.get("loc", ()))), "code": code, "message": msg})
     return out
 
@@ -187,6 +189,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> ProblemResponse:
+        if exc.status_code == 400:
+            # FastAPI's own body parser gives up on bytes that are not UTF-8 JSON / form data: the contract
+            # calls that a malformed body, 422.
+            return problem(422, "invalid", "Invalid request", "The body could not be read.", errors=[{"path": "body", "code": "unreadable_body",
+                           "message": "The body must be UTF-8 JSON (or multipart form data for file uploads)."}])  # fmt: skip
         titles = {404: ("not-found", "Not found"), 405: ("method-not-allowed", "Method not allowed")}
         slug, title = titles.get(exc.status_code, ("http-error", str(exc.detail)))
         detail = None

@@ -16,8 +16,9 @@ from app.access.deps import public
 from app.core.config import ROOT
 from app.core.db import get_engine
 from app.core.errors import Unavailable
+from app.core.strictjson import StrictJSONRoute
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(route_class=StrictJSONRoute, tags=["operations"])
 
 
 @lru_cache

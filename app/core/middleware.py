@@ -130,3 +130,20 @@ class BodyLimitMiddleware:
             return message
 
         await self.app(scope, _receive, _send)
+
+
+class UrlGuardMiddleware:
+    """Refuses NUL characters in the path or query string (PostgreSQL cannot compare text holding NUL)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            raw = (scope.get("raw_path") or b"") + b"?" + (scope.get("query_string") or b"")
+            if b"%00" in raw or b"\x00" in raw or "\x00" in scope.get("path", ""):
+                resp = problem(422, "invalid", "Invalid request", "The URL contains a NUL character (%00).",
+                               errors=[{"path": "url", "code": "nul_character", "message": "Remove %00 from the path or query."}])  # fmt: skip
+                await resp(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

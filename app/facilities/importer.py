@@ -130,7 +130,18 @@ def import_rows(
 
 
 def read_csv(text: str) -> tuple[list[dict[str, Any]], list[str]]:
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in reader.fieldnames or []]
-    reader.fieldnames = header
-    return list(reader), header
+    """Rows as dicts; a file csv cannot read (NUL bytes, broken quoting) is one clear 422."""
+    from app.core.errors import Invalid
+
+    if "\x00" in text:
+        raise Invalid("The file contains NUL characters; it is not a CSV text file.",
+                      errors=[{"path": "file", "code": "nul_character", "message": "Save the sheet as CSV UTF-8."}])  # fmt: skip
+    try:
+        reader = csv.DictReader(io.StringIO(text))
+        header = [h.strip() for h in reader.fieldnames or []]
+        reader.fieldnames = header
+        return list(reader), header
+    except csv.Error as exc:
+        raise Invalid(
+            "The file is not valid CSV.", errors=[{"path": "file", "code": "csv", "message": str(exc)}]
+        ) from None

@@ -10,10 +10,12 @@ from app.access.deps import Principal, require
 from app.core.db import SessionDep, WriteSessionDep
 from app.core.errors import PROBLEM_RESPONSES, Invalid
 from app.core.pagination import Page, PageDep
+from app.core.strictjson import StrictJSONRoute
 from app.facilities import importer, service
 from app.facilities.schemas import FacilityCreate, FacilityRead, FacilityUpdate, ImportResult, Kind, Sector
 
 router = APIRouter(
+    route_class=StrictJSONRoute,
     prefix="/api/v1/facilities",
     tags=["facilities"],
     responses={k: PROBLEM_RESPONSES[k] for k in (401, 403, 422, 429)},

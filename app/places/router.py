@@ -7,9 +7,10 @@ from pydantic import BaseModel
 
 from app.access.deps import public
 from app.core.errors import PROBLEM_RESPONSES, NotFound
+from app.core.strictjson import StrictJSONRoute
 from app.places import service
 
-router = APIRouter(prefix="/api/v1/provinces", tags=["places"])
+router = APIRouter(route_class=StrictJSONRoute, prefix="/api/v1/provinces", tags=["places"])
 
 
 class ProvinceRead(BaseModel):

@@ -14,13 +14,14 @@ from app.access.deps import Principal, public, require
 from app.core.db import SessionDep, WriteSessionDep
 from app.core.errors import PROBLEM_RESPONSES, Invalid
 from app.core.pagination import MAX_LIMIT, Page, decode_cursor, encode_cursor
+from app.core.strictjson import StrictJSONRoute
 from app.facilities.schemas import Kind, Sector
 from app.prioritisation import rankings, service
 from app.prioritisation.profiles import Profiles
 from app.questionnaires.router import RegistryDep, cached_json, collapse
 from app.responses import export
 
-router = APIRouter(prefix="/api/v1", tags=["prioritisation"])
+router = APIRouter(route_class=StrictJSONRoute, prefix="/api/v1", tags=["prioritisation"])
 Planner = Annotated[Principal, Depends(require("planner"))]
 _ERR: dict[int | str, dict[str, Any]] = {k: PROBLEM_RESPONSES[k] for k in (401, 403, 404, 422, 429)}
 

@@ -82,8 +82,12 @@ def _value(raw: Any, crit: Criterion) -> float | None:
         return crit.map.get(raw)
     if isinstance(raw, bool):
         return 1.0 if raw else 0.0
-    if isinstance(raw, int | float) and math.isfinite(raw):
-        return float(raw)
+    if isinstance(raw, int | float):
+        try:
+            value = float(raw)
+        except OverflowError:  # an integer beyond float range: not a usable score input
+            return None
+        return value if math.isfinite(value) else None
     return None
 
 

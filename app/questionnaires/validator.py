@@ -25,6 +25,11 @@ def is_number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
 
+def finite(v: int | float) -> bool:
+    """Python ints are exact and always finite (math.isfinite overflows on very large ones)."""
+    return isinstance(v, int) or math.isfinite(v)
+
+
 def same(a: Any, b: Any) -> bool:
     """JSON equality: booleans never equal numbers, 1 equals 1.0."""
     if isinstance(a, bool) or isinstance(b, bool):
@@ -60,7 +65,7 @@ def compile_condition(cond: dict[str, Any], types: dict[str, str]) -> Callable[[
         "lt": lambda v: v < bound,
         "lte": lambda v: v <= bound,
     }[op]
-    return lambda ans: is_number(ans.get(qid)) and math.isfinite(ans[qid]) and cmp(ans[qid])
+    return lambda ans: is_number(ans.get(qid)) and finite(ans[qid]) and cmp(ans[qid])
 
 
 def _fmt(n: float | int) -> str:
@@ -87,7 +92,7 @@ def compile_question(q: Question) -> Callable[[Any], list[tuple[str, str]]]:
         if t == "integer":
             if not is_number(v):
                 return [("type", f"{label}: must be a whole number, not {_describe(v)}.")]
-            if not math.isfinite(v):
+            if not finite(v):
                 return [("not_finite", f"{label}: must be a finite number.")]
             if isinstance(v, float) and not v.is_integer():
                 return [("type", f"{label}: must be a whole number; got {v}.")]
@@ -95,7 +100,7 @@ def compile_question(q: Question) -> Callable[[Any], list[tuple[str, str]]]:
         if t == "decimal":
             if not is_number(v):
                 return [("type", f"{label}: must be a number, not {_describe(v)}.")]
-            if not math.isfinite(v):
+            if not finite(v):
                 return [
                     ("not_finite", f"{label}: must be a finite number (NaN and Infinity are not allowed).")
                 ]

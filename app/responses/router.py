@@ -12,6 +12,7 @@ from app.access.deps import Principal, require
 from app.core.db import SessionDep, WriteSessionDep
 from app.core.errors import PROBLEM_RESPONSES
 from app.core.pagination import Page, PageDep
+from app.core.strictjson import StrictJSONRoute
 from app.questionnaires.router import RegistryDep
 from app.responses import service
 from app.responses.schemas import (
@@ -24,6 +25,7 @@ from app.responses.schemas import (
 )
 
 router = APIRouter(
+    route_class=StrictJSONRoute,
     prefix="/api/v1/responses",
     tags=["responses"],
     responses={k: PROBLEM_RESPONSES[k] for k in (401, 403, 422, 429)},

@@ -106,9 +106,14 @@ def test_bad_input_classes(client, fo, fid) -> None:
     nan = json.dumps(
         response_body(fid, answers={"needs_loan": True, "loan_amount_vnd": float("nan")})
     ).encode()
-    assert_problem(client.post(URL, content=nan, headers=h), 422, "answers.loan_amount_vnd")
+    assert (
+        "NaN" in assert_problem(client.post(URL, content=nan, headers=h), 422, "body")["errors"][0]["message"]
+    )
     inf = json.dumps(response_body(fid, location={"lat": float("inf"), "lon": 1})).encode()
-    assert_problem(client.post(URL, content=inf, headers=h), 422, "location.lat")
+    assert (
+        "Infinity"
+        in assert_problem(client.post(URL, content=inf, headers=h), 422, "body")["errors"][0]["message"]
+    )
     big = response_body(fid, answers={"needs_loan": False, "x": "a" * 1_100_000})
     assert_problem(client.post(URL, json=big, headers=fo), 413)
     assert_problem(client.post(URL, json=response_body(str(uuid.uuid4())), headers=fo), 422, "facility_id")
