@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.access import service
 from app.access.deps import ROLES, AdminPrincipal
-from app.core.db import SessionDep, WriteSessionDep
+from app.core.db import SessionDep, WriteSessionDep, writes
 from app.core.errors import PROBLEM_RESPONSES
 from app.core.pagination import Page, PageDep
 from app.core.strictjson import StrictJSONRoute
@@ -69,6 +69,7 @@ def _read(k) -> KeyRead:  # type: ignore[no-untyped-def]
     response_model=KeyCreated,
     responses={k: PROBLEM_RESPONSES[k] for k in (409, 422)},
 )
+@writes
 def create_key(body: KeyCreate, session: WriteSessionDep, principal: AdminPrincipal) -> KeyCreated:
     """Create an API key; the secret is in this response only."""
     key, secret = service.create(
@@ -84,6 +85,7 @@ def list_keys(session: SessionDep, principal: AdminPrincipal) -> list[KeyRead]:
 
 
 @router.post("/keys/{name}/revoke", response_model=KeyRead, responses={404: PROBLEM_RESPONSES[404]})
+@writes
 def revoke_key(name: str, session: WriteSessionDep, principal: AdminPrincipal) -> KeyRead:
     """Revoke a key; the next request with it is refused, in every process."""
     return _read(service.revoke(session=session, principal=principal, name=name))

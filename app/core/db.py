@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends
 from sqlalchemy import Engine, create_engine, event, text
@@ -14,6 +16,8 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from app.core.config import get_settings
+
+T = TypeVar("T")
 
 
 def _configure_sqlite(engine: Engine, synchronous: str, busy_ms: int) -> None:
@@ -43,14 +47,21 @@ def make_engine(url: str | None = None) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # Connections are cheap in SQLite; the pool must never be what request threads wait for.
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": settings.sqlite_busy_timeout_ms / 1000}
+            url,
+            connect_args={"check_same_thread": False, "timeout": settings.sqlite_busy_timeout_ms / 1000},
+            pool_size=64,
+            max_overflow=64,
+            pool_timeout=120,
         )
         _configure_sqlite(engine, settings.sqlite_synchronous, settings.sqlite_busy_timeout_ms)
         return engine
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
-    return create_engine(url, pool_size=settings.db_pool_size, max_overflow=20, pool_pre_ping=True)
+    return create_engine(
+        url, pool_size=settings.db_pool_size, max_overflow=48, pool_timeout=120, pool_pre_ping=True
+    )
 
 
 @lru_cache
@@ -64,6 +75,27 @@ def is_sqlite(bind: Engine | Connection | Session) -> bool:
     return bind.dialect.name == "sqlite"
 
 
+# SQLite has one writer at a time and its busy handler polls with sleeps, so under sustained contention
+# a waiting writer can starve past the busy timeout. Writers of this process therefore queue on a lock
+# first (no polling), and only one of them at a time asks SQLite for its write lock.
+_sqlite_writer = threading.Lock()
+
+
+def _hold_writer(session: Session) -> None:
+    if session.info.get("sqlite_writer") or not is_sqlite(session):
+        return
+    if not _sqlite_writer.acquire(timeout=get_settings().sqlite_busy_timeout_ms / 1000):
+        from app.core.errors import Unavailable
+
+        raise Unavailable("The database is busy; retry shortly.", headers={"Retry-After": "1"})
+    session.info["sqlite_writer"] = True
+
+
+def _release_writer(session: Session) -> None:
+    if session.info.pop("sqlite_writer", False):
+        _sqlite_writer.release()
+
+
 @contextmanager
 def session_scope(*, write: bool = False, engine: Engine | None = None) -> Iterator[Session]:
     """One transaction: committed on success (before the caller answers anyone), rolled back on error."""
@@ -73,11 +105,15 @@ def session_scope(*, write: bool = False, engine: Engine | None = None) -> Itera
             conn = conn.execution_options(sqlite_begin="IMMEDIATE")
         with Session(bind=conn, expire_on_commit=False) as session:
             try:
+                if write:
+                    _hold_writer(session)
                 yield session
                 session.commit()
             except BaseException:
                 session.rollback()
                 raise
+            finally:
+                _release_writer(session)
 
 
 def get_session() -> Iterator[Session]:
@@ -97,20 +133,44 @@ def begin_write(session: Session) -> None:
     of failing on upgrade; what was read before stays valid because nothing is ever deleted or moved.
     """
     session.commit()
-    session.connection(
-        execution_options={"sqlite_begin": "IMMEDIATE"}
-    )  # the option means nothing to PostgreSQL
+    _hold_writer(session)  # SQLite: queue behind this process's other writers first
+    session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})  # ignored by PostgreSQL
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def _write_session(session: SessionDep) -> Session:
+@contextmanager
+def writing(session: Session) -> Iterator[None]:
+    """The request's write transaction, begun, committed (or rolled back) and released in the calling thread.
+
+    The commit happens here, before the endpoint returns, so an acknowledged write is durable; and the
+    SQLite writer lock is released by the same thread, never left to dependency teardown, which would
+    need a free threadpool thread while every thread may be queued on that lock.
+    """
     begin_write(session)
-    return session
+    try:
+        yield
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        _release_writer(session)
 
 
-WriteSessionDep = Annotated[Session, Depends(_write_session)]
+def writes(endpoint: Callable[..., T]) -> Callable[..., T]:
+    """Decorator for sync write endpoints taking `session`: the whole call runs inside writing(session)."""
+
+    @functools.wraps(endpoint)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        with writing(kwargs["session"]):
+            return endpoint(*args, **kwargs)
+
+    return wrapper
+
+
+WriteSessionDep = SessionDep  # write endpoints are marked with @writes
 
 
 def insert_ignore(session: Session, table: Any, rows: list[dict[str, Any]], key: str) -> set[Any]:

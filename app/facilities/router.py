@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Query, UploadFile
 
 from app.access.deps import Principal, require
-from app.core.db import SessionDep, WriteSessionDep
+from app.core.db import SessionDep, WriteSessionDep, writes, writing
 from app.core.errors import PROBLEM_RESPONSES, Invalid
 from app.core.pagination import Page, PageDep
 from app.core.strictjson import StrictJSONRoute
@@ -32,6 +32,7 @@ Editor = Annotated[Principal, Depends(require("field_officer"))]
     response_model=FacilityRead,
     responses={409: PROBLEM_RESPONSES[409], 413: PROBLEM_RESPONSES[413]},
 )
+@writes
 def create_facility(body: FacilityCreate, session: WriteSessionDep, principal: Registrar) -> FacilityRead:
     """Register a facility in one of your provinces; a known tax code is 409 with the existing `facility_id`."""
     return service.to_read(service.create(session=session, principal=principal, data=body))
@@ -77,7 +78,11 @@ async def import_facilities(
                       errors=[{"path": "file", "code": "missing_columns", "message": f"Expected columns: {', '.join(importer.COLUMNS)}."}])  # fmt: skip
     from starlette.concurrency import run_in_threadpool
 
-    results = await run_in_threadpool(importer.import_rows, session=session, principal=principal, rows=rows)
+    def run() -> list:  # type: ignore[type-arg]
+        with writing(session):
+            return importer.import_rows(session=session, principal=principal, rows=rows)
+
+    results = await run_in_threadpool(run)
     return ImportResult(results=results)
 
 
@@ -94,6 +99,7 @@ def get_facility(facility_id: str, session: SessionDep, principal: Reader) -> Fa
     response_model=FacilityRead,
     responses={404: PROBLEM_RESPONSES[404], 409: PROBLEM_RESPONSES[409]},
 )
+@writes
 def update_facility(
     facility_id: str, body: FacilityUpdate, session: WriteSessionDep, principal: Editor
 ) -> FacilityRead:

@@ -63,6 +63,7 @@ def create(
     result = service.rank(
         session=session, registry=registry, profile=profile, principal=principal, filters=filters, as_of=as_of
     )
+    result["items"] = list(result["items"])  # a frozen ranking stores every item, explained
     if body.budget_vnd is not None:
         if not body.cost_source:
             raise Invalid(

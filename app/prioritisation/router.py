@@ -11,7 +11,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from app.access.deps import Principal, public, require
-from app.core.db import SessionDep, WriteSessionDep
+from app.core.db import SessionDep, WriteSessionDep, writes
 from app.core.errors import PROBLEM_RESPONSES, Invalid
 from app.core.pagination import MAX_LIMIT, Page, decode_cursor, encode_cursor
 from app.core.strictjson import StrictJSONRoute
@@ -189,6 +189,7 @@ class RankingSummary(BaseModel):
 
 
 @router.post("/rankings", status_code=201, responses=_ERR)
+@writes
 def create_ranking(
     body: rankings.RankingCreate,
     session: WriteSessionDep,

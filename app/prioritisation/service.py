@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 from sqlmodel import Session
@@ -13,7 +14,6 @@ from sqlmodel import Session
 from app.access.deps import Principal
 from app.core.errors import Invalid
 from app.models.types import utcnow
-from app.places.service import provinces as all_provinces
 from app.prioritisation import data
 from app.prioritisation.methods import METHODS
 from app.prioritisation.profiles import Criterion, Profile, Source
@@ -142,7 +142,8 @@ def rank(
 ) -> dict[str, Any]:
     """The full ranking of every candidate, each item explaining itself; deterministic for the same inputs."""
     provinces = _provinces(principal, filters)
-    snaps = [s for s in data.facilities_as_of(session, as_of, provinces)
+    everyone = data.facilities_as_of(session, as_of, provinces)
+    snaps = [s for s in everyone
              if (not filters.sector or s.sector in filters.sector) and (not filters.kind or s.kind == filters.kind)]  # fmt: skip
     needs_coverage = any(
         s.name == "province_prior_support_count"
@@ -150,9 +151,12 @@ def rank(
         for s in (*c.sources, *([c.per] if c.per else []))
     )
     if needs_coverage:
-        counts = data.province_support_counts(
-            session, as_of, {s.province_code for s in snaps} or set(all_provinces())
-        )
+        # Coverage counts every facility of the province, whatever the sector/kind filters; the snapshots
+        # already loaded cover the candidate provinces completely, so no second pass over the table.
+        counts: dict[str, int] = {}
+        for e in everyone:
+            if (e.attrs.get("prior_support_count") or 0) > 0:
+                counts[e.province_code] = counts.get(e.province_code, 0) + 1
         for s in snaps:
             s.attrs["province_prior_support_count"] = float(counts.get(s.province_code, 0))
     answers = _Answers(
@@ -215,8 +219,9 @@ def rank(
         )
 
     order = sorted(range(len(idx)), key=lambda k: (-round(float(scores[k]), 12), snaps[idx[k]].id))
-    items = []
-    for rank_no, k in enumerate(order, start=1):
+
+    def item(rank_no: int) -> dict[str, Any]:
+        k = order[rank_no - 1]
         i = idx[k]
         s = snaps[i]
         crits = []
@@ -227,11 +232,12 @@ def rank(
                 "weight": _clean(w[j]), "contribution": _clean(contrib[k, j]), "response_id": rid, "collected_at": cat,
                 "stale": bool(stale[i, j]),
             })  # fmt: skip
-        items.append({
+        return {
             "rank": rank_no, "facility": {"id": s.id, "name": s.name, "province_code": s.province_code, "sector": s.sector},
             "score": _clean(scores[k]), "criteria": crits,
             "missing": [c.id for j, c in enumerate(profile.criteria) if missing[i, j]],
-        })  # fmt: skip
+        }  # fmt: skip
+
     return {
         "profile": {"key": profile.key, "version": profile.version, "hash": profile.content_hash},
         "method": profile.method,
@@ -240,8 +246,29 @@ def rank(
         "candidates": len(idx),
         "excluded": int(n - len(idx)),
         "constant_criteria": [c.id for j, c in enumerate(profile.criteria) if len(idx) and constant[j]],
-        "items": items,
+        "items": LazyItems(len(order), item),
     }
+
+
+class LazyItems(Sequence[dict[str, Any]]):
+    """Ranked items built on demand: a page of 100 out of 80,000 candidates explains only those 100."""
+
+    def __init__(self, n: int, build: Callable[[int], dict[str, Any]]) -> None:
+        self._n, self._build = n, build
+
+    def __len__(self) -> int:
+        return self._n
+
+    @overload
+    def __getitem__(self, i: int) -> dict[str, Any]: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[dict[str, Any]]: ...
+    def __getitem__(self, i: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(i, slice):
+            return [self._build(r + 1) for r in range(*i.indices(self._n))]
+        if not -self._n <= i < self._n:
+            raise IndexError(i)
+        return self._build(i % self._n + 1)
 
 
 def _clean(v: float) -> float:

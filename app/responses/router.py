@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi import Response as HttpResponse
 
 from app.access.deps import Principal, require
-from app.core.db import SessionDep, WriteSessionDep
+from app.core.db import SessionDep, WriteSessionDep, writes
 from app.core.errors import PROBLEM_RESPONSES
 from app.core.pagination import Page, PageDep
 from app.core.strictjson import StrictJSONRoute
@@ -98,6 +98,7 @@ def get_response(response_id: str, session: SessionDep, principal: Reader) -> Re
         409: PROBLEM_RESPONSES[409],
     },
 )
+@writes
 def revise_response(
     response_id: str,
     body: ResponseRevise,

@@ -23,7 +23,7 @@ from sqlmodel import Session, col
 from app.access import audit
 from app.access.deps import Principal
 from app.access.scope import check_write, readable
-from app.core.db import advisory_lock, begin_write, insert_ignore
+from app.core.db import advisory_lock, insert_ignore, writing
 from app.core.errors import (
     AppError,
     Conflict,
@@ -210,8 +210,8 @@ def ingest(*, session: Session, registry: Registry, principal: Principal, body: 
     if (hit := _existing(session, body.id, digest)) is not None:
         return hit
     d, f = _prepare(session, registry, principal, body)
-    begin_write(session)
-    result = _store(session, principal, [(body, digest, d, f)])[body.id]
+    with writing(session):
+        result = _store(session, principal, [(body, digest, d, f)])[body.id]
     if isinstance(result, AppError):
         raise result
     return result
@@ -296,8 +296,8 @@ def ingest_batch(
         first_in_batch[body.id] = (i, digest)
         to_store.append((i, body, digest, d, f))
     if to_store:
-        begin_write(session)
-        outcomes = _store(session, principal, [(b, dg, d, f) for _, b, dg, d, f in to_store])
+        with writing(session):
+            outcomes = _store(session, principal, [(b, dg, d, f) for _, b, dg, d, f in to_store])
         for i, body, _, _, _ in to_store:
             o = outcomes[body.id]
             if isinstance(o, AppError):

@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 import subprocess
+import tempfile
 import sys
 import time
 from collections.abc import Iterator
@@ -30,6 +31,7 @@ class Server:
     def __init__(self, port: int | None = None) -> None:
         self.port = port or free_port()
         self.proc: subprocess.Popen[bytes] | None = None
+        self.log = Path(tempfile.mkstemp(prefix="kc-server-", suffix=".log")[1])
 
     @property
     def base(self) -> str:
@@ -60,6 +62,12 @@ class Server:
             time.sleep(0.1)
         self.kill()
         raise RuntimeError("server did not start")
+
+    def errors(self) -> str:
+        """The server's error log lines (JSON), for failure messages."""
+        return "\n".join(
+            line for line in self.log.read_text(errors="replace").splitlines() if '"ERROR"' in line
+        )[-3000:]
 
     def kill(self) -> None:
         if self.proc and self.proc.poll() is None:
