@@ -36,6 +36,9 @@ def decode_cursor(cursor: str, arity: int) -> list[Any]:
         values = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
         if not isinstance(values, list) or len(values) != arity:
             raise ValueError
+        # Integers go to SQL as bigint: anything outside 0..2^62 is not a cursor we issued.
+        if any(isinstance(v, bool) or (isinstance(v, int) and not 0 <= v < 2**62) for v in values):
+            raise ValueError
         return values
     except Exception as exc:  # any undecodable cursor is the client's mistake
         raise Invalid(

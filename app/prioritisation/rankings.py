@@ -40,7 +40,7 @@ class RankingCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     profile: str
-    profile_version: StrictInt = Field(ge=1)
+    profile_version: StrictInt = Field(ge=1, le=10_000)
     filters: RankingFilters = Field(default_factory=RankingFilters)
     as_of: AwareDatetime | None = None
     budget_vnd: StrictInt | None = Field(default=None, ge=0, le=10**15)

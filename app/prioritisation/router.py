@@ -124,7 +124,7 @@ def priorities(
     profiles: ProfilesDep,
     principal: Planner,
     profile: str,
-    profile_version: Annotated[int, Query(ge=1)],
+    profile_version: Annotated[int, Query(ge=1, le=10_000)],
     province_code: Annotated[list[str] | None, Query(description="repeatable")] = None,
     sector: Annotated[list[Sector] | None, Query(description="repeatable")] = None,
     kind: Kind | None = None,
@@ -141,7 +141,19 @@ def priorities(
     after = 0
     if cursor:
         as_of_text, after = decode_cursor(cursor, 2)
-        as_of = datetime.fromisoformat(as_of_text)
+        try:
+            as_of = datetime.fromisoformat(as_of_text)
+        except (TypeError, ValueError):
+            raise Invalid(
+                "Bad cursor.",
+                errors=[
+                    {
+                        "path": "query.cursor",
+                        "code": "invalid_cursor",
+                        "message": "Pass back next_cursor exactly.",
+                    }
+                ],
+            ) from None
     when = service.check_as_of(as_of, "query.as_of")
     filters = service.Filters(
         tuple(sorted(province_code or [])),

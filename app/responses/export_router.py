@@ -41,7 +41,7 @@ def export_responses(
     registry: RegistryDep,
     principal: Exporter,
     questionnaire: str,
-    version: Annotated[int, Query(ge=1)],
+    version: Annotated[int, Query(ge=1, le=10_000)],
     province_code: Annotated[list[str] | None, Query(description="repeatable")] = None,
     format: Format = "csv",
 ) -> StreamingResponse:

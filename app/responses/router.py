@@ -69,7 +69,7 @@ def list_responses(
     principal: Reader,
     page: PageDep,
     questionnaire: str | None = None,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: Annotated[int | None, Query(ge=1, le=10_000)] = None,
     facility_id: str | None = None,
     province_code: Annotated[list[str] | None, Query(description="repeatable")] = None,
     received_after: Annotated[datetime | None, Query(description="RFC 3339")] = None,

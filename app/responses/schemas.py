@@ -35,7 +35,7 @@ class ResponseCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: StrictStr
     questionnaire: Annotated[StrictStr, Field(min_length=1, max_length=80)]
-    version: Annotated[StrictInt, Field(ge=1)]
+    version: Annotated[StrictInt, Field(ge=1, le=10_000)]
     facility_id: StrictStr | None = None
     facility: FacilityCreate | None = Field(
         default=None, description="register a new facility inline (a known tax code resolves to it)"
@@ -52,7 +52,7 @@ class ResponseRevise(BaseModel):
     """A new revision of a response's answers, based on the latest revision."""
 
     model_config = ConfigDict(extra="forbid")
-    base_revision: Annotated[StrictInt, Field(ge=1)]
+    base_revision: Annotated[StrictInt, Field(ge=1, le=1_000_000)]
     answers: dict[str, Any]
     collected_at: AwareDatetime
     location: GeoPoint | None = None

@@ -129,3 +129,21 @@ def test_non_utf8_bytes(client, fo, fid) -> None:
     assert_problem(client.post("/api/v1/facilities", content="{\"name\": \"Cà phê\"}".encode("cp1258", errors="replace") + b"\xff",
                                headers={**fo, "Content-Type": "application/json"}), 422, "body")  # fmt: skip
     assert stored() == 0
+
+
+def test_integers_beyond_the_database_range(client, fo, fid, admin) -> None:
+    """Regression (found by fuzzing on PostgreSQL): a huge integer in a query must be a 422, not an overflow."""
+    assert_problem(client.get(URL, params={"version": 2**40}, headers=admin), 422, "query.version")
+    from app.core.pagination import encode_cursor
+
+    assert_problem(
+        client.get(URL, params={"cursor": encode_cursor(2**70)}, headers=admin), 422, "query.cursor"
+    )
+    body = response_body(fid)
+    client.post(URL, json=body, headers=fo)
+    revise = {
+        "base_revision": 2**40,
+        "answers": {"needs_loan": False},
+        "collected_at": "2026-11-21T09:00:00+07:00",
+    }
+    assert_problem(client.put(f"{URL}/{body['id']}", json=revise, headers=fo), 422, "base_revision")
