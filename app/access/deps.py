@@ -154,14 +154,15 @@ def authenticate(request: Request, session: SessionDep) -> Principal:
     )
 
 
-def require(*roles: str) -> Callable[..., Principal]:
+def require(*roles: str) -> Callable[..., Any]:
     """A dependency admitting only these roles (admin always); 403 for any other authenticated key."""
     allowed = frozenset(roles) | {"admin"}
     unknown = allowed - set(ROLES)
     if unknown:
         raise ValueError(f"unknown roles {unknown}")
 
-    def _dep(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    # async: a pure check, so FastAPI need not hop to a worker thread for it
+    async def _dep(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
         if principal.role not in allowed:
             raise Forbidden(
                 f"The role {principal.role!r} may not do this; it needs one of: {', '.join(sorted(allowed))}."
@@ -172,7 +173,7 @@ def require(*roles: str) -> Callable[..., Principal]:
     return _dep
 
 
-def _public() -> None:
+async def _public() -> None:
     """No key needed."""
 
 

@@ -58,7 +58,7 @@ class PageParams(BaseModel):
     limit: int = 100
 
 
-def _page_params(
+async def _page_params(
     cursor: Annotated[str | None, Query(description="next_cursor from the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size, at most 1000")] = 100,
 ) -> PageParams:

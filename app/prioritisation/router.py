@@ -26,7 +26,7 @@ Planner = Annotated[Principal, Depends(require("planner"))]
 _ERR: dict[int | str, dict[str, Any]] = {k: PROBLEM_RESPONSES[k] for k in (401, 403, 404, 422, 429)}
 
 
-def get_profiles(request: Request) -> Profiles:
+async def get_profiles(request: Request) -> Profiles:
     return request.app.state.profiles  # type: ignore[no-any-return]
 
 

@@ -21,7 +21,7 @@ router = APIRouter(route_class=StrictJSONRoute, prefix="/api/v1/questionnaires",
 Lang = Literal["vi", "en"]
 
 
-def get_registry(request: Request) -> Registry:
+async def get_registry(request: Request) -> Registry:
     return request.app.state.registry  # type: ignore[no-any-return]
 
 
