@@ -12,8 +12,8 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -39,7 +39,6 @@ class Principal:
     provinces: frozenset[str] | None  # None: every province
     client_ip: str | None = None
     request_id: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def all_provinces(self) -> bool:
@@ -182,7 +181,3 @@ public = Depends(_public)
 
 AdminPrincipal = Annotated[Principal, Depends(require("admin"))]
 PlannerPrincipal = Annotated[Principal, Depends(require("planner"))]
-
-
-def since(minutes: int) -> timedelta:
-    return timedelta(minutes=minutes)

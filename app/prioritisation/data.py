@@ -7,7 +7,6 @@ revision received by `as_of` (a plain join on current_revision when nothing newe
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -75,15 +74,6 @@ def facilities_as_of(session: Session, as_of: datetime, provinces: list[str] | N
 
 def _num(v: Any) -> float | None:
     return None if v is None else float(v)
-
-
-def province_support_counts(session: Session, as_of: datetime, provinces: set[str]) -> dict[str, int]:
-    """How many facilities of each province had received support by `as_of`."""
-    counts: dict[str, int] = defaultdict(int)
-    for s in facilities_as_of(session, as_of, sorted(provinces)):
-        if (s.attrs.get("prior_support_count") or 0) > 0:
-            counts[s.province_code] += 1
-    return counts
 
 
 @dataclass

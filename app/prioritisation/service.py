@@ -19,10 +19,9 @@ from app.prioritisation.methods import METHODS
 from app.prioritisation.profiles import Criterion, Profile, Source
 from app.questionnaires.registry import Registry
 
-# A write is stamped received_at when inserted and becomes visible at commit, a few milliseconds later
-# (seconds for a large batch). An explicit as_of older than this window reproduces exactly; frozen
-# rankings store their result and never need recomputing.
-SETTLE = timedelta(seconds=10)
+# as_of caveat: a write is stamped received_at when inserted and is visible at commit, a few ms later
+# (seconds for a big batch). An explicit as_of older than that reproduces exactly; frozen rankings
+# store their result and never recompute.
 
 
 @dataclass(frozen=True)

@@ -171,6 +171,3 @@ def stream(
             header, rows, title
         ), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     return csv_stream(header, rows), "text/csv; charset=utf-8"
-
-
-RowFactory = Callable[[], Iterator[list[Any]]]
