@@ -114,6 +114,26 @@ def _flat(result: dict[str, Any]) -> tuple[list[str], Any]:
     return header, rows()
 
 
+def _decode_rank_cursor(cursor: str) -> tuple[datetime, int]:
+    """A priorities cursor carries the ranking's as_of (so every page ranks the same data) and the last rank."""
+    as_of_text, after = decode_cursor(cursor, 2)
+    try:
+        if not isinstance(after, int) or isinstance(after, bool) or after < 0:
+            raise ValueError
+        return datetime.fromisoformat(as_of_text), after
+    except (TypeError, ValueError):
+        raise Invalid(
+            "Bad cursor.",
+            errors=[
+                {
+                    "path": "query.cursor",
+                    "code": "invalid_cursor",
+                    "message": "Pass back next_cursor exactly.",
+                }
+            ],
+        ) from None
+
+
 @router.get(
     "/priorities",
     responses={**_ERR, 200: {"description": "Ranked candidates (JSON), or CSV/XLSX with ?format="}},
@@ -140,20 +160,7 @@ def priorities(
     prof = profiles.get(profile, profile_version)
     after = 0
     if cursor:
-        as_of_text, after = decode_cursor(cursor, 2)
-        try:
-            as_of = datetime.fromisoformat(as_of_text)
-        except (TypeError, ValueError):
-            raise Invalid(
-                "Bad cursor.",
-                errors=[
-                    {
-                        "path": "query.cursor",
-                        "code": "invalid_cursor",
-                        "message": "Pass back next_cursor exactly.",
-                    }
-                ],
-            ) from None
+        as_of, after = _decode_rank_cursor(cursor)
     when = service.check_as_of(as_of, "query.as_of")
     filters = service.Filters(
         tuple(sorted(province_code or [])),
@@ -170,17 +177,6 @@ def priorities(
             headers={
                 "Content-Disposition": f'attachment; filename="priorities-{prof.key}-v{prof.version}.{format}"'
             },
-        )
-    if not isinstance(after, int) or after < 0:
-        raise Invalid(
-            "Bad cursor.",
-            errors=[
-                {
-                    "path": "query.cursor",
-                    "code": "invalid_cursor",
-                    "message": "Pass back next_cursor exactly.",
-                }
-            ],
         )
     page = result["items"][after : after + limit]
     nxt = encode_cursor(when.isoformat(), after + limit) if after + limit < len(result["items"]) else None
