@@ -83,6 +83,7 @@ def test_sigkill_rounds_lose_nothing_acknowledged(start_server, make_key) -> Non
         missing = acked - stored_ids()
         assert not missing, f"round {rnd_no}: {len(missing)} acknowledged responses lost"
     assert len(acked) > 50
+    print(f"\nSIGKILL: {rounds} rounds, {writers} writers, {len(acked)} acknowledged, {len(sent)} sent")
     # Re-send everything ever sent: only created/duplicate, never conflict; then all are stored exactly once.
     items = list(sent.values())
     statuses: list[str] = []
@@ -137,6 +138,7 @@ def test_sixty_four_concurrent_writers_on_sqlite(start_server, make_key) -> None
     with ThreadPoolExecutor(64) as pool:
         list(pool.map(worker, range(64)))
     assert len(codes) >= 64  # every writer got through; the point is no 5xx and no lock error
+    print(f"\n64 writers: {len(codes)} requests in 8 s, statuses {sorted(set(codes))}")
     assert [c for c in codes if c >= 500] == [], server.errors()
     assert not any("locked" in b for b in bodies)
     assert set(codes) <= {200, 201}
