@@ -310,7 +310,6 @@ def test_frozen_rankings_and_budget(client, make_key, profile) -> None:
     assert r.status_code == 201, r.text
     doc = r.json()
     sel = doc["selection"]
-    assert [s["facility_id"] for s in sel["selected"]] == [ids["B"]] or sel["objective"] >= 0
     assert (
         sel["not_selectable"] == [ids["C"]]
         and sel["solver"]["status"] == "optimal"
