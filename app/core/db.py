@@ -100,27 +100,25 @@ def _release_writer(session: Session) -> None:
 def session_scope(*, write: bool = False, engine: Engine | None = None) -> Iterator[Session]:
     """One transaction: committed on success (before the caller answers anyone), rolled back on error."""
     engine = engine or get_engine()
-    with engine.connect() as conn:
-        if write and conn.dialect.name == "sqlite":
-            conn = conn.execution_options(sqlite_begin="IMMEDIATE")
-        with Session(bind=conn, expire_on_commit=False) as session:
-            try:
-                if write:
-                    _hold_writer(session)
+    with engine.connect() as conn, Session(bind=conn, expire_on_commit=False) as session:
+        if write:
+            with writing(session):
                 yield session
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
-            finally:
-                _release_writer(session)
+            return
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
 
 
 def get_session() -> Iterator[Session]:
     """The request's one session (auth and route share it); the commit runs before the response is sent.
 
-    It starts as a read transaction; writes go through begin_write(), which WriteSessionDep calls for
-    ordinary write routes and the ingest service calls itself once its reads and checks are done.
+    It starts as a read transaction. Writes run inside writing(session) in the endpoint's own thread:
+    endpoints marked @writes get it around the whole call, the ingest service opens it once its reads
+    and checks are done.
     """
     with session_scope(write=False) as session:
         yield session

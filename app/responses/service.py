@@ -124,13 +124,25 @@ def _lookup_facility(session: Session, principal: Principal, body: ResponseCreat
 
 
 def _prepare(
-    session: Session, registry: Registry, principal: Principal, body: ResponseCreate
+    session: Session,
+    registry: Registry,
+    principal: Principal,
+    body: ResponseCreate,
+    known: dict[str, Facility] | None = None,
 ) -> tuple[Any, Facility | None]:
+    """Read-phase checks of one body: version, answers, collected_at, facility and scope.
+
+    `known` holds facilities a batch has already fetched in one query (no per-item lookup for them).
+    """
     d = registry.for_responses(body.questionnaire, body.version)
     errors = registry.validator(d).validate(body.answers)
     if errors:
         raise InvalidAnswers(f"{len(errors)} answer(s) do not fit {d.key} v{d.version}.", errors=errors)
     _check_collected_at(body.collected_at, "collected_at")
+    if known and body.facility is None and body.facility_id in known:
+        f = known[body.facility_id]
+        check_write(principal, f.province_code, "facility_id")
+        return d, f
     return d, _lookup_facility(session, principal, body)
 
 
@@ -278,18 +290,7 @@ def ingest_batch(
                 }
             continue
         try:
-            if body.facility_id is not None and body.facility is None and body.facility_id in known:
-                f: Facility | None = known[body.facility_id]
-                d = registry.for_responses(body.questionnaire, body.version)
-                errors = registry.validator(d).validate(body.answers)
-                if errors:
-                    raise InvalidAnswers(
-                        f"{len(errors)} answer(s) do not fit {d.key} v{d.version}.", errors=errors
-                    )
-                _check_collected_at(body.collected_at, "collected_at")
-                check_write(principal, known[body.facility_id].province_code, "facility_id")
-            else:
-                d, f = _prepare(session, registry, principal, body)
+            d, f = _prepare(session, registry, principal, body, known)
         except AppError as exc:
             fail(i, body, exc)
             continue
