@@ -2,19 +2,23 @@
 
 Facilities: the facility table for rows unchanged since `as_of`, facility_revision snapshots for the
 rest. Answers: one query per questionnaire returning, for every response received by `as_of`, its latest
-revision received by `as_of` (a plain join on current_revision when nothing newer exists).
+revision received by `as_of` (a plain join on current_revision when nothing newer exists), with only the
+answers the profile reads, extracted by the database.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, literal, select, type_coerce
+from sqlalchemy.types import NullType
 from sqlmodel import Session
 
 from app.models import Facility, FacilityRevision, Response, ResponseRevision
+from app.models.types import UTCDateTime
 from app.prioritisation.profiles import FACILITY_FIELDS
 
 SNAP_COLS = ("name", "province_code", "sector", "kind", "employees", "annual_revenue_vnd", "established_year",
@@ -77,31 +81,68 @@ def _num(v: Any) -> float | None:
 
 
 @dataclass
-class AnswerRow:
-    facility_id: str
-    response_id: str
-    version: int
-    seq: int
-    collected_at: datetime
-    answers: dict[str, Any]
+class AnswerTable:
+    """One questionnaire's as-of response rows, column-wise, ordered newest first within each facility.
+
+    `answers[key][r]` is row r's answer to question `key` (None when absent): only the questions a ranking
+    reads are extracted, by the database, so no whole answers document is decoded in Python. `old[r]` says
+    the row was collected before the freshness cutoff. Collection times stay as the driver returned them
+    until an explanation needs one (`collected(r)`).
+    """
+
+    questionnaire: str
+    facility_id: list[str]
+    response_id: list[str]
+    version: list[int]
+    seq: list[int]
+    old: list[bool]
+    answers: dict[str, list[Any]]
+    _collected: list[Any]
+    _to_datetime: Callable[[Any], datetime]
+
+    def __len__(self) -> int:
+        return len(self.facility_id)
+
+    def collected(self, r: int) -> datetime:
+        return self._to_datetime(self._collected[r])
+
+
+def _answer(bind: Any, key: str) -> Any:
+    """One answer, extracted in SQL (question ids are [a-z][a-z0-9_]*, so the path needs no escaping).
+
+    SQLite returns JSON scalars as SQL values (true/false as 1/0, which score the same); PostgreSQL returns
+    the JSON value, decoded by the driver.
+    """
+    col = ResponseRevision.answers
+    if bind.dialect.name == "postgresql":
+        return col[key]  # type: ignore[index]
+    return func.json_extract(col, f'$."{key}"')
 
 
 def latest_revisions(
-    session: Session, questionnaire: str, as_of: datetime, provinces: list[str] | None
-) -> list[AnswerRow]:
+    session: Session,
+    questionnaire: str,
+    keys: tuple[str, ...],
+    as_of: datetime,
+    provinces: list[str] | None,
+    cutoff: datetime | None = None,
+) -> AnswerTable:
     """Every response to `questionnaire` received by `as_of`, each at its latest revision received by then."""
-    newest = session.execute(
+    conn = session.connection()
+    newest = conn.execute(
         select(func.max(ResponseRevision.received_at))
         .join(Response, Response.id == ResponseRevision.response_id)  # type: ignore[arg-type]
         .where(Response.questionnaire == questionnaire)  # type: ignore[arg-type]
     ).scalar()
+    collected: Any = ResponseRevision.collected_at
     cols = [
         Response.facility_id,
         Response.id,
         Response.version,
         Response.seq,
-        ResponseRevision.collected_at,
-        ResponseRevision.answers,
+        (collected < cutoff) if cutoff is not None else literal(False),
+        type_coerce(collected, NullType()),
+        *(_answer(conn, k) for k in keys),
     ]
     if newest is None or newest <= as_of:
         join_on = and_(
@@ -121,4 +162,12 @@ def latest_revisions(
     stmt = stmt.where(Response.questionnaire == questionnaire, Response.received_at <= as_of)  # type: ignore[arg-type,operator]
     if provinces is not None:
         stmt = stmt.where(Response.province_code.in_(provinces))  # type: ignore[attr-defined]
-    return [AnswerRow(*r) for r in session.execute(stmt)]
+    newest_first = (collected.desc(), Response.seq.desc())  # type: ignore[union-attr]
+    rows = conn.execute(stmt.order_by(Response.facility_id, *newest_first)).all()
+    columns: list[list[Any]] = [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in cols]
+    fid, rid, version, seq, old, raw_collected, *answers = columns
+    to_datetime = UTCDateTime().dialect_impl(conn.dialect).result_processor(conn.dialect, None) or (
+        lambda v: v
+    )
+    return AnswerTable(questionnaire, fid, rid, version, seq, [bool(o) for o in old],
+                       dict(zip(keys, answers, strict=True)), raw_collected, to_datetime)  # fmt: skip

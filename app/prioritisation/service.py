@@ -90,44 +90,72 @@ def _value(raw: Any, crit: Criterion) -> float | None:
     return None
 
 
-class _Answers:
-    """Per questionnaire: every as-of response row, indexed by facility; picks the latest carrying a question."""
+class _Columns:
+    """Resolves criterion sources to candidate-aligned columns, in bulk.
 
-    def __init__(self, registry: Registry, rows: dict[str, list[data.AnswerRow]]) -> None:
-        self.registry = registry
-        self.by_facility: dict[str, dict[str, list[data.AnswerRow]]] = {}
-        for q, rs in rows.items():
-            idx: dict[str, list[data.AnswerRow]] = {}
-            for r in rs:
-                idx.setdefault(r.facility_id, []).append(r)
-            for lst in idx.values():
-                lst.sort(key=lambda r: (r.collected_at, r.seq), reverse=True)
-            self.by_facility[q] = idx
-        self._carriers: dict[tuple[str, str], set[int]] = {}
+    For an answer source, each candidate's value comes from its latest as-of response (by collected_at, then
+    receive order) among the questionnaire versions that carry the question; rows arrive grouped by facility,
+    newest first, so one pass over a questionnaire's rows picks them for every candidate at once.
+    """
 
-    def latest(self, src: Source, facility_id: str) -> data.AnswerRow | None:
-        key = (src.questionnaire or "", src.name)
-        if key not in self._carriers:
-            self._carriers[key] = {d.version for d in self.registry.questions_by_id(key[0]).get(src.name, [])}
-        versions = self._carriers[key]
-        for r in self.by_facility.get(key[0], {}).get(facility_id, []):
-            if r.version in versions:
-                return r
-        return None
+    def __init__(
+        self,
+        registry: Registry,
+        tables: dict[str, data.AnswerTable],
+        snaps: list[data.Snapshot],
+    ) -> None:
+        self.registry, self.tables, self.snaps = registry, tables, snaps
+        self.pos = {s.id: i for i, s in enumerate(snaps)}
+        self._picks: dict[tuple[str, frozenset[int]], list[int]] = {}
+
+    def picks(self, src: Source) -> list[int]:
+        """Per candidate, the index of the row its value comes from in the questionnaire's table (-1: none)."""
+        q = src.questionnaire or ""
+        carriers = frozenset(d.version for d in self.registry.questions_by_id(q).get(src.name, []))
+        key = (q, carriers)
+        if key not in self._picks:
+            t, pos = self.tables[q], self.pos
+            out = [-1] * len(self.snaps)
+            last = None
+            for r, (fid, ver) in enumerate(zip(t.facility_id, t.version, strict=True)):
+                if fid != last and ver in carriers:
+                    last = fid
+                    i = pos.get(fid)
+                    if i is not None:
+                        out[i] = r
+            self._picks[key] = out
+        return self._picks[key]
+
+    def column(self, src: Source, crit: Criterion) -> tuple[np.ndarray, np.ndarray, list[int] | None]:
+        """(values with NaN for missing, stale flags, row per candidate or None for a facility field)."""
+        n = len(self.snaps)
+        vals = np.full(n, np.nan)
+        stale = np.zeros(n, dtype=bool)
+        if src.kind == "facility":
+            got = [s.attrs.get(src.name) for s in self.snaps]
+            vals[:] = [np.nan if v is None else v for v in got]
+            return vals, stale, None
+        rows = self.picks(src)
+        t = self.tables[src.questionnaire or ""]
+        answers, old = t.answers[src.name], t.old
+        for i, r in enumerate(rows):
+            if r < 0:
+                continue
+            if old[r]:  # collected before the profile's max_age_days: missing, and flagged
+                stale[i] = True
+                continue
+            v = _value(answers[r], crit)
+            if v is not None:
+                vals[i] = v
+        return vals, stale, rows
 
 
-def _resolve(
-    src: Source, crit: Criterion, snap: data.Snapshot, answers: _Answers, cutoff: datetime | None
-) -> tuple[float | None, data.AnswerRow | None, bool]:
-    """(value, the response row it came from, stale)."""
-    if src.kind == "facility":
-        return snap.attrs.get(src.name), None, False
-    row = answers.latest(src, snap.id)
-    if row is None:
-        return None, None, False
-    if cutoff is not None and row.collected_at < cutoff:
-        return None, row, True
-    return _value(row.answers.get(src.name), crit), row, False
+def _needed_keys(sources: list[Source]) -> dict[str, tuple[str, ...]]:
+    out: dict[str, set[str]] = {}
+    for s in sources:
+        if s.kind != "facility":
+            out.setdefault(s.questionnaire or "", set()).add(s.name)
+    return {q: tuple(sorted(keys)) for q, keys in out.items()}
 
 
 def rank(
@@ -158,39 +186,48 @@ def rank(
                 counts[e.province_code] = counts.get(e.province_code, 0) + 1
         for s in snaps:
             s.attrs["province_prior_support_count"] = float(counts.get(s.province_code, 0))
-    answers = _Answers(
-        registry,
-        {q: data.latest_revisions(session, q, as_of, provinces) for q in sorted(profile.questionnaires)},
-    )
     cutoff = as_of - timedelta(days=profile.max_age_days) if profile.max_age_days else None
+    keys = _needed_keys([s for c in profile.criteria for s in (*c.sources, *([c.per] if c.per else []))])
+    tables = {q: data.latest_revisions(session, q, keys[q], as_of, provinces, cutoff) for q in sorted(keys)}
+    cols = _Columns(registry, tables, snaps)
 
     n, m = len(snaps), len(profile.criteria)
     raw = np.full((n, m), np.nan)
     stale = np.zeros((n, m), dtype=bool)
-    prov: list[list[tuple[str | None, str | None]]] = [[(None, None)] * m for _ in range(n)]
-    for i, s in enumerate(snaps):
-        for j, c in enumerate(profile.criteria):
-            parts, rows, any_stale = [], [], False
-            for src in c.sources:
-                v, row, st = _resolve(src, c, s, answers, cutoff)
-                any_stale |= st
-                if v is not None:
-                    parts.append(v)
-                    if row is not None:
-                        rows.append(row)
-            value = sum(parts) if parts else None
-            if value is not None and c.per is not None:
-                d, row, st = _resolve(c.per, c, s, answers, cutoff)
-                any_stale |= st
-                value = value / d if d not in (None, 0) else None
-                if row is not None and value is not None:
-                    rows.append(row)
-            if value is not None and math.isfinite(value):
-                raw[i, j] = value
-            stale[i, j] = any_stale and value is None
-            if rows:
-                newest = max(rows, key=lambda r: (r.collected_at, r.seq))
-                prov[i][j] = (newest.response_id, newest.collected_at.isoformat())
+    # Per criterion, what provenance needs: each answer source's values and rows (the per source's values
+    # are the criterion's after division), resolved for a candidate only when its item is built.
+    trace: list[list[tuple[np.ndarray, list[int], data.AnswerTable]]] = []
+    for j, c in enumerate(profile.criteria):
+        value = np.full(n, np.nan)
+        any_stale = np.zeros(n, dtype=bool)
+        tj: list[tuple[np.ndarray, list[int], data.AnswerTable]] = []
+        for src in c.sources:  # summed left to right, missing parts skipped, as a planner adds them
+            v, st, rows = cols.column(src, c)
+            any_stale |= st
+            seen = ~np.isnan(v)
+            value = np.where(seen, np.where(np.isnan(value), 0.0, value) + np.where(seen, v, 0.0), value)
+            if rows is not None:
+                tj.append((v, rows, tables[src.questionnaire or ""]))
+        if c.per is not None:
+            d, st, rows = cols.column(c.per, c)
+            has = ~np.isnan(value)
+            any_stale |= st & has
+            ok = has & ~np.isnan(d) & (d != 0)
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                value = np.where(ok, value / np.where(ok, d, 1.0), np.nan)
+            if rows is not None:
+                tj.append((value, rows, tables[c.per.questionnaire or ""]))
+        raw[:, j] = np.where(np.isfinite(value), value, np.nan)
+        stale[:, j] = any_stale & np.isnan(value)
+        trace.append(tj)
+
+    def provenance(i: int, j: int) -> tuple[str | None, str | None]:
+        found = [(t.collected(rows[i]), t.seq[rows[i]], t.response_id[rows[i]])
+                 for v, rows, t in trace[j] if rows[i] >= 0 and not np.isnan(v[i])]  # fmt: skip
+        if not found:
+            return None, None
+        newest = max(found, key=lambda f: (f[0], f[1]))
+        return newest[2], newest[0].isoformat()
 
     missing = np.isnan(raw)
     exclude_cols = np.array([c.missing == "exclude" for c in profile.criteria], dtype=bool)
@@ -225,7 +262,7 @@ def rank(
         s = snaps[i]
         crits = []
         for j, c in enumerate(profile.criteria):
-            rid, cat = prov[i][j]
+            rid, cat = provenance(i, j)
             crits.append({
                 "id": c.id, "raw": None if missing[i, j] else _clean(raw[i, j]), "normalised": _clean(norm[k, j]),
                 "weight": _clean(w[j]), "contribution": _clean(contrib[k, j]), "response_id": rid, "collected_at": cat,
@@ -287,19 +324,11 @@ def cost_values(
     """The cost of each ranked facility from a numeric source, as of the ranking's instant."""
     ids = {it["facility"]["id"] for it in items}
     if cost.kind == "facility":
-        snaps = {s.id: s for s in data.facilities_as_of(session, as_of, provinces) if s.id in ids}
-        return {fid: snaps[fid].attrs.get(cost.name) for fid in ids}
-    answers = _Answers(
-        registry,
-        {
-            cost.questionnaire or "": data.latest_revisions(
-                session, cost.questionnaire or "", as_of, provinces
-            )
-        },
-    )
+        by_id = {s.id: s for s in data.facilities_as_of(session, as_of, provinces) if s.id in ids}
+        return {fid: by_id[fid].attrs.get(cost.name) for fid in ids}
+    ranked = [data.Snapshot(fid, "", "", "", "", {}) for fid in sorted(ids)]
+    q = cost.questionnaire or ""
+    table = data.latest_revisions(session, q, (cost.name,), as_of, provinces)
     crit = Criterion(id="cost", sources=(cost,), direction="cost", weight=1.0, missing="exclude")
-    out: dict[str, float | None] = {}
-    for fid in ids:
-        row = answers.latest(cost, fid)
-        out[fid] = _value(row.answers.get(cost.name), crit) if row else None
-    return out
+    vals, _, _ = _Columns(registry, {q: table}, ranked).column(cost, crit)
+    return {s.id: None if np.isnan(v) else float(v) for s, v in zip(ranked, vals, strict=True)}

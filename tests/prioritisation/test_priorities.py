@@ -173,6 +173,56 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
+def test_summed_sources_ratios_and_question_carriers(client, make_key, profile) -> None:
+    """Sums skip missing parts; `per` divides; a question only in loans v2 comes from the latest v2 response
+    even when a newer v1 response exists; each criterion names the newest response it used."""
+    profile({
+        "key": "test-sums", "version": 1, "status": "published", "method": "weighted_sum",
+        "criteria": [
+            {"id": "need", "source": ["loans.needs_loan", "pollution.needs_treatment_investment"], "direction": "benefit",
+             "weight": 1, "missing": "zero"},
+            {"id": "ratio", "source": "loans.counterpart_funds_vnd", "per": "loans.loan_amount_vnd", "direction": "benefit",
+             "weight": 1, "missing": "worst"},
+            {"id": "subsidy", "source": "loans.wants_interest_subsidy", "direction": "benefit", "weight": 1,
+             "missing": "worst"},
+        ],
+    })  # fmt: skip
+    fo = make_key("field_officer", name="fo")
+    ids = {n: client.post("/api/v1/facilities", json=facility_body(name=n, province_code="68"), headers=fo).json()["id"]
+           for n in ("P", "Q", "R")}  # fmt: skip
+
+    def post(fid: str, **over) -> str:  # type: ignore[no-untyped-def]
+        r = client.post("/api/v1/responses", json=response_body(fid, **over), headers=fo)
+        assert r.status_code == 201, r.text
+        return str(r.json()["id"])
+
+    p_v2 = post(ids["P"], answers={**loan(400_000_000), "counterpart_funds_vnd": 100_000_000},
+                collected_at="2026-11-20T08:00:00+07:00")  # fmt: skip
+    v1 = {"needs_loan": True, "loan_amount_vnd": 200_000_000, "loan_purpose": ["machinery"], "has_collateral": False,
+          "counterpart_funds_vnd": 50_000_000}  # fmt: skip
+    p_v1 = post(ids["P"], version=1, answers=v1, collected_at="2026-11-22T08:00:00+07:00")
+    post(ids["P"], questionnaire="pollution", version=1, answers={**POLL, "severity": "low", "needs_treatment_investment": True,
+                                                                   "treatment_needs": ["consulting"], "investment_needed_vnd": 1},
+         collected_at="2026-11-21T08:00:00+07:00")  # fmt: skip
+    q_v2 = post(
+        ids["Q"], answers={**loan(100_000_000), "counterpart_funds_vnd": 0, "wants_interest_subsidy": False}
+    )
+    body = client.get("/api/v1/priorities", params={"profile": "test-sums", "profile_version": 1},
+                      headers=make_key("planner", name="p")).json()  # fmt: skip
+    by = {it["facility"]["name"]: {c["id"]: c for c in it["criteria"]} for it in body["items"]}
+    assert (
+        by["P"]["need"]["raw"] == 2 and by["P"]["need"]["response_id"] == p_v1
+    )  # newest of the two it summed
+    assert by["P"]["ratio"]["raw"] == 0.25 and by["P"]["ratio"]["response_id"] == p_v1
+    assert by["P"]["subsidy"]["raw"] == 1 and by["P"]["subsidy"]["response_id"] == p_v2
+    assert by["Q"]["need"]["raw"] == 1 and by["Q"]["ratio"]["raw"] == 0 and by["Q"]["subsidy"]["raw"] == 0
+    assert by["Q"]["ratio"]["response_id"] == q_v2
+    assert by["R"]["need"]["raw"] is None and by["R"]["ratio"]["response_id"] is None
+    # need: P 1, Q 0.5, R 0 (zero) ; ratio: P 1, Q 0, R worst 0 ; subsidy: P 1, Q 0, R worst 0 — weights 1/3 each
+    assert [(it["facility"]["name"], it["score"]) for it in body["items"]] == [
+        ("P", pytest.approx(1.0)), ("Q", pytest.approx(0.5 / 3)), ("R", 0.0)]  # fmt: skip
+
+
 def test_topsis_profile_contributions_sum(client, make_key, profile) -> None:
     profile({**TEST_PROFILE, "key": "test-topsis", "method": "topsis"})
     world(client, make_key)
