@@ -177,7 +177,7 @@ def demo_data(
     took = time.perf_counter() - started
     typer.echo(
         f"wrote {counts['facilities']} facilities, {counts['responses']} responses ({counts['revisions']} revisions) "
-        f"in {took:.1f} s: {counts['revisions'] / took:,.0f} response revisions/s"
+        f"in {took:.1f} s: {counts['responses'] / took:,.0f} responses/s, {counts['revisions'] / took:,.0f} revisions/s"
     )
 
 

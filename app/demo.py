@@ -1,25 +1,36 @@
 """Synthetic but plausible demo data: facilities over the 34 provinces and answers to every questionnaire.
 
-Deterministic for a seed; written with bulk INSERTs (executemany) so that benchmarks can load 100k+ rows fast.
-Amounts are log-normal and tied to the facility's size; needs are correlated (a loan is likelier where
-pollution is worse or the workshop is small); some facilities skip modules, some were surveyed twice, some
-responses were revised.
+Deterministic for a seed (with the same numpy release: numpy does not promise the same random stream across
+releases). Amounts are log-normal and tied to the facility's size; needs are correlated (a loan is likelier
+where needs are high, pollution urgency follows the sector); some facilities skip modules, some were
+surveyed twice a year apart (the first time on the retired loans form), some responses were revised.
+
+Speed: facilities and the shape of their surveys are drawn one by one with `random`, but answers are drawn
+column-wise with numpy, one questionnaire version at a time, then assembled row by row following each
+definition's relevance rules. Rows go to the database pre-serialised (JSON text, timestamps in the stored
+form) through the driver's executemany, bypassing SQLAlchemy's per-value processing. Demo responses never
+came through the API, so their content_hash is a placeholder, not the hash of a request body.
 """
 
 from __future__ import annotations
 
+import gc
+import itertools
+import json
 import math
+import operator
 import random
-import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert
+import numpy as np
+from sqlalchemy import JSON, Connection, Table
 from sqlmodel import Session
 
 from app.models import Facility, FacilityRevision, Response, ResponseRevision
 from app.places.service import fold, provinces
+from app.questionnaires.definition import Definition, Question
 from app.questionnaires.registry import Registry
 from app.questionnaires.validator import compile_condition
 
@@ -27,127 +38,215 @@ SECTORS = [("agro_food_processing", 0.38), ("handicrafts", 0.2), ("textiles_garm
            ("mechanical_engineering", 0.12), ("building_materials", 0.08), ("other", 0.08)]  # fmt: skip
 KINDS = [("household_business", 0.55), ("cooperative", 0.15), ("cooperative_group", 0.1), ("enterprise", 0.2)]
 PRODUCTS = {
-    "agro_food_processing": [
-        "cà phê",
-        "chè",
-        "bún khô",
-        "nước mắm",
-        "mật ong",
-        "hạt điều",
-        "miến dong",
-        "rượu cần",
-    ],
+    "agro_food_processing": ["cà phê", "chè", "bún khô", "nước mắm", "mật ong", "hạt điều", "miến dong", "rượu cần"],
     "handicrafts": ["mây tre đan", "gốm", "thổ cẩm", "sơn mài", "chiếu cói", "đồ gỗ mỹ nghệ"],
     "textiles_garments": ["may mặc", "dệt lụa", "thêu ren", "dệt thổ cẩm"],
     "mechanical_engineering": ["cơ khí nông cụ", "rèn", "sửa chữa máy nông nghiệp", "đúc đồng"],
     "building_materials": ["gạch không nung", "đá mỹ nghệ", "ngói"],
     "other": ["giấy dó", "hương trầm", "đồ chơi gỗ"],
-}
+}  # fmt: skip
+SECTOR_INDEX = {s: i for i, (s, _) in enumerate(SECTORS)}
 PREFIX = {
     "household_business": "Cơ sở",
     "cooperative": "HTX",
     "cooperative_group": "Tổ hợp tác",
     "enterprise": "Công ty TNHH",
 }
-BATCH = 5000
-
-
-def _pick(rnd: random.Random, weighted: list[tuple[str, float]]) -> str:
-    return rnd.choices([k for k, _ in weighted], [w for _, w in weighted])[0]
+BRANDS = ["Hưng Phát", "Thành Công", "Bình An", "Tân Tiến", "Phú Quý", "Đại Lộc", "Minh Châu"]
+NOTES = ["Cần hỗ trợ sớm", "Đề nghị ưu tiên", "Không", "Đang mở rộng sản xuất"]
+PROGRAMMES = ["khuyến công quốc gia", "khuyến công địa phương"]
+BATCH = 5000  # facilities drawn, answered and written per round
 
 
 def _lognormal(rnd: random.Random, median: float, sigma: float) -> float:
     return median * math.exp(rnd.gauss(0, sigma))
 
 
-class _Answers:
-    """Domain-aware answers that follow each definition's relevance and bounds."""
+class _Traits:
+    """Per answer row: the traits of the facility it describes (numpy columns)."""
+
+    def __init__(self, rows: Sequence[tuple[float, float, float, float, bool, int]]) -> None:
+        cols = np.array(rows, dtype=float).reshape(-1, 6)
+        self.need, self.dirty, self.wealth, self.revenue = cols[:, 0], cols[:, 1], cols[:, 2], cols[:, 3]
+        self.enterprise = cols[:, 4] > 0.5
+        self.sector = cols[:, 5].astype(np.int64)
+        self.n = len(cols)
+
+
+class _AnswerDrawer:
+    """Answers for many responses to one questionnaire version at once, following its relevance and bounds."""
 
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
-        self.defs = {k: registry.latest_published(k) for k in registry.keys}
-        self._plans: dict[tuple[str, int], list[tuple[Any, Any]]] = {}
+        self._plans: dict[
+            tuple[str, int], list[tuple[Question, Callable[[dict[str, Any]], bool] | None]]
+        ] = {}
 
-    def make(
-        self, key: str, version: int, rnd: random.Random, f: dict[str, Any], traits: dict[str, float]
-    ) -> dict[str, Any]:
-        plan = self._plans.get((key, version))
-        if plan is None:
-            d = self.registry.get(key, version)
+    def plan(self, d: Definition) -> list[tuple[Question, Callable[[dict[str, Any]], bool] | None]]:
+        key = (d.key, d.version)
+        if key not in self._plans:
             types = {q.id: q.type for q in d.questions}
-            plan = self._plans[(key, version)] = [
+            self._plans[key] = [
                 (q, compile_condition(q.relevant, types) if q.relevant else None) for q in d.questions
             ]
-        out: dict[str, Any] = {}
-        revenue = f["annual_revenue_vnd"] or 1_000_000_000
-        for q, relevant in plan:
-            if relevant is not None and not relevant(out):
-                continue
-            if not q.required and rnd.random() < 0.25:
-                continue
-            v = self._special(q.id, rnd, revenue, traits, f)
-            if v is None:
-                v = self._generic(q, rnd)
-            if q.type in ("integer", "decimal"):
-                lo = q.min if q.min is not None else 0
-                hi = q.max if q.max is not None else 10**12
-                v = min(max(v, lo), hi)
-                v = int(round(v)) if q.type == "integer" else round(float(v), 2)
-            out[q.id] = v
+        return self._plans[key]
+
+    def draw(self, d: Definition, g: np.random.Generator, t: _Traits) -> list[dict[str, Any]]:
+        columns = []
+        for q, relevant in self.plan(d):
+            kept = (
+                np.ones(t.n, dtype=bool) if q.required else g.random(t.n) >= 0.25
+            )  # optional: 1 in 4 left blank
+            values = self._special(q, g, t)
+            if values is None:
+                values = self._generic(q, g, t.n)
+            columns.append((q.id, relevant, kept.tolist(), values))
+        out = []
+        for r in range(t.n):
+            answers: dict[str, Any] = {}
+            for qid, relevant, present, values in columns:
+                if present[r] and (relevant is None or relevant(answers)):
+                    answers[qid] = values[r]
+            out.append(answers)
         return out
 
     @staticmethod
-    def _special(qid: str, rnd: random.Random, revenue: float, t: dict[str, float], f: dict[str, Any]) -> Any:
-        need = t["need"]
+    def _number(q: Question, v: np.ndarray) -> list[Any]:
+        lo = q.min if q.min is not None else 0
+        hi = q.max if q.max is not None else 10**12
+        v = np.clip(v, lo, hi)
+        return np.rint(v).astype(np.int64).tolist() if q.type == "integer" else np.round(v, 2).tolist()
+
+    def _special(self, q: Question, g: np.random.Generator, t: _Traits) -> list[Any] | None:
+        n, qid = t.n, q.id
+
+        def lognormal(median: np.ndarray, sigma: float) -> np.ndarray:
+            return median * np.exp(g.normal(0.0, sigma, n))
+
         if qid == "needs_loan":
-            return rnd.random() < 0.35 + 0.4 * need
+            return (g.random(n) < 0.35 + 0.4 * t.need).tolist()
         if qid == "loan_amount_vnd":
-            return _lognormal(rnd, 0.3 * revenue, 0.8)
+            return self._number(q, lognormal(0.3 * t.revenue, 0.8))
         if qid == "counterpart_funds_vnd":
-            return _lognormal(rnd, 0.1 * revenue, 0.9) * t["wealth"]
+            return self._number(q, lognormal(0.1 * t.revenue, 0.9) * t.wealth)
         if qid == "planned_investment_vnd":
-            return _lognormal(rnd, 0.5 * revenue, 0.7)
-        if qid == "severity":
-            return rnd.choices(
-                ["none", "low", "medium", "high"],
-                [1 - t["dirty"], 0.5 * t["dirty"], 0.3 * t["dirty"], 0.2 * t["dirty"]],
-            )[0]
-        if qid == "needs_treatment_investment":
-            return rnd.random() < 0.2 + 0.6 * t["dirty"]
+            return self._number(q, lognormal(0.5 * t.revenue, 0.7))
         if qid == "investment_needed_vnd":
-            return _lognormal(rnd, 0.2 * revenue, 0.8)
-        if qid in ("needs_trade_promotion", "needs_packaging_support", "needs_digital_support"):
-            return rnd.random() < 0.3 + 0.5 * need
-        if qid == "has_website":
-            return rnd.random() < (0.6 if f["kind"] == "enterprise" else 0.12)
-        if qid == "main_products":
-            return ", ".join(rnd.sample(PRODUCTS[f["sector"]], min(2, len(PRODUCTS[f["sector"]]))))
+            return self._number(q, lognormal(0.2 * t.revenue, 0.8))
         if qid == "annual_output_value_vnd":
-            return _lognormal(rnd, revenue * 0.9, 0.2)
+            return self._number(q, lognormal(0.9 * t.revenue, 0.2))
+        if qid == "severity":  # none / low / medium / high with weights 1-d, .5d, .3d, .2d
+            u, d = g.random(n), t.dirty
+            level = (u >= 1 - d).astype(int) + (u >= 1 - 0.5 * d) + (u >= 1 - 0.2 * d)
+            names = ("none", "low", "medium", "high")
+            return [names[i] for i in level.tolist()]
+        if qid == "needs_treatment_investment":
+            return (g.random(n) < 0.2 + 0.6 * t.dirty).tolist()
+        if qid in ("needs_trade_promotion", "needs_packaging_support", "needs_digital_support"):
+            return (g.random(n) < 0.3 + 0.5 * t.need).tolist()
+        if qid == "has_website":
+            return (g.random(n) < np.where(t.enterprise, 0.6, 0.12)).tolist()
+        if qid == "main_products":  # two different products of the facility's sector
+            lists = [PRODUCTS[s] for s, _ in SECTORS]
+            u1, u2 = g.random(n).tolist(), g.random(n).tolist()
+            out = []
+            for s, a, b in zip(t.sector.tolist(), u1, u2, strict=True):
+                items = lists[s]
+                i = int(a * len(items))
+                j = (i + 1 + int(b * (len(items) - 1))) % len(items)
+                out.append(f"{items[i]}, {items[j]}")
+            return out
         return None
 
-    @staticmethod
-    def _generic(q: Any, rnd: random.Random) -> Any:
+    def _generic(self, q: Question, g: np.random.Generator, n: int) -> list[Any]:
         if q.type == "integer":
-            lo, hi = (q.min or 0), (q.max if q.max is not None else 1000)
-            return rnd.randint(int(lo), int(min(hi, lo + 200)))
+            lo, hi = int(q.min or 0), q.max if q.max is not None else 1000
+            return g.integers(lo, int(min(hi, lo + 200)), endpoint=True, size=n).tolist()
         if q.type == "decimal":
-            lo, hi = float(q.min or 0), float(q.max if q.max is not None else 100)
-            return rnd.uniform(lo, min(hi, lo + 100))
+            lo_f, hi_f = float(q.min or 0), float(q.max if q.max is not None else 100)
+            return np.round(g.uniform(lo_f, min(hi_f, lo_f + 100), n), 2).tolist()
         if q.type == "boolean":
-            return rnd.random() < 0.4
+            return (g.random(n) < 0.4).tolist()
         if q.type == "text":
-            return (
-                "https://coso-demo.vn"
-                if q.pattern
-                else rnd.choice(["Cần hỗ trợ sớm", "Đề nghị ưu tiên", "Không", "Đang mở rộng sản xuất"])
-            )
+            if q.pattern:
+                return ["https://coso-demo.vn"] * n
+            return [NOTES[i] for i in g.integers(0, len(NOTES), n).tolist()]
         if q.type == "date":
-            return f"2026-{rnd.randint(1, 12):02d}-{rnd.randint(1, 28):02d}"
+            months, days = g.integers(1, 13, n).tolist(), g.integers(1, 29, n).tolist()
+            return [f"2026-{m:02d}-{day:02d}" for m, day in zip(months, days, strict=True)]
+        codes = q.choice_codes
         if q.type == "select_one":
-            return rnd.choice(q.choice_codes)
-        codes = list(q.choice_codes)
-        return rnd.sample(codes, rnd.randint(1, min(3, len(codes))))
+            return [codes[i] for i in g.integers(0, len(codes), n).tolist()]
+        # select_multiple: 1 to 3 different codes in a random order, uniform over the ordered choices of each size
+        # (one flat table of every ordered choice; rows share its lists, which are serialised, never changed)
+        perms = [
+            [list(p) for p in itertools.permutations(codes, m)] for m in range(1, min(3, len(codes)) + 1)
+        ]
+        table = [p for ps in perms for p in ps]
+        counts = np.array([len(ps) for ps in perms])
+        offsets = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        size = g.integers(0, len(perms), size=n)
+        pick = offsets[size] + (g.random(n) * counts[size]).astype(np.int64)
+        return [table[i] for i in pick.tolist()]
+
+
+class _BulkWriter:
+    """executemany through the driver of rows already in stored form (JSON as text, times via `.time`)."""
+
+    def __init__(self, conn: Connection, table: Table, columns: list[str]) -> None:
+        self.conn = conn
+        pg = conn.dialect.name == "postgresql"
+        mark = "%s" if conn.dialect.paramstyle in ("format", "pyformat") else "?"
+        marks = [
+            f"CAST({mark} AS jsonb)" if pg and isinstance(table.c[c].type, JSON) else mark for c in columns
+        ]
+        self.sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join(marks)})"
+
+    def write(self, rows: list[tuple[Any, ...]]) -> None:
+        if rows:
+            self.conn.exec_driver_sql(self.sql, rows)  # type: ignore[arg-type]
+
+
+def _uuid4(bits: int) -> str:
+    """str(uuid.UUID(int=bits, version=4)) without the object."""
+    bits = (bits & ~(0xC000 << 48) | 0x8000 << 48) & ~(0xF000 << 64) | 4 << 76
+    h = f"{bits:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def _uuid7(when: datetime, bits: int) -> str:
+    """A time-ordered UUID (version 7, RFC 9562) for `when` (naive UTC): ids then sort in receive order,
+    as a client using UUIDv7 would send them, and the unique index on response ids grows at its end."""
+    ms = (when - _EPOCH) // _MS
+    value = ms << 80 | 7 << 76 | (bits >> 62 & 0xFFF) << 64 | 0b10 << 62 | bits & (1 << 62) - 1
+    h = f"{value:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+_EPOCH, _MS = datetime(1970, 1, 1), timedelta(milliseconds=1)
+
+
+def _sqlite_time(v: datetime) -> str:
+    """The text SQLAlchemy stores for a (naive UTC) datetime on SQLite: fixed width, microseconds always written."""
+    text = v.isoformat(" ")
+    return text if v.microsecond else text + ".000000"
+
+
+def _pg_time(v: datetime) -> datetime:
+    return v.replace(tzinfo=UTC)
+
+
+FACILITY_COLS = ["id", "name", "search_text", "tax_code", "kind", "sector", "vsic_code", "province_code", "ward_code",
+                 "address", "employees", "annual_revenue_vnd", "established_year", "prior_support", "prior_support_count",
+                 "last_support_year", "location", "revision", "created_at", "updated_at", "created_by"]  # fmt: skip
+SNAPSHOT_COLS = ("name", "tax_code", "kind", "sector", "vsic_code", "province_code", "ward_code", "address", "employees",
+                 "annual_revenue_vnd", "established_year", "prior_support", "prior_support_count", "last_support_year",
+                 "location")  # fmt: skip
+FREV_COLS = ["facility_id", "revision", "data", "changed_at", "changed_by"]
+RESPONSE_COLS = ["id", "questionnaire", "version", "facility_id", "province_code", "submitted_by", "received_at",
+                 "content_hash", "current_revision"]  # fmt: skip
+REVISION_COLS = ["response_id", "revision", "answers", "collected_at", "collected_offset_min", "location",
+                 "received_at", "submitted_by"]  # fmt: skip
 
 
 def generate(
@@ -155,103 +254,126 @@ def generate(
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, int]:  # fmt: skip
     """Write `facilities` facilities and their responses; returns the counts written."""
+    # Millions of short-lived rows and no reference cycles: the cyclic collector would rescan every live
+    # row again and again as the lists grow. Reference counting frees everything; collection resumes after.
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _generate(session, registry, facilities, seed, now, progress)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _generate(
+    session: Session, registry: Registry, facilities: int, seed: int, now: datetime | None,
+    progress: Callable[[int], None] | None,
+) -> dict[str, int]:  # fmt: skip
     rnd = random.Random(seed)
-    now = now or datetime.now(UTC)
+    g = np.random.default_rng(rnd.getrandbits(64))
+    now = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)  # naive UTC inside
     codes = list(provinces())
     # Provinces are unevenly industrialised: some get many more establishments.
-    pweights = [rnd.uniform(0.3, 3.0) for _ in codes]
-    gen = _Answers(registry)
+    province_cum = list(itertools.accumulate(rnd.uniform(0.3, 3.0) for _ in codes))
+    kinds, kind_cum = [k for k, _ in KINDS], list(itertools.accumulate(w for _, w in KINDS))
+    sectors, sector_cum = [k for k, _ in SECTORS], list(itertools.accumulate(w for _, w in SECTORS))
+    drawer = _AnswerDrawer(registry)
     keys = registry.keys
-    facility_rows: list[dict[str, Any]] = []
-    frev_rows: list[dict[str, Any]] = []
-    resp: list[tuple[datetime, dict[str, Any], list[dict[str, Any]]]] = []
-    counts = {"facilities": 0, "responses": 0, "revisions": 0}
-    conn = session.connection()  # Core executemany: the ORM's per-row bookkeeping is not needed here
+    current = {k: (registry.latest_published(k) or registry.versions(k)[-1]).version for k in keys}
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":  # a bigger page cache for this load: index pages stay in memory
+        conn.exec_driver_sql("PRAGMA cache_size=-262144")
+    tm = _pg_time if conn.dialect.name == "postgresql" else _sqlite_time
+    write_facilities = _BulkWriter(conn, Facility.__table__, FACILITY_COLS)  # type: ignore[attr-defined]
+    write_frevs = _BulkWriter(conn, FacilityRevision.__table__, FREV_COLS)  # type: ignore[attr-defined]
+    write_heads = _BulkWriter(conn, Response.__table__, RESPONSE_COLS)  # type: ignore[attr-defined]
+    write_revs = _BulkWriter(conn, ResponseRevision.__table__, REVISION_COLS)  # type: ignore[attr-defined]
+    heads: list[tuple[Any, ...]] = []
+    revisions: list[tuple[Any, ...]] = []
+    null = json.dumps(None)
+    dumps = json.JSONEncoder(separators=(",", ":")).encode  # compact: fewer bytes to write
+    hour, day = timedelta(hours=1), timedelta(days=1)
+    folded: dict[str, str] = {}  # fold() of each name stem; the number and tax code need no folding
 
-    def flush_facilities() -> None:
-        if facility_rows:
-            conn.execute(insert(Facility.__table__), facility_rows)  # type: ignore[attr-defined]
-            conn.execute(insert(FacilityRevision.__table__), frev_rows)  # type: ignore[attr-defined]
-            facility_rows.clear()
-            frev_rows.clear()
-
-    for i in range(facilities):
-        kind, sector = _pick(rnd, KINDS), _pick(rnd, SECTORS)
-        province = rnd.choices(codes, pweights)[0]
-        employees = max(1, int(_lognormal(rnd, 40 if kind == "enterprise" else 8, 0.7)))
-        revenue = int(employees * _lognormal(rnd, 180_000_000, 0.5))
-        created = now - timedelta(days=rnd.uniform(200, 900))
-        supports: list[dict[str, Any]] = [{"year": rnd.randint(2015, 2025), "programme": rnd.choice(["khuyến công quốc gia", "khuyến công địa phương"]),
-                     "amount_vnd": rnd.randint(1, 30) * 50_000_000} for _ in range(rnd.choices([0, 1, 2], [0.75, 0.2, 0.05])[0])]  # fmt: skip
-        product = rnd.choice(PRODUCTS[sector])
-        name = f"{PREFIX[kind]} {product} {rnd.choice(['Hưng Phát', 'Thành Công', 'Bình An', 'Tân Tiến', 'Phú Quý', 'Đại Lộc', 'Minh Châu'])} {i + 1}"
-        fid = str(uuid.UUID(int=rnd.getrandbits(128), version=4))
-        f = {
-            "id": fid, "name": name, "kind": kind, "sector": sector, "province_code": province,
-            "tax_code": f"{seed % 90 + 10}{i:08d}" if kind in ("enterprise", "cooperative") else None,
-            "vsic_code": None, "ward_code": None, "address": None, "employees": employees, "annual_revenue_vnd": revenue,
-            "established_year": rnd.randint(1990, 2024), "prior_support": supports, "prior_support_count": len(supports),
-            "last_support_year": max((int(s["year"]) for s in supports), default=None), "location": None, "revision": 1,
-            "created_at": created, "updated_at": created, "created_by": "demo-data",
-        }  # fmt: skip
-        f["search_text"] = fold(f"{name} {f['tax_code'] or ''}")
-        facility_rows.append(f)
-        snapshot = {k: f[k] for k in ("name", "tax_code", "kind", "sector", "vsic_code", "province_code", "ward_code", "address", "employees",
-                                      "annual_revenue_vnd", "established_year", "prior_support", "prior_support_count", "last_support_year", "location")}  # fmt: skip
-        frev_rows.append(
-            {
-                "facility_id": fid,
-                "revision": 1,
-                "data": snapshot,
-                "changed_at": created,
-                "changed_by": "demo-data",
-            }
-        )
-        traits = {"need": rnd.random(), "dirty": rnd.random() ** (0.7 if sector in ("agro_food_processing", "building_materials") else 1.5),
-                  "wealth": rnd.uniform(0.2, 1.5)}  # fmt: skip
-        for key in keys:
-            if rnd.random() < 0.12:  # some modules not surveyed
-                continue
-            rounds = 2 if rnd.random() < 0.1 else 1
-            for r in range(rounds):
-                d = gen.defs[key] or registry.versions(key)[-1]
-                version = d.version
-                if key == "loans" and (r == 0 and rounds == 2 or rnd.random() < 0.15):
-                    version = 1  # surveyed with the earlier, now retired, loans form
-                collected = now - timedelta(days=rnd.uniform(0, 170) + (365 if r == 0 and rounds == 2 else 0))
-                collected = max(collected, created + timedelta(hours=1))
-                received = min(now, collected + timedelta(hours=rnd.uniform(1, 240)))
-                rid = str(uuid.UUID(int=rnd.getrandbits(128), version=4))
-                answers = gen.make(key, version, rnd, f, traits)
-                revs = [{"response_id": rid, "revision": 1, "answers": answers, "collected_at": collected, "collected_offset_min": 420,
-                         "location": None, "received_at": received, "submitted_by": "demo-data"}]  # fmt: skip
-                if rnd.random() < 0.05:
-                    revised = min(now, received + timedelta(days=rnd.uniform(0.1, 20)))
-                    revs.append(
-                        {
-                            **revs[0],
-                            "revision": 2,
-                            "answers": gen.make(key, version, rnd, f, traits),
-                            "received_at": revised,
-                        }
+    for start in range(0, facilities, BATCH):
+        facility_rows, frev_rows = [], []
+        # Per questionnaire version: the answer rows to draw (facility traits) and where each answer goes.
+        groups: dict[tuple[str, int], tuple[list[Any], list[tuple[Any, ...]]]] = {
+            (k, d.version): ([], []) for k in keys for d in registry.versions(k) if d.status != "draft"
+        }
+        for i in range(start, min(start + BATCH, facilities)):
+            kind = rnd.choices(kinds, cum_weights=kind_cum)[0]
+            sector = rnd.choices(sectors, cum_weights=sector_cum)[0]
+            province = rnd.choices(codes, cum_weights=province_cum)[0]
+            employees = max(1, int(_lognormal(rnd, 40 if kind == "enterprise" else 8, 0.7)))
+            revenue = int(employees * _lognormal(rnd, 180_000_000, 0.5))
+            created = now - day * (200 + 700 * rnd.random())
+            first_collectable = created + hour
+            supports: list[dict[str, Any]] = [{"year": rnd.randint(2015, 2025), "programme": rnd.choice(PROGRAMMES), "amount_vnd": rnd.randint(1, 30) * 50_000_000}
+                        for _ in range(rnd.choices((0, 1, 2), cum_weights=(0.75, 0.95, 1.0))[0])]  # fmt: skip
+            stem = f"{PREFIX[kind]} {rnd.choice(PRODUCTS[sector])} {rnd.choice(BRANDS)}"
+            if stem not in folded:
+                folded[stem] = fold(stem)
+            name = f"{stem} {i + 1}"
+            fid = _uuid4(rnd.getrandbits(128))
+            tax_code = f"{seed % 90 + 10}{i:08d}" if kind in ("enterprise", "cooperative") else None
+            search_text = f"{folded[stem]} {i + 1} {tax_code}" if tax_code else f"{folded[stem]} {i + 1}"
+            f: dict[str, Any] = {
+                "id": fid, "name": name, "search_text": search_text, "tax_code": tax_code,
+                "kind": kind, "sector": sector, "vsic_code": None, "province_code": province, "ward_code": None, "address": None,
+                "employees": employees, "annual_revenue_vnd": revenue, "established_year": rnd.randint(1990, 2024),
+                "prior_support": supports, "prior_support_count": len(supports),
+                "last_support_year": max((int(s["year"]) for s in supports), default=None), "location": None, "revision": 1,
+            }  # fmt: skip
+            snapshot = dumps({c: f[c] for c in SNAPSHOT_COLS})
+            f.update(prior_support=dumps(supports), location=null, created_at=tm(created), updated_at=tm(created),
+                     created_by="demo-data")  # fmt: skip
+            facility_rows.append(tuple(f[c] for c in FACILITY_COLS))
+            frev_rows.append((fid, 1, snapshot, f["created_at"], "demo-data"))
+            traits = (rnd.random(), rnd.random() ** (0.7 if sector in ("agro_food_processing", "building_materials") else 1.5),
+                      0.2 + 1.3 * rnd.random(), float(revenue or 1_000_000_000), kind == "enterprise", SECTOR_INDEX[sector])  # fmt: skip
+            for key in keys:
+                if rnd.random() < 0.12:  # some modules not surveyed
+                    continue
+                rounds = 2 if rnd.random() < 0.1 else 1
+                for r in range(rounds):
+                    version = current[key]
+                    if key == "loans" and (r == 0 and rounds == 2 or rnd.random() < 0.15):
+                        version = 1  # surveyed with the earlier, now retired, loans form
+                    collected = now - day * (170 * rnd.random() + (365 if r == 0 and rounds == 2 else 0))
+                    if collected < first_collectable:
+                        collected = first_collectable
+                    received = collected + hour * (1 + 239 * rnd.random())
+                    if received > now:
+                        received = now
+                    rid = _uuid7(received, rnd.getrandbits(128))
+                    revised = (
+                        min(now, received + day * (0.1 + 19.9 * rnd.random()))
+                        if rnd.random() < 0.05
+                        else None
                     )
-                head = {"id": rid, "questionnaire": key, "version": version, "facility_id": fid, "province_code": province,
-                        "submitted_by": "demo-data", "received_at": received, "content_hash": rid.replace("-", "") * 2,
-                        "current_revision": len(revs)}  # fmt: skip
-                resp.append((received, head, revs))
-        if len(facility_rows) >= BATCH:
-            flush_facilities()
+                    collected_s, received_s = tm(collected), tm(received)
+                    heads.append((rid, key, version, fid, province, "demo-data", received_s, rid.replace("-", "") * 2,
+                                  2 if revised else 1))  # fmt: skip
+                    traits_rows, targets = groups[key, version]
+                    traits_rows.append(traits)
+                    targets.append((rid, 1, collected_s, received_s))
+                    if revised:
+                        traits_rows.append(traits)
+                        targets.append((rid, 2, collected_s, tm(revised)))
+        for (key, version), (traits_rows, targets) in sorted(groups.items()):
+            drawn = drawer.draw(registry.get(key, version), g, _Traits(traits_rows))
+            revisions.extend((rid, rev, dumps(answers), collected_s, 420, null, received_s, "demo-data")
+                             for (rid, rev, collected_s, received_s), answers in zip(targets, drawn, strict=True))  # fmt: skip
+        write_facilities.write(facility_rows)
+        write_frevs.write(frev_rows)
         if progress:
-            progress(1)
-    flush_facilities()
-    counts["facilities"] = facilities
-    # Receive order is the listing order: insert heads sorted by the time they were received.
-    resp.sort(key=lambda t: (t[0], t[1]["id"]))
-    for start in range(0, len(resp), BATCH):
-        chunk = resp[start : start + BATCH]
-        conn.execute(insert(Response.__table__), [h for _, h, _ in chunk])  # type: ignore[attr-defined]
-        revs = [r for _, _, rs in chunk for r in rs]
-        conn.execute(insert(ResponseRevision.__table__), revs)  # type: ignore[attr-defined]
-        counts["responses"] += len(chunk)
-        counts["revisions"] += len(revs)
-    return counts
+            progress(len(facility_rows))
+    # Receive order is the listing order: heads go in sorted by the time they were received.
+    heads.sort(key=operator.itemgetter(6, 0))
+    for start in range(0, len(heads), BATCH * 4):
+        write_heads.write(heads[start : start + BATCH * 4])
+    revisions.sort()  # by (response id, revision): the unique index then grows at its end, page by page
+    for start in range(0, len(revisions), BATCH * 4):
+        write_revs.write(revisions[start : start + BATCH * 4])
+    return {"facilities": facilities, "responses": len(heads), "revisions": len(revisions)}

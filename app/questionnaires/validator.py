@@ -50,6 +50,21 @@ def compile_condition(cond: dict[str, Any], types: dict[str, str]) -> Callable[[
     multi = types[qid] == "select_multiple"
     if "equals" in cond or "in" in cond:
         wanted = [cond["equals"]] if "equals" in cond else list(cond["in"])
+        if all(isinstance(w, str) for w in wanted):  # the common case, without the generic JSON equality
+            texts = frozenset(wanted)
+            if multi:
+                return lambda ans: (
+                    isinstance(ans.get(qid), list) and any(type(v) is str and v in texts for v in ans[qid])
+                )
+            return lambda ans: type(ans.get(qid)) is str and ans[qid] in texts
+        if not multi and all(
+            isinstance(w, bool) for w in wanted
+        ):  # booleans are singletons: `is` never equates 1 and True
+            if len(wanted) == 1:
+                flag = wanted[0]
+                return lambda ans: ans.get(qid) is flag
+            flags = tuple(wanted)
+            return lambda ans: any(ans.get(qid) is w for w in flags)
 
         def _match(value: Any) -> bool:
             return any(same(value, w) for w in wanted)
