@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, type_coerce
+from sqlalchemy.types import NullType
 from sqlmodel import col
 
 from app.access.deps import Principal
 from app.access.scope import readable
 from app.core.db import session_scope
 from app.models import Facility, Response, ResponseRevision
+from app.models.types import UTCDateTime
 from app.questionnaires.definition import Definition
 from app.responses import service
 
@@ -50,62 +54,101 @@ def response_columns(d: Definition) -> list[str]:
     return cols
 
 
+_PLAIN, _MULTI, _BOOL, _TEXT = range(4)
+
+
 def _cells_plan(d: Definition) -> Callable[[dict[str, Any]], list[Any]]:
     """Compiled once per export: answers → the cells of one row, in definition order."""
-    plan = [(q.id, q.type, q.choice_codes) for q in d.questions]
+    kinds = {"select_multiple": _MULTI, "boolean": _BOOL, "text": _TEXT}
+    plan = [
+        (kinds.get(q.type, _PLAIN), q.id, q.choice_codes, [None] * len(q.choice_codes)) for q in d.questions
+    ]
 
     def cells(answers: dict[str, Any]) -> list[Any]:
+        get = answers.get
         out: list[Any] = []
-        for qid, qtype, codes in plan:
-            v = answers.get(qid)
-            if qtype == "select_multiple":
-                if v is None:
-                    out.extend([None] * len(codes))
+        for kind, qid, codes, blanks in plan:
+            v = get(qid)
+            if v is None:
+                if kind == _MULTI:
+                    out.extend(blanks)
                 else:
-                    out.extend(1 if c in v else 0 for c in codes)
-            elif v is None:
-                out.append(None)
-            elif qtype == "boolean":
-                out.append(1 if v else 0)
-            elif qtype == "text":
-                out.append(neutralise(v))
-            else:
+                    out.append(None)
+            elif kind == _PLAIN:
                 out.append(v)
+            elif kind == _MULTI:
+                out.extend([1 if c in v else 0 for c in codes])
+            elif kind == _BOOL:
+                out.append(1 if v else 0)
+            else:
+                out.append(neutralise(v))
         return out
 
     return cells
 
 
+def _iso_utc(to_datetime: Callable[[Any], datetime]) -> Callable[[Any], str]:
+    """Stored timestamp → the ISO text of the aware UTC datetime (what `datetime.isoformat()` gives).
+
+    SQLite stores SQLAlchemy's fixed-width text 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC): it is rewritten as
+    text, without building a datetime per cell; anything else goes through the column type.
+    """
+
+    def iso(v: Any) -> str:
+        if type(v) is str and len(v) == 26 and v[10] == " ":
+            return f"{v[:10]}T{v[11:19]}+00:00" if v.endswith(".000000") else f"{v[:10]}T{v[11:]}+00:00"
+        return to_datetime(v).isoformat()
+
+    return iso
+
+
 def response_rows(
     principal: Principal, d: Definition, province_code: list[str] | None = None
 ) -> Iterator[list[Any]]:
-    """Latest revision of each response to this version, receive order, one short read transaction per page."""
+    """Latest revision of each response to this version, receive order, one short read transaction per page.
+
+    Timestamps and answers are read as the driver returns them (no per-value type processing): answers are
+    decoded once with json, timestamps rewritten by `_iso_utc`.
+    """
+    raw = NullType()
     cols = (Response.seq, Response.id, Response.facility_id, Facility.name, Response.province_code,
-            ResponseRevision.collected_at, Response.received_at, ResponseRevision.revision, ResponseRevision.answers)  # fmt: skip
+            type_coerce(ResponseRevision.collected_at, raw), type_coerce(Response.received_at, raw),
+            ResponseRevision.revision, type_coerce(ResponseRevision.answers, raw))  # fmt: skip
     base = service.list_statement(
         principal, questionnaire=d.key, version=d.version, province_code=province_code, columns=cols
     )
     base = base.join(Facility, Facility.id == Response.facility_id)  # type: ignore[arg-type]
     cells = _cells_plan(d)
+    iso: Callable[[Any], str] | None = None
+    loads = json.loads
     last = 0
     while True:
         stmt = base.where(col(Response.seq) > last).order_by(Response.seq).limit(PAGE)
         with session_scope() as s:
-            rows = s.execute(stmt).all()
+            conn = s.connection()
+            rows = conn.execute(stmt).all()
+            if iso is None:
+                iso = _iso_utc(
+                    UTCDateTime().dialect_impl(conn.dialect).result_processor(conn.dialect, None) or _same
+                )
         for _seq, rid, fid, fname, prov, collected, received, revision, answers in rows:
             yield [
                 rid,
                 fid,
                 neutralise(fname),
                 prov,
-                collected.isoformat(),
-                received.isoformat(),
+                iso(collected),
+                iso(received),
                 revision,
-                *cells(answers),
+                *cells(loads(answers) if type(answers) is str else answers),
             ]
         if len(rows) < PAGE:
             return
         last = rows[-1][0]
+
+
+def _same(v: Any) -> Any:
+    return v
 
 
 def facility_rows(

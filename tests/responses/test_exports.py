@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime
 
+from hypothesis import given
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from tests.conftest import assert_problem
@@ -74,6 +77,36 @@ def test_responses_csv(client, make_key) -> None:
         and second["outstanding_loans_vnd"] == "7"
     )
     assert second["loan_purpose/machinery"] == ""  # not asked, not "0"
+    # Times in UTC, ISO 8601 with offset, as datetime.isoformat() writes them (fraction only when there is one).
+    assert (
+        first["collected_at"] == "2026-11-20T01:30:00+00:00"
+        and second["collected_at"] == "2026-11-21T03:00:00+00:00"
+    )
+    stored = client.get(f"/api/v1/responses/{a['id']}", headers=planner).json()["received_at"]
+    assert datetime.fromisoformat(first["received_at"]) == datetime.fromisoformat(
+        stored.replace("Z", "+00:00")
+    )
+    assert first["received_at"].endswith("+00:00")
+
+
+@given(st.datetimes(min_value=datetime(1970, 1, 1), max_value=datetime(9999, 12, 31)))
+def test_stored_time_rewritten_as_isoformat(naive: datetime) -> None:
+    """The export's text fast path agrees with the column type's own reading of SQLite's stored text."""
+    from sqlalchemy.dialects import sqlite
+
+    from app.models.types import UTCDateTime
+    from app.responses.export import _iso_utc
+
+    dialect = sqlite.dialect()
+    impl = UTCDateTime().dialect_impl(dialect)
+    stored = impl.bind_processor(dialect)(naive.replace(tzinfo=UTC))
+    to_datetime = impl.result_processor(dialect, None)
+    assert isinstance(stored, str) and len(stored) == 26  # the form the fast path rewrites
+    assert (
+        _iso_utc(to_datetime)(stored)
+        == to_datetime(stored).isoformat()
+        == naive.replace(tzinfo=UTC).isoformat()
+    )
 
 
 def test_scope_and_errors(client, make_key) -> None:
