@@ -16,14 +16,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from app.access import audit
 from app.access.deps import Principal
 from app.access.scope import check_write, readable
-from app.core.db import advisory_lock, insert_ignore, writing
+from app.core.db import RowWriter, advisory_lock, row_writer, writing
 from app.core.errors import (
     AppError,
     Conflict,
@@ -83,10 +83,18 @@ def _check_collected_at(value: datetime, path: str) -> None:
 
 
 class _Outcome:
-    __slots__ = ("status", "response", "revision")
+    __slots__ = ("status", "_response", "_revision")
 
     def __init__(self, status: str, response: Response, revision: ResponseRevision) -> None:
-        self.status, self.response, self.revision = status, response, revision
+        self.status, self._response, self._revision = status, response, revision
+
+    @property
+    def response(self) -> Response:
+        return self._response
+
+    @property
+    def revision(self) -> ResponseRevision:
+        return self._revision
 
 
 def _existing(session: Session, body_id: str, digest: str) -> _Outcome | None:
@@ -146,84 +154,152 @@ def _prepare(
     return d, _lookup_facility(session, principal, body)
 
 
-def _rows(
-    principal: Principal, d: Any, body: ResponseCreate, digest: str, f: Facility, now: datetime
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    head = {"id": body.id, "questionnaire": d.key, "version": d.version, "facility_id": f.id, "province_code": f.province_code,
-            "submitted_by": principal.name, "received_at": now, "content_hash": digest, "current_revision": 1}  # fmt: skip
-    rev = {"response_id": body.id, "revision": 1, "answers": body.answers, "collected_at": body.collected_at,
-           "collected_offset_min": int(body.collected_at.utcoffset().total_seconds() // 60),  # type: ignore[union-attr]
-           "location": body.location.model_dump() if body.location else None, "received_at": now, "submitted_by": principal.name}  # fmt: skip
-    return head, rev
+RESPONSE_COLS = ("id", "questionnaire", "version", "facility_id", "province_code", "submitted_by", "content_hash",
+                 "current_revision", "received_at")  # fmt: skip
+REVISION_COLS = ("response_id", "revision", "answers", "collected_at", "collected_offset_min", "location", "submitted_by",
+                 "received_at")  # fmt: skip
+AUDIT_COLS = (
+    "key_name",
+    "role",
+    "action",
+    "resource_type",
+    "resource_id",
+    "client_ip",
+    "request_id",
+    "detail",
+    "at",
+)
 
 
-def _audit_rows(principal: Principal, items: list[tuple[str, Any]], now: datetime) -> list[dict[str, Any]]:
-    return [{"at": now, "key_name": principal.name, "role": principal.role, "action": "response.created", "resource_type": "response",
-             "resource_id": rid, "client_ip": principal.client_ip, "request_id": principal.request_id,
-             "detail": {"questionnaire": d.key, "version": d.version}} for rid, d in items]  # fmt: skip
+class _Pending:
+    """One checked response, ready to store. Once its facility is known, its rows are already in stored
+    form (the receive time, last in each row, is stamped by the write transaction), so the transaction
+    holding the write lock has nothing left to do but insert."""
+
+    __slots__ = ("principal", "body", "digest", "definition", "facility", "head", "rev", "stored")
+
+    def __init__(self, principal: Principal, body: ResponseCreate, digest: str, d: Any, f: Facility | None,
+                 dialect: Any) -> None:  # fmt: skip
+        self.principal, self.body, self.digest, self.definition = principal, body, digest, d
+        self.facility: Facility | None = None
+        self.head: dict[str, Any] = {}
+        self.rev: dict[str, Any] = {}
+        self.stored: tuple[tuple[Any, ...], ...] = ()
+        if f is not None:
+            self.bind(f, dialect)
+
+    def bind(self, f: Facility, dialect: Any) -> None:
+        body, principal, d = self.body, self.principal, self.definition
+        self.facility = f
+        self.head = {"id": body.id, "questionnaire": d.key, "version": d.version, "facility_id": f.id, "province_code": f.province_code,
+                     "submitted_by": principal.name, "content_hash": self.digest, "current_revision": 1, "received_at": None}  # fmt: skip
+        self.rev = {"response_id": body.id, "revision": 1, "answers": body.answers, "collected_at": body.collected_at,
+                    "collected_offset_min": int(body.collected_at.utcoffset().total_seconds() // 60),  # type: ignore[union-attr]
+                    "location": body.location.model_dump() if body.location else None, "submitted_by": principal.name,
+                    "received_at": None}  # fmt: skip
+        audit_row = {"key_name": principal.name, "role": principal.role, "action": "response.created", "resource_type": "response",
+                     "resource_id": body.id, "client_ip": principal.client_ip, "request_id": principal.request_id,
+                     "detail": {"questionnaire": d.key, "version": d.version}, "at": None}  # fmt: skip
+        responses, revisions, audits = _writers(dialect)
+        self.stored = (
+            responses.stored(self.head)[:-1],
+            revisions.stored(self.rev)[:-1],
+            audits.stored(audit_row)[:-1],
+        )
 
 
-def _store(
-    session: Session, principal: Principal, prepared: list[tuple[ResponseCreate, str, Any, Facility | None]]
-) -> dict[str, _Outcome | AppError]:
-    """Write phase, in the caller's write transaction: register inline facilities, insert what is new."""
+def _writers(dialect: Any) -> tuple[RowWriter, RowWriter, RowWriter]:
+    return (row_writer(Response.__table__, RESPONSE_COLS, dialect),  # type: ignore[attr-defined]
+            row_writer(ResponseRevision.__table__, REVISION_COLS, dialect),  # type: ignore[attr-defined]
+            row_writer(AuditEvent.__table__, AUDIT_COLS, dialect))  # type: ignore[attr-defined]  # fmt: skip
+
+
+class _Created(_Outcome):
+    """A response this request stored; its ORM objects are built only if the caller asks for them."""
+
+    __slots__ = ("_pending", "_now")
+
+    def __init__(self, pending: _Pending, now: datetime) -> None:
+        self.status, self._pending, self._now = "created", pending, now
+
+    @property
+    def response(self) -> Response:
+        return Response(**{**self._pending.head, "received_at": self._now})
+
+    @property
+    def revision(self) -> ResponseRevision:
+        return ResponseRevision(**{**self._pending.rev, "received_at": self._now})
+
+
+def _store(session: Session, items: list[_Pending]) -> list[_Outcome | AppError]:
+    """Write phase, in the caller's write transaction: register inline facilities, insert what is new.
+
+    Items may come from different callers (group commit) and may repeat an id: the first of an id is
+    inserted, later ones are compared with it like any retry. Results are in the order of `items`.
+    """
     advisory_lock(session, INGEST_LOCK)
+    dialect = session.get_bind().dialect
+    responses, revisions, audits = _writers(dialect)
     now = utcnow()
-    out: dict[str, _Outcome | AppError] = {}
-    heads: list[dict[str, Any]] = []
-    revs: list[dict[str, Any]] = []
-    by_id: dict[str, Any] = {}
-    for body, digest, d, f in prepared:
-        if f is None:
-            assert body.facility is not None
+    stamp = (responses.stored_value("received_at", now),)
+    out: list[_Outcome | AppError | None] = [None] * len(items)
+    rows: list[tuple[int, _Pending]] = []
+    for k, p in enumerate(items):
+        if not p.stored:  # an inline facility, registered now
+            assert p.body.facility is not None
             try:
                 with session.begin_nested():
                     f = facilities.create(
-                        session=session, principal=principal, data=body.facility, prefix="facility."
+                        session=session, principal=p.principal, data=p.body.facility, prefix="facility."
                     )
             except Conflict as exc:  # registered by someone else since the read phase: use theirs
-                f = facilities.by_tax_code(session, body.facility.tax_code or "")
-                if f is None:
-                    out[body.id] = exc
+                known = facilities.by_tax_code(session, p.body.facility.tax_code or "")
+                if known is None:
+                    out[k] = exc
                     continue
+                f = known
             except AppError as exc:
-                out[body.id] = exc
+                out[k] = exc
                 continue
-        head, rev = _rows(principal, d, body, digest, f, now)
-        heads.append(head)
-        revs.append(rev)
-        by_id[body.id] = (head, rev, d)
-    inserted = insert_ignore(session, Response.__table__, heads, "id")  # type: ignore[attr-defined]
-    new_revs = [r for r in revs if r["response_id"] in inserted]
-    if new_revs:
-        session.execute(insert(ResponseRevision.__table__), new_revs)  # type: ignore[attr-defined]
-        session.execute(
-            insert(AuditEvent.__table__),  # type: ignore[attr-defined]
-            _audit_rows(principal, [(rid, by_id[rid][2]) for rid in by_id if rid in inserted], now),
-        )
-    for rid, (head, rev, _) in by_id.items():
-        if rid in inserted:
-            out[rid] = _Outcome("created", Response(**head), ResponseRevision(**rev))
-        else:  # lost a race with the same id: the stored row decides duplicate or conflict
+            p.bind(f, dialect)
+        rows.append((k, p))
+    inserted = responses.insert(session, [p.stored[0] + stamp for _, p in rows], conflict_key="id")
+    winners: dict[str, int] = {}
+    for k, p in rows:
+        if p.body.id in inserted and p.body.id not in winners:
+            winners[p.body.id] = k
+    new = [p for k, p in rows if winners.get(p.body.id) == k]
+    if new:
+        revisions.insert(session, [p.stored[1] + stamp for p in new])
+        audits.insert(session, [p.stored[2] + stamp for p in new])
+    for k, p in rows:
+        if winners.get(p.body.id) == k:
+            out[k] = _Created(p, now)
+        else:  # the id was already stored, or came earlier in this group: the stored row decides
             try:
-                hit = _existing(session, rid, head["content_hash"])
-                out[rid] = hit if hit is not None else Conflict("The response could not be stored; retry.")
+                hit = _existing(session, p.body.id, p.digest)
+                out[k] = hit if hit is not None else Conflict("The response could not be stored; retry.")
             except AppError as exc:
-                out[rid] = exc
-    return out
+                out[k] = exc
+    return [o for o in out if o is not None]
 
 
 def ingest(*, session: Session, registry: Registry, principal: Principal, body: ResponseCreate) -> _Outcome:
     """Store one response (created), recognise a retry (duplicate), or refuse (409/422/403).
 
-    Reads and checks happen before the write transaction, which then holds SQLite's lock only for the inserts.
+    Reads and checks happen in the request's own read transaction; the insert then joins the process's
+    group commit (`committer`), which writes whatever single posts are waiting in one short transaction
+    and answers each only once that transaction has committed.
     """
     digest = content_hash(body)
     if (hit := _existing(session, body.id, digest)) is not None:
         return hit
     d, f = _prepare(session, registry, principal, body)
-    with writing(session):
-        result = _store(session, principal, [(body, digest, d, f)])[body.id]
+    pending = _Pending(principal, body, digest, d, f, session.get_bind().dialect)
+    session.commit()  # end the read transaction: nothing in it is needed any more
+    from app.responses.committer import committer
+
+    result = committer.submit(pending)
     if isinstance(result, AppError):
         raise result
     return result
@@ -297,10 +373,11 @@ def ingest_batch(
         first_in_batch[body.id] = (i, digest)
         to_store.append((i, body, digest, d, f))
     if to_store:
+        dialect = session.get_bind().dialect
+        pending = [_Pending(principal, b, dg, d, f, dialect) for _, b, dg, d, f in to_store]
         with writing(session):
-            outcomes = _store(session, principal, [(b, dg, d, f) for _, b, dg, d, f in to_store])
-        for i, body, _, _, _ in to_store:
-            o = outcomes[body.id]
+            outcomes = _store(session, pending)
+        for (i, body, _, _, _), o in zip(to_store, outcomes, strict=True):
             if isinstance(o, AppError):
                 fail(i, body, o)
             else:
