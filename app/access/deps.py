@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from app.core.config import get_settings
 from app.core.db import SessionDep, session_scope
@@ -117,6 +117,13 @@ def _bearer(request: Request) -> str | None:
     return token.strip()
 
 
+_KEY_BY_HASH = select(
+    ApiKey.id, ApiKey.name, ApiKey.role, ApiKey.provinces, ApiKey.secret_hash, ApiKey.revoked_at
+).where(
+    ApiKey.secret_hash == bindparam("digest")  # type: ignore[arg-type]
+)
+
+
 def authenticate(request: Request, session: SessionDep) -> Principal:
     """Resolve the key in the Authorization header: 401 when missing, unknown or revoked."""
     secret = _bearer(request)
@@ -124,13 +131,7 @@ def authenticate(request: Request, session: SessionDep) -> Principal:
         raise Unauthorized("This endpoint needs an API key.", headers={"WWW-Authenticate": "Bearer"})
     digest = hash_secret(secret)
     # One indexed lookup in the request's own transaction: revocation is seen by every process at once.
-    row = session.execute(
-        select(
-            ApiKey.id, ApiKey.name, ApiKey.role, ApiKey.provinces, ApiKey.secret_hash, ApiKey.revoked_at
-        ).where(
-            ApiKey.secret_hash == digest  # type: ignore[arg-type]
-        )
-    ).first()
+    row = session.connection().execute(_KEY_BY_HASH, {"digest": digest}).first()
     if row is None or not hmac.compare_digest(row.secret_hash, digest) or row.revoked_at is not None:
         raise Unauthorized(
             "The API key is unknown or has been revoked.", headers={"WWW-Authenticate": "Bearer"}

@@ -53,7 +53,7 @@ def submit(
     out = service.ingest(session=session, registry=registry, principal=principal, body=body)
     if out.status == "duplicate":
         http.status_code = 200
-    return service.to_read(out.response, out.revision)
+    return out.read()
 
 
 @router.post("/batch", response_model=BatchOut, responses={413: PROBLEM_RESPONSES[413]})

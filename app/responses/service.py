@@ -12,11 +12,11 @@ Guarantees, and how they are kept:
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta, timezone
+from typing import Any, Protocol
 
 from pydantic import ValidationError
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
@@ -51,8 +51,6 @@ def content_hash(body: ResponseCreate) -> str:
 
 
 def to_read(r: Response, rev: ResponseRevision) -> ResponseRead:
-    from datetime import timezone
-
     tz = timezone(timedelta(minutes=rev.collected_offset_min))
     return ResponseRead(
         id=r.id, questionnaire=r.questionnaire, version=r.version, facility_id=r.facility_id, province_code=r.province_code,
@@ -96,25 +94,44 @@ class _Outcome:
     def revision(self) -> ResponseRevision:
         return self._revision
 
+    def read(self) -> ResponseRead:
+        return to_read(self.response, self.revision)
+
+
+_STORED_HASH = select(Response.content_hash).where(Response.id == bindparam("rid"))  # type: ignore[arg-type]
+
 
 def _existing(session: Session, body_id: str, digest: str) -> _Outcome | None:
-    found = _latest(session, body_id)
-    if found is None:
+    """The stored response with this id as a duplicate (same content hash), Conflict (other content), or None."""
+    stored = session.connection().execute(_STORED_HASH, {"rid": body_id}).scalar()
+    if stored is None:
         return None
-    r, rev = found
-    if r.content_hash != digest:
+    if stored != digest:
         raise Conflict(f"A different response with id {body_id} was already received; choose a new id for new content.",
                        errors=[{"path": "id", "code": "conflict", "message": "This id is taken by different content."}])  # fmt: skip
-    return _Outcome("duplicate", r, rev)
+    found = _latest(session, body_id)
+    return None if found is None else _Outcome("duplicate", *found)
 
 
-def _lookup_facility(session: Session, principal: Principal, body: ResponseCreate) -> Facility | None:
+class FacilityRef(Protocol):
+    """What ingest needs of a facility: a Facility, or its (id, province_code) row read without the ORM."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def province_code(self) -> str: ...
+
+
+_FACILITY_REF = select(Facility.id, Facility.province_code).where(Facility.id == bindparam("fid"))  # type: ignore[arg-type]
+
+
+def _lookup_facility(session: Session, principal: Principal, body: ResponseCreate) -> FacilityRef | None:
     """Read phase: the facility the response is about (None: an inline facility still to be registered)."""
     if (body.facility_id is None) == (body.facility is None):
         raise Invalid("Give either facility_id or facility, not both and not neither.",
                       errors=[{"path": "facility_id", "code": "one_of", "message": "Exactly one of facility_id or facility is needed."}])  # fmt: skip
     if body.facility_id is not None:
-        f = session.execute(select(Facility).where(Facility.id == body.facility_id)).scalar_one_or_none()
+        f = session.connection().execute(_FACILITY_REF, {"fid": body.facility_id}).first()
         if f is None:
             raise Invalid("Unknown facility.", errors=[{"path": "facility_id", "code": "unknown_facility",
                           "message": f"No facility {body.facility_id} is registered; register it first or send it inline as 'facility'."}])  # fmt: skip
@@ -137,7 +154,7 @@ def _prepare(
     principal: Principal,
     body: ResponseCreate,
     known: dict[str, Facility] | None = None,
-) -> tuple[Any, Facility | None]:
+) -> tuple[Any, FacilityRef | None]:
     """Read-phase checks of one body: version, answers, collected_at, facility and scope.
 
     `known` holds facilities a batch has already fetched in one query (no per-item lookup for them).
@@ -178,17 +195,17 @@ class _Pending:
 
     __slots__ = ("principal", "body", "digest", "definition", "facility", "head", "rev", "stored")
 
-    def __init__(self, principal: Principal, body: ResponseCreate, digest: str, d: Any, f: Facility | None,
+    def __init__(self, principal: Principal, body: ResponseCreate, digest: str, d: Any, f: FacilityRef | None,
                  dialect: Any) -> None:  # fmt: skip
         self.principal, self.body, self.digest, self.definition = principal, body, digest, d
-        self.facility: Facility | None = None
+        self.facility: FacilityRef | None = None
         self.head: dict[str, Any] = {}
         self.rev: dict[str, Any] = {}
         self.stored: tuple[tuple[Any, ...], ...] = ()
         if f is not None:
             self.bind(f, dialect)
 
-    def bind(self, f: Facility, dialect: Any) -> None:
+    def bind(self, f: FacilityRef, dialect: Any) -> None:
         body, principal, d = self.body, self.principal, self.definition
         self.facility = f
         self.head = {"id": body.id, "questionnaire": d.key, "version": d.version, "facility_id": f.id, "province_code": f.province_code,
@@ -229,6 +246,15 @@ class _Created(_Outcome):
     @property
     def revision(self) -> ResponseRevision:
         return ResponseRevision(**{**self._pending.rev, "received_at": self._now})
+
+    def read(self) -> ResponseRead:
+        head, rev = self._pending.head, self._pending.rev
+        return ResponseRead(
+            id=head["id"], questionnaire=head["questionnaire"], version=head["version"], facility_id=head["facility_id"],
+            province_code=head["province_code"], answers=rev["answers"],
+            collected_at=rev["collected_at"].astimezone(timezone(timedelta(minutes=rev["collected_offset_min"]))),
+            location=rev["location"], revision=1, received_at=self._now, revised_at=self._now,
+        )  # fmt: skip
 
 
 def _store(session: Session, items: list[_Pending]) -> list[_Outcome | AppError]:
@@ -333,7 +359,7 @@ def ingest_batch(
         else {}
     )
     first_in_batch: dict[str, tuple[int, str]] = {}
-    to_store: list[tuple[int, ResponseCreate, str, Any, Facility | None]] = []
+    to_store: list[tuple[int, ResponseCreate, str, Any, FacilityRef | None]] = []
 
     def fail(i: int, body: ResponseCreate, exc: AppError) -> None:
         status = {409: "conflict", 403: "forbidden"}.get(exc.status, "invalid")
