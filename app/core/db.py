@@ -5,13 +5,14 @@ from __future__ import annotations
 import functools
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
@@ -114,15 +115,36 @@ def session_scope(*, write: bool = False, engine: Engine | None = None) -> Itera
             raise
 
 
-def get_session() -> Iterator[Session]:
+async def get_session() -> AsyncIterator[Session]:
     """The request's one session (auth and route share it); the commit runs before the response is sent.
 
     It starts as a read transaction. Writes run inside writing(session) in the endpoint's own thread:
     endpoints marked @writes get it around the whole call, the ingest service opens it once its reads
-    and checks are done.
+    and checks are done. Creating the session does no I/O (it takes a pooled connection on first use,
+    in the thread that uses it), so this dependency runs on the event loop without a hop to a worker
+    thread; at the end, a transaction still open (reads) is committed in a worker thread, and a session
+    whose transactions are already over is simply closed.
     """
-    with session_scope(write=False) as session:
+    session = Session(bind=get_engine(), expire_on_commit=False)
+    try:
         yield session
+    except BaseException:
+        await run_in_threadpool(_finish, session, False)
+        raise
+    if session.in_transaction():
+        await run_in_threadpool(_finish, session, True)
+    else:
+        session.close()
+
+
+def _finish(session: Session, commit: bool) -> None:
+    try:
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
+    finally:
+        session.close()
 
 
 def begin_write(session: Session) -> None:
