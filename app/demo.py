@@ -18,16 +18,19 @@ import gc
 import itertools
 import json
 import math
-import operator
+import queue
 import random
+import sys
+import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import JSON, Connection, Table
+from sqlalchemy import Connection
 from sqlmodel import Session
 
+from app.core.db import RowWriter, row_writer
 from app.models import Facility, FacilityRevision, Response, ResponseRevision
 from app.places.service import fold, provinces
 from app.questionnaires.definition import Definition, Question
@@ -190,21 +193,40 @@ class _AnswerDrawer:
         return [table[i] for i in pick.tolist()]
 
 
-class _BulkWriter:
-    """executemany through the driver of rows already in stored form (JSON as text, times via `.time`)."""
+class _Sink:
+    """A thread that writes the rows it is given, in order, while the caller draws the next ones.
 
-    def __init__(self, conn: Connection, table: Table, columns: list[str]) -> None:
+    The database connection is used by this thread only until close() returns (the caller does not touch
+    it meanwhile); the driver releases the GIL while SQLite works, so drawing and writing overlap.
+    """
+
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        pg = conn.dialect.name == "postgresql"
-        mark = "%s" if conn.dialect.paramstyle in ("format", "pyformat") else "?"
-        marks = [
-            f"CAST({mark} AS jsonb)" if pg and isinstance(table.c[c].type, JSON) else mark for c in columns
-        ]
-        self.sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join(marks)})"
+        self._queue: queue.Queue[tuple[RowWriter, list[tuple[Any, ...]]] | None] = queue.Queue(maxsize=8)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="demo-writer", daemon=True)
+        self._thread.start()
 
-    def write(self, rows: list[tuple[Any, ...]]) -> None:
-        if rows:
-            self.conn.exec_driver_sql(self.sql, rows)  # type: ignore[arg-type]
+    def _run(self) -> None:
+        while (task := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    task[0].insert(self.conn, task[1])
+                except BaseException as exc:  # noqa: BLE001 - re-raised in the caller by put() / close()
+                    self._error = exc
+
+    def put(self, writer: RowWriter, rows: list[tuple[Any, ...]]) -> None:
+        if self._error is not None:
+            self.close()
+        self._queue.put((writer, rows))
+
+    def close(self) -> None:
+        """Wait until everything given is written; raise what the writer hit, if anything."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
 
 
 def _uuid4(bits: int) -> str:
@@ -236,17 +258,17 @@ def _pg_time(v: datetime) -> datetime:
     return v.replace(tzinfo=UTC)
 
 
-FACILITY_COLS = ["id", "name", "search_text", "tax_code", "kind", "sector", "vsic_code", "province_code", "ward_code",
+FACILITY_COLS = ("id", "name", "search_text", "tax_code", "kind", "sector", "vsic_code", "province_code", "ward_code",
                  "address", "employees", "annual_revenue_vnd", "established_year", "prior_support", "prior_support_count",
-                 "last_support_year", "location", "revision", "created_at", "updated_at", "created_by"]  # fmt: skip
+                 "last_support_year", "location", "revision", "created_at", "updated_at", "created_by")  # fmt: skip
 SNAPSHOT_COLS = ("name", "tax_code", "kind", "sector", "vsic_code", "province_code", "ward_code", "address", "employees",
                  "annual_revenue_vnd", "established_year", "prior_support", "prior_support_count", "last_support_year",
                  "location")  # fmt: skip
-FREV_COLS = ["facility_id", "revision", "data", "changed_at", "changed_by"]
-RESPONSE_COLS = ["id", "questionnaire", "version", "facility_id", "province_code", "submitted_by", "received_at",
-                 "content_hash", "current_revision"]  # fmt: skip
-REVISION_COLS = ["response_id", "revision", "answers", "collected_at", "collected_offset_min", "location",
-                 "received_at", "submitted_by"]  # fmt: skip
+FREV_COLS = ("facility_id", "revision", "data", "changed_at", "changed_by")
+RESPONSE_COLS = ("id", "questionnaire", "version", "facility_id", "province_code", "submitted_by", "received_at",
+                 "content_hash", "current_revision")  # fmt: skip
+REVISION_COLS = ("response_id", "revision", "answers", "collected_at", "collected_offset_min", "location",
+                 "received_at", "submitted_by")  # fmt: skip
 
 
 def generate(
@@ -258,16 +280,25 @@ def generate(
     # row again and again as the lists grow. Reference counting frees everything; collection resumes after.
     paused = gc.isenabled()
     gc.disable()
+    # The writer thread wants the GIL back after each statement; with the default 5 ms switch interval it
+    # would wait that long behind the drawing thread every time.
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(0.0002)
+    sink = _Sink(session.connection())  # rows are written by another thread while the next ones are drawn
     try:
-        return _generate(session, registry, facilities, seed, now, progress)
+        return _generate(session, registry, facilities, seed, now, progress, sink)
     finally:
-        if paused:
-            gc.enable()
+        try:
+            sink.close()  # never leave the writer using the connection while the caller rolls back
+        finally:
+            sys.setswitchinterval(interval)
+            if paused:
+                gc.enable()
 
 
 def _generate(
     session: Session, registry: Registry, facilities: int, seed: int, now: datetime | None,
-    progress: Callable[[int], None] | None,
+    progress: Callable[[int], None] | None, sink: _Sink,
 ) -> dict[str, int]:  # fmt: skip
     rnd = random.Random(seed)
     g = np.random.default_rng(rnd.getrandbits(64))
@@ -284,12 +315,14 @@ def _generate(
     if conn.dialect.name == "sqlite":  # a bigger page cache for this load: index pages stay in memory
         conn.exec_driver_sql("PRAGMA cache_size=-262144")
     tm = _pg_time if conn.dialect.name == "postgresql" else _sqlite_time
-    write_facilities = _BulkWriter(conn, Facility.__table__, FACILITY_COLS)  # type: ignore[attr-defined]
-    write_frevs = _BulkWriter(conn, FacilityRevision.__table__, FREV_COLS)  # type: ignore[attr-defined]
-    write_heads = _BulkWriter(conn, Response.__table__, RESPONSE_COLS)  # type: ignore[attr-defined]
-    write_revs = _BulkWriter(conn, ResponseRevision.__table__, REVISION_COLS)  # type: ignore[attr-defined]
-    heads: list[tuple[Any, ...]] = []
-    revisions: list[tuple[Any, ...]] = []
+    # Rows are built here already in stored form (JSON text, `tm` times), so the writers only insert them.
+    write_facilities = row_writer(Facility.__table__, FACILITY_COLS, conn.dialect)  # type: ignore[attr-defined]
+    write_frevs = row_writer(FacilityRevision.__table__, FREV_COLS, conn.dialect)  # type: ignore[attr-defined]
+    write_heads = row_writer(Response.__table__, RESPONSE_COLS, conn.dialect)  # type: ignore[attr-defined]
+    write_revs = row_writer(ResponseRevision.__table__, REVISION_COLS, conn.dialect)  # type: ignore[attr-defined]
+    # A head row, then (collected, revised, traits) for drawing its answers later.
+    slots: list[tuple[tuple[Any, ...], Any, Any, tuple[Any, ...]]] = []
+    revision_count = 0
     null = json.dumps(None)
     dumps = json.JSONEncoder(separators=(",", ":")).encode  # compact: fewer bytes to write
     hour, day = timedelta(hours=1), timedelta(days=1)
@@ -297,10 +330,6 @@ def _generate(
 
     for start in range(0, facilities, BATCH):
         facility_rows, frev_rows = [], []
-        # Per questionnaire version: the answer rows to draw (facility traits) and where each answer goes.
-        groups: dict[tuple[str, int], tuple[list[Any], list[tuple[Any, ...]]]] = {
-            (k, d.version): ([], []) for k in keys for d in registry.versions(k) if d.status != "draft"
-        }
         for i in range(start, min(start + BATCH, facilities)):
             kind = rnd.choices(kinds, cum_weights=kind_cum)[0]
             sector = rnd.choices(sectors, cum_weights=sector_cum)[0]
@@ -352,28 +381,35 @@ def _generate(
                         if rnd.random() < 0.05
                         else None
                     )
-                    collected_s, received_s = tm(collected), tm(received)
-                    heads.append((rid, key, version, fid, province, "demo-data", received_s, rid.replace("-", "") * 2,
-                                  2 if revised else 1))  # fmt: skip
-                    traits_rows, targets = groups[key, version]
-                    traits_rows.append(traits)
-                    targets.append((rid, 1, collected_s, received_s))
-                    if revised:
-                        traits_rows.append(traits)
-                        targets.append((rid, 2, collected_s, tm(revised)))
+                    head = (rid, key, version, fid, province, "demo-data", tm(received), rid.replace("-", "") * 2,
+                            2 if revised else 1)  # fmt: skip
+                    slots.append((head, tm(collected), tm(revised) if revised else None, traits))
+        sink.put(write_facilities, facility_rows)
+        sink.put(write_frevs, frev_rows)
+        if progress:
+            progress(len(facility_rows))
+    # Receive order is the listing order: heads go in sorted by the time they were received (their ids,
+    # UUIDv7 of that time, then sort the same way, so every index on them grows at its end).
+    slots.sort(key=lambda slot: (slot[0][6], slot[0][0]))
+    for start in range(0, len(slots), BATCH * 4):
+        sink.put(write_heads, [slot[0] for slot in slots[start : start + BATCH * 4]])
+    # Answers, drawn a chunk of responses at a time (in receive order), per questionnaire version.
+    for start in range(0, len(slots), BATCH * 4):
+        groups: dict[tuple[str, int], tuple[list[Any], list[tuple[Any, ...]]]] = {}
+        for head, collected_s, revised_s, traits in slots[start : start + BATCH * 4]:
+            traits_rows, targets = groups.setdefault((head[1], head[2]), ([], []))
+            traits_rows.append(traits)
+            targets.append((head[0], 1, collected_s, head[6]))
+            if revised_s is not None:
+                traits_rows.append(traits)
+                targets.append((head[0], 2, collected_s, revised_s))
+        revisions: list[tuple[Any, ...]] = []
         for (key, version), (traits_rows, targets) in sorted(groups.items()):
             drawn = drawer.draw(registry.get(key, version), g, _Traits(traits_rows))
             revisions.extend((rid, rev, dumps(answers), collected_s, 420, null, received_s, "demo-data")
                              for (rid, rev, collected_s, received_s), answers in zip(targets, drawn, strict=True))  # fmt: skip
-        write_facilities.write(facility_rows)
-        write_frevs.write(frev_rows)
-        if progress:
-            progress(len(facility_rows))
-    # Receive order is the listing order: heads go in sorted by the time they were received.
-    heads.sort(key=operator.itemgetter(6, 0))
-    for start in range(0, len(heads), BATCH * 4):
-        write_heads.write(heads[start : start + BATCH * 4])
-    revisions.sort()  # by (response id, revision): the unique index then grows at its end, page by page
-    for start in range(0, len(revisions), BATCH * 4):
-        write_revs.write(revisions[start : start + BATCH * 4])
-    return {"facilities": facilities, "responses": len(heads), "revisions": len(revisions)}
+        revisions.sort()  # by (response id, revision): the unique index grows at its end
+        revision_count += len(revisions)
+        sink.put(write_revs, revisions)
+    sink.close()
+    return {"facilities": facilities, "responses": len(slots), "revisions": revision_count}

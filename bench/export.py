@@ -93,9 +93,12 @@ def main() -> None:
         size = lines = 0
         with httpx.stream("GET", base + "/api/v1/exports/responses.csv", params={"questionnaire": "loans", "version": 2},
                           headers={"Authorization": f"Bearer {key}"}, timeout=600) as r:  # fmt: skip
+            last = b""
             for chunk in r.iter_bytes():
                 size += len(chunk)
-                lines += chunk.count(b"\r\n")
+                split = last == b"\r" and chunk[:1] == b"\n"  # a CRLF cut in two by the transport
+                lines += chunk.count(b"\r\n") + split
+                last = chunk[-1:]
         took = time.perf_counter() - t
         stop.set()
         th.join()

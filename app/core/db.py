@@ -236,7 +236,7 @@ class RowWriter:
             else:
                 self._convert.append(None)
         self._head = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES "
-        self._sql: dict[tuple[int, str | None], str] = {}
+        self._sql: dict[tuple[int, str | None], str] = {}  # by row count: at most CHUNK × 2 texts
 
     def stored(self, values: dict[str, Any]) -> tuple[Any, ...]:
         """The row's values in column order, converted to what the driver is given."""
@@ -258,10 +258,14 @@ class RowWriter:
         return self._sql[key]
 
     def insert(
-        self, session: Session, rows: list[tuple[Any, ...]], conflict_key: str | None = None
+        self, bind: Session | Connection, rows: list[tuple[Any, ...]], conflict_key: str | None = None
     ) -> set[Any]:
-        """Insert stored rows; with `conflict_key`, rows whose key exists are skipped and the inserted keys returned."""
-        conn = session.connection()
+        """Insert stored rows; with `conflict_key`, rows whose key exists are skipped and the inserted keys returned.
+
+        Multi-row statements, not executemany: one round into SQLite per CHUNK rows, during which the driver
+        releases the GIL (executemany takes it back after every row).
+        """
+        conn = bind.connection() if isinstance(bind, Session) else bind
         inserted: set[Any] = set()
         for i in range(0, len(rows), self.CHUNK):
             chunk = rows[i : i + self.CHUNK]

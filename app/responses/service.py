@@ -307,7 +307,8 @@ def _store(session: Session, items: list[_Pending]) -> list[_Outcome | AppError]
                 out[k] = hit if hit is not None else Conflict("The response could not be stored; retry.")
             except AppError as exc:
                 out[k] = exc
-    return [o for o in out if o is not None]
+    assert all(o is not None for o in out)  # every item is either refused above or resolved here
+    return out  # type: ignore[return-value]
 
 
 def ingest(*, session: Session, registry: Registry, principal: Principal, body: ResponseCreate) -> _Outcome:

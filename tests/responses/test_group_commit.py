@@ -1,0 +1,107 @@
+"""Group commit of single posts: one transaction for a group, each item still resolved on its own.
+
+Groups form only under concurrency, so these tests build groups directly and hand them to a committer;
+the HTTP-level races (16 threads, two processes) are in test_responses.py and tests/faults.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import namedtuple
+
+from sqlalchemy import text
+
+from app.access.deps import Principal
+from app.core.db import get_engine, session_scope
+from app.core.errors import AppError, Conflict
+from app.responses import service
+from app.responses.committer import GroupCommitter, _Job
+from app.responses.schemas import ResponseCreate
+from tests.factories import response_body
+
+Ref = namedtuple("Ref", "id province_code")
+OFFICER = Principal(key_id=1, name="fo", role="field_officer", provinces=frozenset({"68"}))
+
+
+def pending(app, fid: str, **over) -> service._Pending:  # type: ignore[no-untyped-def]
+    body = ResponseCreate.model_validate(response_body(fid, **over))
+    d = app.state.registry.get(body.questionnaire, body.version)
+    return service._Pending(
+        OFFICER, body, service.content_hash(body), d, Ref(fid, "68"), get_engine().dialect
+    )
+
+
+def rows(sql: str) -> list[tuple]:
+    with session_scope() as s:
+        return [tuple(r) for r in s.execute(text(sql))]
+
+
+def run_group(items: list[service._Pending]) -> list[_Job]:
+    jobs = [_Job(p) for p in items]
+    GroupCommitter()._commit(jobs)
+    assert all(j.done.is_set() for j in jobs)
+    return jobs
+
+
+def test_one_group_one_transaction_ids_repeated_inside_it(client, make_key) -> None:
+    fo = make_key("field_officer", provinces=["68"], name="fo")
+    fid = client.post("/api/v1/facilities", json={"name": "A", "kind": "cooperative", "sector": "handicrafts",
+                                                  "province_code": "68"}, headers=fo).json()["id"]  # fmt: skip
+    a = pending(client.app, fid)
+    same_again = pending(client.app, fid, id=a.body.id)  # a retry racing its original
+    other_content = pending(client.app, fid, id=a.body.id, answers={"needs_loan": False})
+    b = pending(client.app, fid)
+    jobs = run_group([a, same_again, other_content, b])
+    statuses = [
+        j.result.status if not isinstance(j.result, AppError) else type(j.result).__name__ for j in jobs
+    ]
+    assert statuses == ["created", "duplicate", "Conflict", "created"]
+    assert rows("SELECT count(*) FROM response") == [(2,)] and rows(
+        "SELECT count(*) FROM response_revision"
+    ) == [(2,)]
+    # One receive stamp for the group, sequence numbers in item order, one audit row per stored response.
+    stored = rows("SELECT id, seq, received_at FROM response ORDER BY seq")
+    assert [r[0] for r in stored] == [a.body.id, b.body.id] and stored[0][2] == stored[1][2]
+    assert rows("SELECT count(*) FROM audit_event WHERE action = 'response.created'") == [(2,)]
+    # What the created items answer is what a later GET returns.
+    got = client.get(f"/api/v1/responses/{a.body.id}", headers=fo).json()
+    assert jobs[0].result.read().model_dump(mode="json") == got
+    assert isinstance(jobs[2].result, Conflict)
+
+
+def test_a_bad_item_does_not_fail_its_group(client, make_key) -> None:
+    fo = make_key("field_officer", provinces=["68"], name="fo")
+    fid = client.post("/api/v1/facilities", json={"name": "A", "kind": "cooperative", "sector": "handicrafts",
+                                                  "province_code": "68"}, headers=fo).json()["id"]  # fmt: skip
+    good1, good2 = pending(client.app, fid), pending(client.app, fid)
+    # A facility that vanished between the checks and the insert: the whole group's INSERT fails (foreign key),
+    # then each item is stored alone and only that one fails.
+    ghost = pending(client.app, "00000000-0000-4000-8000-000000000000")
+    jobs = run_group([good1, ghost, good2])
+    assert jobs[0].result.status == "created" and jobs[2].result.status == "created"
+    assert jobs[1].error is not None and jobs[1].result is None
+    assert {r[0] for r in rows("SELECT id FROM response")} == {good1.body.id, good2.body.id}
+
+
+def test_submit_waits_for_the_commit(client, make_key) -> None:
+    fo = make_key("field_officer", provinces=["68"], name="fo")
+    fid = client.post("/api/v1/facilities", json={"name": "A", "kind": "cooperative", "sector": "handicrafts",
+                                                  "province_code": "68"}, headers=fo).json()["id"]  # fmt: skip
+    committer = GroupCommitter()
+    items = [pending(client.app, fid) for _ in range(20)]
+    results: list[tuple[object, list[tuple]] | None] = [None] * len(items)
+
+    def post(i: int) -> None:
+        outcome = committer.submit(items[i])
+        # Acknowledged means committed: another connection sees the row already.
+        results[i] = (outcome, rows(f"SELECT count(*) FROM response WHERE id = '{items[i].body.id}'"))
+
+    threads = [threading.Thread(target=post, args=(i,)) for i in range(len(items))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(
+        r is not None and getattr(r[0], "status", None) == "created" and r[1] == [(1,)] for r in results
+    )
+    assert rows("SELECT count(*) FROM response") == [(20,)]
