@@ -211,7 +211,7 @@ class RowWriter:
     its own (tested through the API).
     """
 
-    CHUNK = 500  # rows per multi-row INSERT (far below SQLite's and PostgreSQL's parameter limits)
+    CHUNK = 512  # most rows per INSERT (far below SQLite's and PostgreSQL's parameter limits)
 
     def __init__(self, table: Any, columns: list[str], dialect: Any) -> None:
         from sqlalchemy import JSON
@@ -236,7 +236,7 @@ class RowWriter:
             else:
                 self._convert.append(None)
         self._head = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES "
-        self._sql: dict[tuple[int, str | None], str] = {}  # by row count: at most CHUNK × 2 texts
+        self._sql: dict[tuple[int, str | None], str] = {}  # by (row count, conflict key): a handful of texts
 
     def stored(self, values: dict[str, Any]) -> tuple[Any, ...]:
         """The row's values in column order, converted to what the driver is given."""
@@ -262,17 +262,22 @@ class RowWriter:
     ) -> set[Any]:
         """Insert stored rows; with `conflict_key`, rows whose key exists are skipped and the inserted keys returned.
 
-        Multi-row statements, not executemany: one round into SQLite per CHUNK rows, during which the driver
-        releases the GIL (executemany takes it back after every row).
+        Multi-row statements, not executemany: one round into the database per statement, during which the
+        driver releases the GIL (executemany takes it back after every row). Statements hold a power-of-two
+        number of rows (13 rows: 8 + 4 + 1), so each connection's cache of prepared statements keeps a
+        few shapes, not one per group size.
         """
         conn = bind.connection() if isinstance(bind, Session) else bind
         inserted: set[Any] = set()
-        for i in range(0, len(rows), self.CHUNK):
-            chunk = rows[i : i + self.CHUNK]
+        i = 0
+        while i < len(rows):
+            n = min(self.CHUNK, 1 << ((len(rows) - i).bit_length() - 1))
+            chunk = rows[i : i + n]
             params = tuple(v for row in chunk for v in row)
-            result = conn.exec_driver_sql(self._statement(len(chunk), conflict_key), params)
+            result = conn.exec_driver_sql(self._statement(n, conflict_key), params)
             if conflict_key is not None:
                 inserted.update(r[0] for r in result)
+            i += n
         return inserted
 
 

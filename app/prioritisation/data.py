@@ -87,7 +87,7 @@ class AnswerTable:
     `answers[key][r]` is row r's answer to question `key` (None when absent): only the questions a ranking
     reads are extracted, by the database, so no whole answers document is decoded in Python. `old[r]` says
     the row was collected before the freshness cutoff. Collection times stay as the driver returned them
-    until an explanation needs one (`collected(r)`).
+    until an explanation needs one (`Provenance.collected`).
     """
 
     questionnaire: str
@@ -103,8 +103,27 @@ class AnswerTable:
     def __len__(self) -> int:
         return len(self.facility_id)
 
-    def collected(self, r: int) -> datetime:
-        return self._to_datetime(self._collected[r])
+    def provenance(self, rows: list[int]) -> Provenance:
+        """Per candidate (rows[i] is its row, or -1), the response it was read from."""
+        return Provenance(
+            [self.response_id[r] if r >= 0 else None for r in rows],
+            [self.seq[r] if r >= 0 else 0 for r in rows],
+            [self._collected[r] if r >= 0 else None for r in rows],
+            self._to_datetime,
+        )
+
+
+@dataclass
+class Provenance:
+    """Which response each candidate's value came from (response_id None: none), and when it was collected."""
+
+    response_id: list[str | None]
+    seq: list[int]
+    _collected: list[Any]
+    _to_datetime: Callable[[Any], datetime]
+
+    def collected(self, i: int) -> datetime:
+        return self._to_datetime(self._collected[i])
 
 
 def _answer(bind: Any, key: str) -> Any:

@@ -194,20 +194,21 @@ def rank(
     n, m = len(snaps), len(profile.criteria)
     raw = np.full((n, m), np.nan)
     stale = np.zeros((n, m), dtype=bool)
-    # Per criterion, what provenance needs: each answer source's values and rows (the per source's values
-    # are the criterion's after division), resolved for a candidate only when its item is built.
-    trace: list[list[tuple[np.ndarray, list[int], data.AnswerTable]]] = []
+    # Per criterion, what provenance needs: each answer source's values (the per source's: the criterion's
+    # after division) and, per candidate, the response its value came from. Only these small columns stay
+    # with a cached ranking, not the questionnaires' rows; items are explained when a page builds them.
+    trace: list[list[tuple[np.ndarray, data.Provenance]]] = []
     for j, c in enumerate(profile.criteria):
         value = np.full(n, np.nan)
         any_stale = np.zeros(n, dtype=bool)
-        tj: list[tuple[np.ndarray, list[int], data.AnswerTable]] = []
+        tj: list[tuple[np.ndarray, data.Provenance]] = []
         for src in c.sources:  # summed left to right, missing parts skipped, as a planner adds them
             v, st, rows = cols.column(src, c)
             any_stale |= st
             seen = ~np.isnan(v)
             value = np.where(seen, np.where(np.isnan(value), 0.0, value) + np.where(seen, v, 0.0), value)
             if rows is not None:
-                tj.append((v, rows, tables[src.questionnaire or ""]))
+                tj.append((v, tables[src.questionnaire or ""].provenance(rows)))
         if c.per is not None:
             d, st, rows = cols.column(c.per, c)
             has = ~np.isnan(value)
@@ -216,14 +217,14 @@ def rank(
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 value = np.where(ok, value / np.where(ok, d, 1.0), np.nan)
             if rows is not None:
-                tj.append((value, rows, tables[c.per.questionnaire or ""]))
+                tj.append((value, tables[c.per.questionnaire or ""].provenance(rows)))
         raw[:, j] = np.where(np.isfinite(value), value, np.nan)
         stale[:, j] = any_stale & np.isnan(value)
         trace.append(tj)
 
     def provenance(i: int, j: int) -> tuple[str | None, str | None]:
-        found = [(t.collected(rows[i]), t.seq[rows[i]], t.response_id[rows[i]])
-                 for v, rows, t in trace[j] if rows[i] >= 0 and not np.isnan(v[i])]  # fmt: skip
+        found = [(pv.collected(i), pv.seq[i], pv.response_id[i])
+                 for v, pv in trace[j] if pv.response_id[i] is not None and not np.isnan(v[i])]  # fmt: skip
         if not found:
             return None, None
         newest = max(found, key=lambda f: (f[0], f[1]))
