@@ -3,8 +3,9 @@
 Guarantees, and how they are kept:
 - a retry is never a duplicate: the client-chosen id is UNIQUE in the database; a losing racer reads
   the winner's row and compares content hashes (same → duplicate/200, different → conflict/409);
-- acknowledged means durable: the request's transaction commits before the response is sent
-  (session dependency with scope="function"), SQLite in WAL with synchronous=FULL;
+- acknowledged means durable: the transaction holding a response commits before the response is sent
+  (single posts: the group commit in committer.py wakes the request after the commit; batches and
+  revisions commit in the request's own thread), SQLite in WAL with synchronous=FULL;
 - the listing never skips a row: sequence numbers are handed out in commit order (SQLite has one
   writer; PostgreSQL takes a transaction-scoped advisory lock around the insert);
 - nothing is overwritten: a revision is a new row; only the pointer to the latest one moves.
