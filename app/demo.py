@@ -5,11 +5,12 @@ releases). Amounts are log-normal and tied to the facility's size; needs are cor
 where needs are high, pollution urgency follows the sector); some facilities skip modules, some were
 surveyed twice a year apart (the first time on the retired loans form), some responses were revised.
 
-Speed: facilities and the shape of their surveys are drawn one by one with `random`, but answers are drawn
-column-wise with numpy, one questionnaire version at a time, then assembled row by row following each
-definition's relevance rules. Rows go to the database pre-serialised (JSON text, timestamps in the stored
-form) through the driver's executemany, bypassing SQLAlchemy's per-value processing. Demo responses never
-came through the API, so their content_hash is a placeholder, not the hash of a request body.
+Speed: facilities and the shape of their surveys (which modules, when, which form version) are drawn one
+by one with `random`; answers are then drawn column-wise with numpy, a chunk of responses and one
+questionnaire version at a time, and assembled row by row following each definition's relevance rules.
+Rows are built in stored form (JSON text, timestamps as stored) and inserted by a second thread
+(`core.db.RowWriter`, multi-row statements) while the next ones are drawn. Demo responses never came
+through the API, so their content_hash is a placeholder, not the hash of a request body.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ PREFIX = {
 BRANDS = ["Hưng Phát", "Thành Công", "Bình An", "Tân Tiến", "Phú Quý", "Đại Lộc", "Minh Châu"]
 NOTES = ["Cần hỗ trợ sớm", "Đề nghị ưu tiên", "Không", "Đang mở rộng sản xuất"]
 PROGRAMMES = ["khuyến công quốc gia", "khuyến công địa phương"]
-BATCH = 5000  # facilities drawn, answered and written per round
+BATCH = 5000  # facilities drawn and written per round; responses answered 4 × BATCH at a time
 
 
 def _lognormal(rnd: random.Random, median: float, sigma: float) -> float:

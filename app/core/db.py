@@ -218,7 +218,7 @@ class RowWriter:
 
         from app.models.types import UTCDateTime
 
-        self.table, self.columns, self.dialect = table, columns, dialect
+        self.columns = columns
         pg = dialect.name == "postgresql"
         mark = "%s" if dialect.paramstyle in ("format", "pyformat") else "?"
         self._marks = ", ".join(
@@ -229,10 +229,8 @@ class RowWriter:
             col_type = table.c[c].type
             if isinstance(col_type, UTCDateTime):
                 self._convert.append(UTCDateTime().dialect_impl(dialect).bind_processor(dialect))
-            elif isinstance(
-                col_type, JSON
-            ):  # Python None is stored as JSON null, as the ORM's JSON type does
-                self._convert.append(json.dumps)
+            elif isinstance(col_type, JSON):
+                self._convert.append(json.dumps)  # None is stored as JSON null, as the ORM's JSON type does
             else:
                 self._convert.append(None)
         self._head = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES "

@@ -57,9 +57,8 @@ def compile_condition(cond: dict[str, Any], types: dict[str, str]) -> Callable[[
                     isinstance(ans.get(qid), list) and any(type(v) is str and v in texts for v in ans[qid])
                 )
             return lambda ans: type(ans.get(qid)) is str and ans[qid] in texts
-        if not multi and all(
-            isinstance(w, bool) for w in wanted
-        ):  # booleans are singletons: `is` never equates 1 and True
+        # Booleans are singletons: `is` never equates 1 and True, as JSON equality requires.
+        if not multi and all(isinstance(w, bool) for w in wanted):
             if len(wanted) == 1:
                 flag = wanted[0]
                 return lambda ans: ans.get(qid) is flag

@@ -46,7 +46,7 @@ class GroupCommitter:
         self._started = threading.Lock()
 
     def submit(self, item: Any) -> Any:
-        """Store one prepared item (see service.Item); returns its outcome or AppError once committed."""
+        """Store one checked response (service._Pending); returns its outcome or AppError once committed."""
         self._ensure_thread()
         job = _Job(item)
         with self._ready:

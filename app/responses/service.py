@@ -194,12 +194,11 @@ class _Pending:
     form (the receive time, last in each row, is stamped by the write transaction), so the transaction
     holding the write lock has nothing left to do but insert."""
 
-    __slots__ = ("principal", "body", "digest", "definition", "facility", "head", "rev", "stored")
+    __slots__ = ("principal", "body", "digest", "definition", "head", "rev", "stored")
 
     def __init__(self, principal: Principal, body: ResponseCreate, digest: str, d: Any, f: FacilityRef | None,
                  dialect: Any) -> None:  # fmt: skip
         self.principal, self.body, self.digest, self.definition = principal, body, digest, d
-        self.facility: FacilityRef | None = None
         self.head: dict[str, Any] = {}
         self.rev: dict[str, Any] = {}
         self.stored: tuple[tuple[Any, ...], ...] = ()
@@ -208,7 +207,6 @@ class _Pending:
 
     def bind(self, f: FacilityRef, dialect: Any) -> None:
         body, principal, d = self.body, self.principal, self.definition
-        self.facility = f
         self.head = {"id": body.id, "questionnaire": d.key, "version": d.version, "facility_id": f.id, "province_code": f.province_code,
                      "submitted_by": principal.name, "content_hash": self.digest, "current_revision": 1, "received_at": None}  # fmt: skip
         self.rev = {"response_id": body.id, "revision": 1, "answers": body.answers, "collected_at": body.collected_at,
