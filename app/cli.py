@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 app = typer.Typer(help="khuyencong-survey command line", no_args_is_help=True, add_completion=False)
 keys_app = typer.Typer(help="API keys", no_args_is_help=True)
@@ -83,6 +84,10 @@ def schemas_check(
             typer.echo(str(p), err=True)
         typer.echo(f"{len(exc.problems)} problem(s)", err=True)
         raise typer.Exit(code=1) from None
+    except (OperationalError, ProgrammingError):
+        _fail(
+            "the database has no tables yet: run .venv/bin/alembic upgrade head (make migrate), or pass --no-db"
+        )
     for (key, version), d in sorted(registry.definitions.items()):
         typer.echo(f"ok  {key} v{version} ({d.status}, {len(d.questions)} questions)")
     for (key, version), prof in sorted(profiles.items.items()):

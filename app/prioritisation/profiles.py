@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from app.core.errors import NotFound
 from app.core.jsonutil import sha256_of
-from app.questionnaires.definition import KEY_RE, STATUSES, Problem
+from app.questionnaires.definition import KEY_RE, STATUSES, Problem, read_versioned
 from app.questionnaires.registry import Registry
 
 METHODS = ("weighted_sum", "topsis")
@@ -21,7 +18,6 @@ FACILITY_FIELDS = ("employees", "annual_revenue_vnd", "established_year", "prior
                    "years_since_last_support", "province_prior_support_count")  # fmt: skip
 CRITERION_KEYS = {"id", "source", "per", "direction", "weight", "missing", "map", "rationale"}
 TOP_KEYS = {"key", "version", "status", "title", "description", "method", "max_age_days", "criteria"}
-FILE_RE = re.compile(r"^v(\d+)\.ya?ml$")
 
 
 @dataclass(frozen=True)
@@ -227,21 +223,12 @@ class Profiles:
         base = root / "scoring"
         if not base.is_dir():
             return cls(items), problems
-        for folder in sorted(p for p in base.iterdir() if p.is_dir()):
-            for f in sorted(folder.iterdir()):
-                m = FILE_RE.match(f.name)
-                rel = str(f.relative_to(root.parent)) if root.parent in f.parents else str(f)
-                if not m:
-                    continue
-                try:
-                    raw = yaml.safe_load(f.read_text(encoding="utf-8"))
-                except (yaml.YAMLError, UnicodeDecodeError) as exc:
-                    problems.append(Problem(rel, "$", f"not valid YAML: {exc}"))
-                    continue
-                prof, probs = parse(raw, rel, registry, expect=(folder.name, int(m.group(1))))
-                problems.extend(probs)
-                if prof:
-                    items[(prof.key, prof.version)] = prof
+        folders = sorted(p for p in base.iterdir() if p.is_dir())
+        for key, version, rel, raw in read_versioned(root, folders, "scoring profile", problems):
+            prof, probs = parse(raw, rel, registry, expect=(key, version))
+            problems.extend(probs)
+            if prof:
+                items[(prof.key, prof.version)] = prof
         return cls(items), problems
 
     def get(self, key: str, version: int) -> Profile:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -318,27 +319,37 @@ def parse(
 FILE_RE = re.compile(r"^v(\d+)\.ya?ml$")
 
 
-def load_dir(root: Path) -> tuple[dict[tuple[str, int], Definition], list[Problem]]:
-    """Load every survey_schemas/<key>/v<N>.yaml (the scoring/ folder is not questionnaires)."""
-    defs: dict[tuple[str, int], Definition] = {}
-    problems: list[Problem] = []
-    if not root.is_dir():
-        return defs, [Problem(str(root), "$", "the survey_schemas folder does not exist")]
-    for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name != "scoring"):
+def read_versioned(
+    root: Path, folders: list[Path], what: str, problems: list[Problem]
+) -> Iterator[tuple[str, int, str, Any]]:
+    """Each `<folder>/v<N>.yaml` as (folder name, N, path as reported, parsed YAML), folders and files in name
+    order. A YAML file not named v<N>.yaml, or one that does not parse, is added to `problems` instead."""
+    for folder in folders:
         for f in sorted(folder.iterdir()):
             rel = str(f.relative_to(root.parent)) if root.parent in f.parents else str(f)
             m = FILE_RE.match(f.name)
             if not m:
                 if f.suffix in (".yaml", ".yml"):
-                    problems.append(Problem(rel, "$", "questionnaire files are named v<N>.yaml"))
+                    problems.append(Problem(rel, "$", f"{what} files are named v<N>.yaml"))
                 continue
             try:
                 raw = yaml.safe_load(f.read_text(encoding="utf-8"))
             except (yaml.YAMLError, UnicodeDecodeError) as exc:
                 problems.append(Problem(rel, "$", f"not valid YAML: {exc}"))
                 continue
-            d, probs = parse(raw, rel, expect=(folder.name, int(m.group(1))))
-            problems.extend(probs)
-            if d is not None:
-                defs[(d.key, d.version)] = d
+            yield folder.name, int(m.group(1)), rel, raw
+
+
+def load_dir(root: Path) -> tuple[dict[tuple[str, int], Definition], list[Problem]]:
+    """Load every survey_schemas/<key>/v<N>.yaml (the scoring/ folder is not questionnaires)."""
+    defs: dict[tuple[str, int], Definition] = {}
+    problems: list[Problem] = []
+    if not root.is_dir():
+        return defs, [Problem(str(root), "$", "the survey_schemas folder does not exist")]
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and p.name != "scoring")
+    for key, version, rel, raw in read_versioned(root, folders, "questionnaire", problems):
+        d, probs = parse(raw, rel, expect=(key, version))
+        problems.extend(probs)
+        if d is not None:
+            defs[(d.key, d.version)] = d
     return defs, problems

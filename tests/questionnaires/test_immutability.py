@@ -78,8 +78,8 @@ def test_draft_may_change_freely(tmp_path: Path) -> None:
     start(root)
 
 
-def cli(root: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": TEST_DB_URL, "SCHEMAS_DIR": str(root)}
+def cli(root: Path, db_url: str = TEST_DB_URL) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": db_url, "SCHEMAS_DIR": str(root)}
     return subprocess.run(
         [sys.executable, "-m", "app.cli", "schemas", "check"],
         env=env,
@@ -105,3 +105,20 @@ def test_schemas_check_command(tmp_path: Path) -> None:
     bad = cli(root)
     assert bad.returncode == 1
     assert "broken/v1.yaml: title.vi" in bad.stderr and "broken/v1.yaml: questions" in bad.stderr
+
+
+def test_schemas_check_names_the_missing_migration_and_misnamed_files(tmp_path: Path) -> None:
+    root, _, _ = make_dir(tmp_path)
+    empty = cli(root, f"sqlite:///{tmp_path / 'never-migrated.db'}")
+    assert empty.returncode == 2 and "Traceback" not in empty.stderr
+    assert "no tables yet" in empty.stderr and "alembic upgrade head" in empty.stderr
+    # A scoring profile file not named v<N>.yaml is reported like a misnamed questionnaire, not skipped.
+    scoring = root / "scoring" / "point-project"
+    scoring.mkdir(parents=True)
+    (scoring / "version-1.yaml").write_text("key: point-project\n", encoding="utf-8")
+    misnamed = cli(root)
+    assert misnamed.returncode == 1
+    assert (
+        "scoring/point-project/version-1.yaml: $: scoring profile files are named v<N>.yaml"
+        in misnamed.stderr
+    )
