@@ -93,8 +93,16 @@ def parse_source(
     if not carriers:
         problems.append(Problem(file, path, f"no version of {head} has a question {name!r}"))
         return None
-    types = {d.question(name).type for d in carriers}  # type: ignore[union-attr]
-    if types & {"text", "date", "select_multiple"} or (types & {"select_one"} and not mapped):
+    questions = [d.question(name) for d in carriers]
+    personal = [d.version for d, q in zip(carriers, questions, strict=True) if q is not None and q.personal]
+    if personal:
+        problems.append(Problem(file, path, f"{text} is personal data (v{', v'.join(map(str, personal))}); "
+                                "personal answers are never a scoring source"))  # fmt: skip
+        return None
+    types = {q.type for q in questions if q is not None}
+    if types & {"text", "date", "select_multiple", "geopoint", "image", "file"} or (
+        types & {"select_one"} and not mapped
+    ):
         what = (
             "select answers need a 'map' to numbers"
             if types & {"select_one"}
