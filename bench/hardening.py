@@ -27,7 +27,9 @@ ANSWERS = {"needs_loan": True, "loan_amount_vnd": 500_000_000, "loan_purpose": [
            "wants_interest_subsidy": True}  # fmt: skip
 
 
-def post_loop(base: str, key: str, fid: str, stop: threading.Event, out: list[float], errors: list[int]) -> None:
+def post_loop(
+    base: str, key: str, fid: str, stop: threading.Event, out: list[float], errors: list[int]
+) -> None:
     with httpx.Client(timeout=120) as c:
         while not stop.is_set():
             body = {"id": str(uuid.uuid4()), "questionnaire": "loans", "version": 2, "facility_id": fid, "answers": ANSWERS,
@@ -40,9 +42,13 @@ def post_loop(base: str, key: str, fid: str, stop: threading.Event, out: list[fl
             time.sleep(0.05)  # a device syncing, not a load generator
 
 
-def posts_during(base: str, key: str, fid: str, devices: int, during) -> tuple[list[float], list[int], object]:  # type: ignore[no-untyped-def]
+def posts_during(
+    base: str, key: str, fid: str, devices: int, during
+) -> tuple[list[float], list[int], object]:  # type: ignore[no-untyped-def]
     stop, lat, errors = threading.Event(), [], []  # type: ignore[var-annotated]
-    threads = [threading.Thread(target=post_loop, args=(base, key, fid, stop, lat, errors)) for _ in range(devices)]
+    threads = [
+        threading.Thread(target=post_loop, args=(base, key, fid, stop, lat, errors)) for _ in range(devices)
+    ]
     for t in threads:
         t.start()
     try:
@@ -123,20 +129,37 @@ def main() -> None:
     report(
         f"Hardening figures ({args.facilities:,} demo facilities, {args.devices} devices posting one at a time)",
         [
-            ("posts, no ranking (baseline)", f"{len(base_lat)} posts, p50 {ms(median(base_lat))}, p99 {ms(pct(base_lat, 0.99))}, max {ms(max(base_lat))}, errors {len(base_err)}"),
-            ("posts while POST /rankings runs", f"{len(rank_lat)} posts, p50 {ms(median(rank_lat))}, p99 {ms(pct(rank_lat, 0.99))}, max {ms(max(rank_lat))}, errors {len(rank_err)}"),
+            (
+                "posts, no ranking (baseline)",
+                f"{len(base_lat)} posts, p50 {ms(median(base_lat))}, p99 {ms(pct(base_lat, 0.99))}, max {ms(max(base_lat))}, errors {len(base_err)}",
+            ),
+            (
+                "posts while POST /rankings runs",
+                f"{len(rank_lat)} posts, p50 {ms(median(rank_lat))}, p99 {ms(pct(rank_lat, 0.99))}, max {ms(max(rank_lat))}, errors {len(rank_err)}",
+            ),
             ("the budgeted ranking", f"status {status}, {took:.1f} s"),
-            ("/healthz idle (baseline)", f"p50 {ms(median(idle))}, p99 {ms(pct(idle, 0.99))}, max {ms(max(idle))}"),
-            ("/healthz, 4 keyless 16 MiB floods", f"p50 {ms(median(during))}, p99 {ms(pct(during, 0.99))}, max {ms(max(during))}; {sent[0] / 2**20:,.0f} MiB offered"),
+            (
+                "/healthz idle (baseline)",
+                f"p50 {ms(median(idle))}, p99 {ms(pct(idle, 0.99))}, max {ms(max(idle))}",
+            ),
+            (
+                "/healthz, 4 keyless 16 MiB floods",
+                f"p50 {ms(median(during))}, p99 {ms(pct(during, 0.99))}, max {ms(max(during))}; {sent[0] / 2**20:,.0f} MiB offered",
+            ),
         ],  # fmt: skip
         {
-            "posts_p50_ms": round(median(base_lat) * 1000, 1), "posts_p99_ms": round(pct(base_lat, 0.99) * 1000, 1),
+            "posts_p50_ms": round(median(base_lat) * 1000, 1),
+            "posts_p99_ms": round(pct(base_lat, 0.99) * 1000, 1),
             "posts_during_ranking_p50_ms": round(median(rank_lat) * 1000, 1),
             "posts_during_ranking_p99_ms": round(pct(rank_lat, 0.99) * 1000, 1),
-            "posts_during_ranking_max_ms": round(max(rank_lat) * 1000, 1), "post_errors": len(base_err) + len(rank_err),
-            "ranking_status": status, "ranking_s": round(took, 1),
-            "healthz_idle_p50_ms": round(median(idle) * 1000, 2), "healthz_flood_p50_ms": round(median(during) * 1000, 2),
-            "healthz_flood_p99_ms": round(pct(during, 0.99) * 1000, 2), "flood_mib_offered": round(sent[0] / 2**20),
+            "posts_during_ranking_max_ms": round(max(rank_lat) * 1000, 1),
+            "post_errors": len(base_err) + len(rank_err),
+            "ranking_status": status,
+            "ranking_s": round(took, 1),
+            "healthz_idle_p50_ms": round(median(idle) * 1000, 2),
+            "healthz_flood_p50_ms": round(median(during) * 1000, 2),
+            "healthz_flood_p99_ms": round(pct(during, 0.99) * 1000, 2),
+            "flood_mib_offered": round(sent[0] / 2**20),
         },  # fmt: skip
     )
 

@@ -26,7 +26,7 @@ def test_readme_walkthrough_runs_as_written(client, live_server, tmp_path) -> No
     host = live_server.removeprefix("http://")
     body = "\n".join(script.splitlines()[1:])  # the server is the live one, started as `make run` does
     body = body.replace("localhost:8000", host).replace(".venv/bin/", f"{BIN}/")
-    harness = "set -euo pipefail\ncurl() { command curl --fail-with-body \"$@\"; }\n"  # any HTTP error stops the script
+    harness = 'set -euo pipefail\ncurl() { command curl --fail-with-body "$@"; }\n'  # any HTTP error stops the script
     done = subprocess.run(["bash", "-c", harness + body], cwd=tmp_path, env=os.environ.copy(), capture_output=True,
                           text=True, timeout=600)  # fmt: skip
     assert done.returncode == 0, f"the walk-through failed:\n{done.stdout}\n{done.stderr}"

@@ -59,7 +59,12 @@ def test_body_ceilings_are_per_route_not_by_path_suffix(client, make_key) -> Non
     fo = make_key("field_officer", provinces=["68"], name="fo")
     big = b'{"name": "' + b"a" * (2 * 1024 * 1024) + b'"}'
     # PATCH /facilities/import is the ordinary PATCH route (1 MiB), not the CSV upload (32 MiB).
-    body = assert_problem(client.patch("/api/v1/facilities/import", content=big, headers={**fo, "Content-Type": "application/json"}), 413)
+    body = assert_problem(
+        client.patch(
+            "/api/v1/facilities/import", content=big, headers={**fo, "Content-Type": "application/json"}
+        ),
+        413,
+    )
     assert "1,048,576" in body["detail"]
     # The batch route takes 16 MiB: 2 MiB passes the ceiling (and fails later, as malformed items would).
     r = client.post("/api/v1/responses/batch", content=b'{"items": [' + b'"x",' * (500_000) + b'"x"]}',
@@ -88,7 +93,12 @@ def test_single_posts_are_acknowledged_while_a_ranking_is_computed(client, make_
     outcome: dict[str, object] = {}
 
     def make_ranking() -> None:
-        body = {"profile": "point-project", "profile_version": 1, "budget_vnd": 10**9, "cost_source": "loans.loan_amount_vnd"}
+        body = {
+            "profile": "point-project",
+            "profile_version": 1,
+            "budget_vnd": 10**9,
+            "cost_source": "loans.loan_amount_vnd",
+        }
         outcome["ranking"] = client.post("/api/v1/rankings", json=body, headers=planner).status_code
 
     t = threading.Thread(target=make_ranking)
@@ -108,7 +118,9 @@ BAD_CURSORS = [base64.urlsafe_b64encode(json.dumps(v).encode()).decode().rstrip(
                ([None], ["a"], [1.5], [True], [[1]], [{"a": 1}], [-1], [2**63], "x", [1, 2])]  # fmt: skip
 
 
-@pytest.mark.parametrize("path", ["/api/v1/facilities", "/api/v1/responses", "/api/v1/audit", "/api/v1/rankings"])
+@pytest.mark.parametrize(
+    "path", ["/api/v1/facilities", "/api/v1/responses", "/api/v1/audit", "/api/v1/rankings"]
+)
 def test_cursors_of_any_json_value_are_422(client, admin, path) -> None:
     for cursor in BAD_CURSORS:
         assert_problem(client.get(path, params={"cursor": cursor}, headers=admin), 422, "query.cursor")
@@ -117,7 +129,11 @@ def test_cursors_of_any_json_value_are_422(client, admin, path) -> None:
 def test_priorities_cursor_of_wrong_types_is_422(client, admin) -> None:
     for v in (["2026-01-01T00:00:00+00:00", None], [None, 1], ["not a date", 1], [1, 1]):
         cursor = base64.urlsafe_b64encode(json.dumps(v).encode()).decode()
-        r = client.get("/api/v1/priorities", params={"profile": "point-project", "profile_version": 1, "cursor": cursor}, headers=admin)
+        r = client.get(
+            "/api/v1/priorities",
+            params={"profile": "point-project", "profile_version": 1, "cursor": cursor},
+            headers=admin,
+        )
         assert_problem(r, 422, "query.cursor")
 
 
@@ -127,8 +143,16 @@ OVERFLOW = "0001-01-01T00:00:00+14:00"  # its UTC instant is before year 1
 def test_datetimes_that_overflow_in_utc_are_422_everywhere(client, admin, make_key) -> None:
     fo = make_key("field_officer", provinces=["68"], name="fo")
     fid = client.post("/api/v1/facilities", json=facility_body(), headers=fo).json()["id"]
-    assert_problem(client.post("/api/v1/responses", json=response_body(fid, collected_at=OVERFLOW), headers=fo), 422, "collected_at")
-    assert_problem(client.get("/api/v1/responses", params={"received_after": OVERFLOW}, headers=admin), 422, "query.received_after")
+    assert_problem(
+        client.post("/api/v1/responses", json=response_body(fid, collected_at=OVERFLOW), headers=fo),
+        422,
+        "collected_at",
+    )
+    assert_problem(
+        client.get("/api/v1/responses", params={"received_after": OVERFLOW}, headers=admin),
+        422,
+        "query.received_after",
+    )
     assert_problem(client.get("/api/v1/audit", params={"since": OVERFLOW}, headers=admin), 422, "query.since")
     q = {"profile": "point-project", "profile_version": 1, "as_of": OVERFLOW}
     assert_problem(client.get("/api/v1/priorities", params=q, headers=admin), 422, "query.as_of")
@@ -136,7 +160,11 @@ def test_datetimes_that_overflow_in_utc_are_422_everywhere(client, admin, make_k
                                headers=admin), 422, "as_of")  # fmt: skip
     # In a batch, such an item is one invalid item; the others are stored.
     good = response_body(fid)
-    r = client.post("/api/v1/responses/batch", json={"items": [response_body(fid, collected_at=OVERFLOW), good]}, headers=fo)
+    r = client.post(
+        "/api/v1/responses/batch",
+        json={"items": [response_body(fid, collected_at=OVERFLOW), good]},
+        headers=fo,
+    )
     assert r.status_code == 200
     assert [x["status"] for x in r.json()["results"]] == ["invalid", "created"]
     assert r.json()["results"][0]["errors"][0]["path"] == "items.0.collected_at"
@@ -146,7 +174,9 @@ def test_lone_surrogates_are_malformed_json(client, make_key) -> None:
     fo = make_key("field_officer", provinces=["68"], name="fo")
     for raw in ('{"name": "\\ud800", "kind": "cooperative", "sector": "other", "province_code": "68"}',
                 '{"\\udfff": 1}'):  # fmt: skip
-        r = client.post("/api/v1/facilities", content=raw.encode(), headers={**fo, "Content-Type": "application/json"})
+        r = client.post(
+            "/api/v1/facilities", content=raw.encode(), headers={**fo, "Content-Type": "application/json"}
+        )
         body = assert_problem(r, 422, "body")
         assert "surrogate" in body["errors"][0]["message"]
 
@@ -156,10 +186,15 @@ def test_lone_surrogates_are_malformed_json(client, make_key) -> None:
 
 def test_xlsx_export_survives_control_characters_in_stored_text(client, admin, make_key) -> None:
     fo = make_key("field_officer", provinces=["68"], name="fo")
-    fid = client.post("/api/v1/facilities", json=facility_body(name="Cơ sở \u0007 chuông"), headers=fo).json()["id"]
+    fid = client.post(
+        "/api/v1/facilities", json=facility_body(name="Cơ sở \u0007 chuông"), headers=fo
+    ).json()["id"]
     answers = {"needs_loan": True, "loan_amount_vnd": 500_000_000, "loan_purpose": ["machinery"], "has_collateral": False,
                "wants_interest_subsidy": True, "investment_plan": "Máy \u0007\u001b rang cà phê"}  # fmt: skip
-    assert client.post("/api/v1/responses", json=response_body(fid, answers=answers), headers=fo).status_code == 201
+    assert (
+        client.post("/api/v1/responses", json=response_body(fid, answers=answers), headers=fo).status_code
+        == 201
+    )
     for url, params in (("/api/v1/exports/responses.csv", {"questionnaire": "loans", "version": 2, "format": "xlsx"}),
                         ("/api/v1/exports/facilities.csv", {"format": "xlsx"})):  # fmt: skip
         r = client.get(url, params=params, headers=admin)
@@ -181,23 +216,36 @@ def test_reposting_another_province_or_officers_body_reveals_nothing(client, mak
     body = response_body(fid)
     assert client.post("/api/v1/responses", json=body, headers=ld).status_code == 201
     # The officer revises it: a re-post of the original must not reveal the new answers to anyone else.
-    revised = {"base_revision": 1, "answers": {"needs_loan": False}, "collected_at": "2026-11-21T09:00:00+07:00"}
+    revised = {
+        "base_revision": 1,
+        "answers": {"needs_loan": False},
+        "collected_at": "2026-11-21T09:00:00+07:00",
+    }
     assert client.put(f"/api/v1/responses/{body['id']}", json=revised, headers=ld).status_code == 201
     other = assert_problem(client.post("/api/v1/responses", json=body, headers=hn), 422, "facility_id")
     assert not NO_68.search(json.dumps(other)) and "needs_loan" not in json.dumps(other)
     for key in (ld2, portal):
         r = client.post("/api/v1/responses", json=body, headers=key)
         assert r.status_code == 200
-        assert set(r.json()) == {"id", "questionnaire", "version", "status"} and r.json()["status"] == "duplicate"
+        assert (
+            set(r.json()) == {"id", "questionnaire", "version", "status"}
+            and r.json()["status"] == "duplicate"
+        )
     mine = client.post("/api/v1/responses", json=body, headers=ld)
-    assert mine.status_code == 200 and mine.json()["answers"] == {"needs_loan": False} and mine.json()["revision"] == 2
+    assert (
+        mine.status_code == 200
+        and mine.json()["answers"] == {"needs_loan": False}
+        and mine.json()["revision"] == 2
+    )
 
 
 def test_a_known_tax_code_outside_scope_reveals_no_facility(client, make_key) -> None:
     ld = make_key("field_officer", provinces=["68"], name="ld")
     hn = make_key("field_officer", provinces=["01"], name="hn")
     client.post("/api/v1/facilities", json=facility_body(tax_code="0101234567"), headers=ld)
-    r = client.post("/api/v1/facilities", json=facility_body(tax_code="0101234567", province_code="01"), headers=hn)
+    r = client.post(
+        "/api/v1/facilities", json=facility_body(tax_code="0101234567", province_code="01"), headers=hn
+    )
     body = assert_problem(r, 409, "tax_code")
     assert "facility_id" not in body and not NO_68.search(json.dumps(body))
     inline = {k: v for k, v in response_body("x").items() if k != "facility_id"}
@@ -205,7 +253,9 @@ def test_a_known_tax_code_outside_scope_reveals_no_facility(client, make_key) ->
     body = assert_problem(client.post("/api/v1/responses", json=inline, headers=hn), 409, "facility.tax_code")
     assert "facility_id" not in body and not NO_68.search(json.dumps(body))
     # A caller who may read it still gets the id, as v1 promises.
-    mine = assert_problem(client.post("/api/v1/facilities", json=facility_body(tax_code="0101234567"), headers=ld), 409)
+    mine = assert_problem(
+        client.post("/api/v1/facilities", json=facility_body(tax_code="0101234567"), headers=ld), 409
+    )
     assert mine["facility_id"]
 
 
@@ -214,10 +264,27 @@ def test_a_known_tax_code_outside_scope_reveals_no_facility(client, make_key) ->
 
 def test_tax_and_vsic_codes_take_ascii_digits_only(client, make_key) -> None:
     fo = make_key("field_officer", provinces=["68"], name="fo")
-    assert_problem(client.post("/api/v1/facilities", json=facility_body(tax_code="０１０１２３４５６７"), headers=fo), 422, "tax_code")
-    assert_problem(client.post("/api/v1/facilities", json=facility_body(vsic_code="１０７７"), headers=fo), 422, "vsic_code")
-    assert_problem(client.post("/api/v1/facilities", json=facility_body(ward_code="２６７３４"), headers=fo), 422, "ward_code")
-    assert client.post("/api/v1/facilities", json=facility_body(tax_code="0101234567", vsic_code="1077"), headers=fo).status_code == 201
+    assert_problem(
+        client.post("/api/v1/facilities", json=facility_body(tax_code="０１０１２３４５６７"), headers=fo),
+        422,
+        "tax_code",
+    )
+    assert_problem(
+        client.post("/api/v1/facilities", json=facility_body(vsic_code="１０７７"), headers=fo),
+        422,
+        "vsic_code",
+    )
+    assert_problem(
+        client.post("/api/v1/facilities", json=facility_body(ward_code="２６７３４"), headers=fo),
+        422,
+        "ward_code",
+    )
+    assert (
+        client.post(
+            "/api/v1/facilities", json=facility_body(tax_code="0101234567", vsic_code="1077"), headers=fo
+        ).status_code
+        == 201
+    )
 
 
 def test_a_moved_facility_and_its_responses_leave_the_old_provinces_officers(client, make_key, admin) -> None:
@@ -228,16 +295,29 @@ def test_a_moved_facility_and_its_responses_leave_the_old_provinces_officers(cli
     body = response_body(fid)
     assert client.post("/api/v1/responses", json=body, headers=ld).status_code == 201
     assert_problem(client.patch(f"/api/v1/facilities/{fid}", json={"province_code": "01"}, headers=hn), 404)
-    assert_problem(client.patch(f"/api/v1/facilities/{fid}", json={"province_code": "01"}, headers=ld), 403, "province_code")
-    assert client.patch(f"/api/v1/facilities/{fid}", json={"province_code": "01"}, headers=both).status_code == 200
-    revised = {"base_revision": 1, "answers": {"needs_loan": False}, "collected_at": "2026-11-21T09:00:00+07:00"}
+    assert_problem(
+        client.patch(f"/api/v1/facilities/{fid}", json={"province_code": "01"}, headers=ld),
+        403,
+        "province_code",
+    )
+    assert (
+        client.patch(f"/api/v1/facilities/{fid}", json={"province_code": "01"}, headers=both).status_code
+        == 200
+    )
+    revised = {
+        "base_revision": 1,
+        "answers": {"needs_loan": False},
+        "collected_at": "2026-11-21T09:00:00+07:00",
+    }
     assert_problem(client.put(f"/api/v1/responses/{body['id']}", json=revised, headers=ld), 404)
     assert_problem(client.get(f"/api/v1/responses/{body['id']}", headers=ld), 404)
     stored = client.get(f"/api/v1/responses/{body['id']}", headers=admin).json()
     assert stored["province_code"] == "01" and stored["revision"] == 1
 
 
-def test_forwarded_for_from_an_untrusted_peer_is_not_the_audited_ip(client, make_key, admin, live_server) -> None:
+def test_forwarded_for_from_an_untrusted_peer_is_not_the_audited_ip(
+    client, make_key, admin, live_server
+) -> None:
     fo = make_key("field_officer", provinces=["68"], name="fo")
     r = httpx.post(f"{live_server}/api/v1/facilities", json=facility_body(), timeout=20,
                    headers={**fo, "X-Forwarded-For": "203.0.113.9", "X-Request-ID": "forged-id"})  # fmt: skip
@@ -247,9 +327,15 @@ def test_forwarded_for_from_an_untrusted_peer_is_not_the_audited_ip(client, make
 
 
 def test_refused_cors_preflight_is_problem_json(client) -> None:
-    r = client.options("/api/v1/responses", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
+    r = client.options(
+        "/api/v1/responses",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+    )
     assert_problem(r, 400, "header.origin")
-    ok = client.options("/api/v1/responses", headers={"Origin": "https://portal.example.gov.vn", "Access-Control-Request-Method": "POST"})
+    ok = client.options(
+        "/api/v1/responses",
+        headers={"Origin": "https://portal.example.gov.vn", "Access-Control-Request-Method": "POST"},
+    )
     assert ok.status_code == 200
 
 
@@ -257,11 +343,24 @@ def test_protocol_errors_are_problem_json(client, admin) -> None:
     for r in (
         client.request("DELETE", "/api/v1/facilities", headers=admin),
         client.get("/nowhere"),
-        client.post("/api/v1/keys", content=b"\xff\xfe", headers={**admin, "Content-Type": "application/json"}),
-        client.post("/api/v1/keys", content=b"name=x", headers={**admin, "Content-Type": "application/x-www-form-urlencoded"}),
-        client.post("/api/v1/facilities/import", content=b"--x\r\nbroken", headers={**admin, "Content-Type": "multipart/form-data; boundary=x"}),
+        client.post(
+            "/api/v1/keys", content=b"\xff\xfe", headers={**admin, "Content-Type": "application/json"}
+        ),
+        client.post(
+            "/api/v1/keys",
+            content=b"name=x",
+            headers={**admin, "Content-Type": "application/x-www-form-urlencoded"},
+        ),
+        client.post(
+            "/api/v1/facilities/import",
+            content=b"--x\r\nbroken",
+            headers={**admin, "Content-Type": "multipart/form-data; boundary=x"},
+        ),
     ):
-        assert r.status_code >= 400 and r.headers["content-type"].startswith("application/problem+json"), (r.status_code, r.text)
+        assert r.status_code >= 400 and r.headers["content-type"].startswith("application/problem+json"), (
+            r.status_code,
+            r.text,
+        )
 
 
 def test_rate_limit_never_passes_twice_the_limit_at_a_minute_edge() -> None:
@@ -290,7 +389,11 @@ def test_csv_import_answers_in_proportion_and_refuses_oversized_files(client, ma
     assert len(results) == 5000 and all(x["status"] == "invalid" for x in results)
     assert len(r.content) < 520 * 5000, len(r.content)  # each refused row: at most 3 errors of 120 characters
     too_many = (header + "Xưởng,cooperative,other,68,,,,,,,\n" * (MAX_ROWS + 1)).encode()
-    assert_problem(client.post("/api/v1/facilities/import", files={"file": ("big.csv", too_many)}, headers=fo), 422, "file")
+    assert_problem(
+        client.post("/api/v1/facilities/import", files={"file": ("big.csv", too_many)}, headers=fo),
+        422,
+        "file",
+    )
 
 
 def test_csv_import_checks_rows_before_taking_the_write_lock(client, make_key, monkeypatch) -> None:
