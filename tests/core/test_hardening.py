@@ -17,9 +17,9 @@ import pytest
 
 from app.access.deps import RateLimiter
 from tests.conftest import assert_problem
+from tests.factories import facility_body, response_body
 
 NO_68 = re.compile(r"(?<![0-9a-f])68(?![0-9a-f])")  # province 68 named anywhere (not inside an id)
-from tests.factories import facility_body, response_body
 
 # -- 2. authentication before the body; per-route ceilings ---------------------------------------------
 
