@@ -82,6 +82,7 @@ class Handler(BaseHTTPRequestHandler):
                 return self._send(200, f.read_bytes(), ctype + "; charset=utf-8")
             return self._send(404, b"", "text/plain")
         if url.path == "/":
+            page.manifest.cache_clear()  # `make assets` may have rebuilt them
             q = parse_qs(url.query)
             lang = "en" if q.get("lang") == ["en"] else "vi"
             html = page.render(config(lang, q.get("state", ["active"])[0]))

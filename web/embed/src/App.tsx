@@ -45,7 +45,7 @@ const CLOSED_MESSAGE: Record<Exclude<LinkState, 'active'>, MessageKey> = {
 function answersSchemaOf(q: QuestionnaireConfig): RJSFSchema {
   // Nested under `answers`, the questionnaire's own `$schema`/`$id` would start a new resource; the rest is as served.
   const { $schema: _dialect, $id: _id, ...rest } = q.schema as RJSFSchema & { $schema?: string; $id?: string };
-  return rest as RJSFSchema;
+  return (q.description ? { ...rest, description: q.description } : rest) as RJSFSchema;
 }
 
 type Section = Record<string, unknown>;

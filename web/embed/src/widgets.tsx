@@ -134,7 +134,7 @@ function RadioWidget(props: WidgetProps) {
   const ctx = props.registry.formContext as PageContext;
   const answered = props.value !== undefined && props.value !== null;
   return (
-    <div className={props.options.inline ? 'kc-radio kc-inline' : 'kc-radio'}>
+    <div className={props.options.inline ? 'kc-radio kc-inline' : 'kc-radio'} role="group" aria-labelledby={`${props.id}__label`}>
       <Stock {...props} />
       {!props.required && answered && !props.disabled && !props.readonly ? (
         <button type="button" className="kc-clear" onClick={() => props.onChange(undefined)}>
@@ -151,7 +151,17 @@ function SelectWidget(props: WidgetProps) {
   return <Stock {...props} placeholder={props.placeholder || ctx.t('choose')} />;
 }
 
-export const widgets: RegistryWidgetsType = { TextWidget, RadioWidget, SelectWidget };
+/** RJSF's checkboxes, named by their question for assistive technology. */
+function CheckboxesWidget(props: WidgetProps) {
+  const Stock = stock.widgets.CheckboxesWidget;
+  return (
+    <div className="kc-checkboxes" role="group" aria-labelledby={`${props.id}__label`}>
+      <Stock {...props} />
+    </div>
+  );
+}
+
+export const widgets: RegistryWidgetsType = { TextWidget, RadioWidget, SelectWidget, CheckboxesWidget };
 
 /** A question that is not relevant resolves to `{type: "null"}` (the `else` of its if/then/else): it is not
  * shown, and unlike RJSF's NullField nothing is written for it. */
