@@ -28,6 +28,14 @@ def manifest() -> dict[str, str]:
     return json.loads((STATIC_DIR / "manifest.json").read_text(encoding="utf-8"))  # type: ignore[no-any-return]
 
 
+LICENSES = "embed-licenses.txt"
+
+
+def asset_names() -> frozenset[str]:
+    """The files GET /static/forms/{asset} serves: the built assets and their licences, nothing else."""
+    return frozenset(manifest().values()) | {LICENSES}
+
+
 def _script_json(value: Any) -> str:
     # Inside <script> only "</" could end the element early; "<" as \u003c (and & / U+2028/9 for old parsers)
     # keeps any text from questionnaires or link names inert.
