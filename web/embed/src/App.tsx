@@ -6,7 +6,7 @@ import { createSchemaUtils, type ErrorSchema, type RJSFSchema, type UiSchema } f
 import { customizeValidator } from '@rjsf/validator-ajv8';
 import Ajv2020 from 'ajv/dist/2020.js';
 
-import type { EmbedConfig, LinkState, QuestionnaireConfig } from './config.ts';
+import type { EmbedConfig, Lang, LinkState, QuestionnaireConfig } from './config.ts';
 import { makeTransformErrors, propertySchema, serverErrorSchema } from './errors.ts';
 import { facilityBody, facilitySchema, facilityUiSchema } from './facility.ts';
 import { formatDateTime, makeT, rjsfTranslator, type MessageKey } from './i18n.ts';
@@ -73,7 +73,24 @@ function focusFirstError() {
   });
 }
 
-export default function App({ cfg }: { cfg: EmbedConfig }) {
+/** The other language's texts of the same questionnaire versions, from the public definition routes. */
+async function inLanguage(cfg: EmbedConfig, lang: Lang): Promise<QuestionnaireConfig[]> {
+  return Promise.all(
+    (cfg.questionnaires ?? []).map(async (q) => {
+      const base = `${cfg.api_base}/questionnaires/${encodeURIComponent(q.key)}/versions/${q.version}`;
+      const get = async (suffix: string) => {
+        const res = await fetch(`${base}${suffix}?lang=${lang}`, { credentials: 'omit' });
+        if (!res.ok) throw new Error(`HTTP ${res.status}`);
+        return res.json();
+      };
+      const [definition, schema, uiSchema] = await Promise.all([get(''), get('/json-schema'), get('/ui-schema')]);
+      return { ...q, title: definition.title ?? q.title, description: definition.description ?? null, schema, ui_schema: uiSchema };
+    }),
+  );
+}
+
+export default function App({ cfg: initial }: { cfg: EmbedConfig }) {
+  const [cfg, setCfg] = useState(initial);
   const t = useMemo(() => makeT(cfg.lang), [cfg.lang]);
   const ctx: PageContext = useMemo(() => ({ lang: cfg.lang, t }), [cfg.lang, t]);
   const questionnaires = cfg.questionnaires ?? [];
@@ -287,6 +304,23 @@ export default function App({ cfg }: { cfg: EmbedConfig }) {
     setPhase({ kind: 'idle' });
   };
 
+  // The language changes in place (nothing typed is lost, even where the frame may not keep storage); the
+  // link stays a plain link, followed if the other language cannot be fetched.
+  const switchLang = (e: { preventDefault: () => void }, l: Lang) => {
+    const href = cfg.lang_urls?.[l];
+    if (!href || phase.kind === 'sending') return;
+    e.preventDefault();
+    inLanguage(cfg, l)
+      .then((qs) => {
+        setCfg({ ...cfg, lang: l, questionnaires: cfg.questionnaires ? qs : undefined });
+        document.documentElement.lang = l;
+        window.history.replaceState(null, '', href);
+      })
+      .catch(() => {
+        window.location.href = href;
+      });
+  };
+
   const header = (
     <header className="kc-header">
       <h1>{t('pageTitle')}</h1>
@@ -298,7 +332,7 @@ export default function App({ cfg }: { cfg: EmbedConfig }) {
                 {l === 'vi' ? 'Tiếng Việt' : 'English'}
               </span>
             ) : cfg.lang_urls?.[l] ? (
-              <a key={l} href={cfg.lang_urls[l]} lang={l} hrefLang={l}>
+              <a key={l} href={cfg.lang_urls[l]} lang={l} hrefLang={l} onClick={(e) => switchLang(e, l)}>
                 {l === 'vi' ? 'Tiếng Việt' : 'English'}
               </a>
             ) : null,
@@ -373,7 +407,7 @@ export default function App({ cfg }: { cfg: EmbedConfig }) {
 
       {current && schema ? (
         <Form
-          key={`${current.key}:${needFacility}`}
+          key={`${current.key}:${needFacility}:${cfg.lang}`}
           schema={schema}
           uiSchema={uiSchema}
           formData={formData}

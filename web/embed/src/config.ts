@@ -30,7 +30,7 @@ export interface EmbedConfig {
   token: string;
   /** Absolute path of the API on this server, e.g. "/api/v1". */
   api_base: string;
-  link?: { id: string; name: string; expires_at?: string | null };
+  link?: { id: string; name?: string; expires_at?: string | null };
   province?: Place;
   wards?: Place[];
   questionnaires?: QuestionnaireConfig[];

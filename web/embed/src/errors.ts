@@ -209,7 +209,10 @@ function serverMessage(
     case 'ward_not_in_province':
       return t('e_unknown_ward');
     case 'out_of_scope':
-      return t('e_out_of_scope');
+      return path[path.length - 1] === 'tax_code' ? t('e_out_of_scope') : t('e_other');
+    case 'duplicate':
+      // Only a tax code registered in another province comes back so (one of this province is recognised).
+      return path[path.length - 1] === 'tax_code' ? t('e_out_of_scope') : t('e_other');
     case 'value_error':
       if (path[path.length - 1] === 'tax_code') return t('e_tax_code');
       if (path[path.length - 1] === 'established_year') return t('e_future_year');

@@ -102,7 +102,12 @@ export async function post(apiBase: string, token: string, body: ResponseBody): 
     if (res.status === 403 && linkReason(problem) === 'unknown' && problem.errors?.length) return { kind: 'invalid', problem };
     return { kind: 'link', problem };
   }
-  if (res.status === 409) return { kind: 'conflict', problem: await problemOf(res) };
+  if (res.status === 409) {
+    const problem = await problemOf(res);
+    // A tax code registered to an establishment of another province is about that answer, not about the id.
+    if (problem.errors?.some((e) => e.path !== 'id')) return { kind: 'invalid', problem };
+    return { kind: 'conflict', problem };
+  }
   if (res.status === 413) return { kind: 'too_large' };
   if (res.status === 429) {
     const s = Number(res.headers.get('Retry-After'));
