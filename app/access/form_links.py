@@ -69,8 +69,12 @@ def _refusal(link: Any) -> AppError:
     if st == "revoked":
         return FormLinkRevoked("This form link has been revoked.", headers=_CHALLENGE)
     if st == "expired":
-        return FormLinkExpired(f"This form link expired at {link.expires_at.isoformat()}.", headers=_CHALLENGE)
-    return FormLinkExhausted(f"This form link has received all the {link.max_submissions} submissions it allows.")
+        return FormLinkExpired(
+            f"This form link expired at {link.expires_at.isoformat()}.", headers=_CHALLENGE
+        )
+    return FormLinkExhausted(
+        f"This form link has received all the {link.max_submissions} submissions it allows."
+    )
 
 
 def principal_name(link_id: str) -> str:
@@ -78,8 +82,8 @@ def principal_name(link_id: str) -> str:
     return f"form-link:{link_id}"
 
 
-_LINK_COLUMNS = (FormLink.seq, FormLink.id, FormLink.token_hash, FormLink.province_code, FormLink.questionnaires,
-                 FormLink.expires_at, FormLink.revoked_at, FormLink.max_submissions, FormLink.submission_count)  # fmt: skip
+_LINK_COLUMNS = [col(c) for c in (FormLink.seq, FormLink.id, FormLink.token_hash, FormLink.province_code, FormLink.questionnaires,
+                                   FormLink.expires_at, FormLink.revoked_at, FormLink.max_submissions, FormLink.submission_count)]  # fmt: skip
 _LINK_BY_HASH = select(*_LINK_COLUMNS).where(FormLink.token_hash == bindparam("digest"))  # type: ignore[arg-type]
 
 
@@ -207,7 +211,9 @@ def revoke(*, session: Session, principal: Principal | None, link_id: str) -> Fo
     if link.revoked_at is None:
         link.revoked_at = utcnow()
         session.add(link)
-        audit.record(session, principal, "form_link.revoked", "form_link", link.id, province=link.province_code)
+        audit.record(
+            session, principal, "form_link.revoked", "form_link", link.id, province=link.province_code
+        )
         session.flush()
     return link
 
@@ -230,7 +236,10 @@ def _take(link_seq: int) -> Any:
             col(FormLink.seq) == link_seq,
             col(FormLink.revoked_at).is_(None),
             or_(col(FormLink.expires_at).is_(None), col(FormLink.expires_at) > now),
-            or_(col(FormLink.max_submissions).is_(None), col(FormLink.submission_count) < FormLink.max_submissions),
+            or_(
+                col(FormLink.max_submissions).is_(None),
+                col(FormLink.submission_count) < FormLink.max_submissions,
+            ),
         )
         .values(submission_count=FormLink.submission_count + 1)
         .execution_options(synchronize_session=False)
@@ -255,7 +264,7 @@ class Quota:
         if not links:
             return cls({}, {})
         ids = sorted({p.body.id for p in links})
-        stored = set(session.execute(select(Response.id).where(col(Response.id).in_(ids))).scalars())
+        stored = set(session.execute(select(col(Response.id)).where(col(Response.id).in_(ids))).scalars())
         taken: dict[int, int] = {}
         refused: dict[int, AppError] = {}
         seen: set[str] = set()

@@ -120,12 +120,15 @@ class FormLinkCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Annotated[StrictStr, Field(min_length=1, max_length=200, description="e.g. the portal's name")]
     questionnaires: Annotated[
-        list[StrictStr], Field(min_length=1, max_length=20, description="questionnaire keys, e.g. [\"loans\"]")
+        list[StrictStr], Field(min_length=1, max_length=20, description='questionnaire keys, e.g. ["loans"]')
     ]
     province_code: Annotated[StrictStr, Field(pattern=r"^\d{2}$", description="inside your provinces")]
-    expires_at: Annotated[UtcDatetime | None, Field(description="RFC 3339 with offset; no expiry if omitted")] = None
+    expires_at: Annotated[
+        UtcDatetime | None, Field(description="RFC 3339 with offset; no expiry if omitted")
+    ] = None
     max_submissions: Annotated[
-        StrictInt | None, Field(ge=1, le=10_000_000, description="responses the link may store; no cap if omitted")
+        StrictInt | None,
+        Field(ge=1, le=10_000_000, description="responses the link may store; no cap if omitted"),
     ] = None
 
 
@@ -145,7 +148,9 @@ class FormLinkRead(BaseModel):
 
 
 class FormLinkCreated(FormLinkRead):
-    token: str = Field(description="shown once; only its hash is stored. Works as `Authorization: Bearer <token>`")
+    token: str = Field(
+        description="shown once; only its hash is stored. Works as `Authorization: Bearer <token>`"
+    )
     url: str = Field(description="the hosted form page, for an <iframe> (add ?lang=en for English)")
     iframe: str = Field(description="the HTML to paste into the portal page")
 
@@ -161,11 +166,17 @@ def _link(link) -> FormLinkRead:  # type: ignore[no-untyped-def]
     responses={k: PROBLEM_RESPONSES[k] for k in (422,)},
 )
 def create_form_link(
-    body: FormLinkCreate, request: Request, session: WriteSessionDep, principal: AdminPrincipal, registry: RegistryDep
+    body: FormLinkCreate,
+    request: Request,
+    session: WriteSessionDep,
+    principal: AdminPrincipal,
+    registry: RegistryDep,
 ) -> FormLinkCreated:
     """Create a form link for some questionnaires in one province inside your provinces; the token is in this
     response only."""
-    link, token = form_links.create(session=session, principal=principal, registry=registry, **body.model_dump())
+    link, token = form_links.create(
+        session=session, principal=principal, registry=registry, **body.model_dump()
+    )
     url = f"{str(request.base_url).rstrip('/')}/embed/{token}"
     iframe = (f'<iframe src="{url}" title="Khảo sát nhu cầu hỗ trợ khuyến công" '
               'style="width:100%;height:1400px;border:0" loading="lazy"></iframe>')  # fmt: skip
@@ -181,12 +192,18 @@ def list_form_links(
 ) -> Page[FormLinkRead]:
     """The form links of your provinces with their state and count of submissions (never a token)."""
     rows, nxt = form_links.list_page(
-        session=session, principal=principal, cursor=page.cursor, limit=page.limit, province_code=province_code
+        session=session,
+        principal=principal,
+        cursor=page.cursor,
+        limit=page.limit,
+        province_code=province_code,
     )
     return Page(items=[_link(r) for r in rows], next_cursor=nxt)
 
 
-@router.post("/form-links/{link_id}/revoke", response_model=FormLinkRead, responses={404: PROBLEM_RESPONSES[404]})
+@router.post(
+    "/form-links/{link_id}/revoke", response_model=FormLinkRead, responses={404: PROBLEM_RESPONSES[404]}
+)
 def revoke_form_link(link_id: str, session: WriteSessionDep, principal: AdminPrincipal) -> FormLinkRead:
     """Revoke a form link of your provinces: its next request is refused, in every process, and its page says so."""
     return _link(form_links.revoke(session=session, principal=principal, link_id=link_id))

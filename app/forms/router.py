@@ -30,7 +30,11 @@ router = APIRouter(route_class=ApiRoute, tags=["forms"])
 
 Lang = Literal["vi", "en"]
 IMMUTABLE = "public, max-age=31536000, immutable"
-_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".txt": "text/plain; charset=utf-8"}
+_TYPES = {
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
+}
 
 
 def content_security_policy(origins: list[str]) -> str:

@@ -13,8 +13,8 @@ from pydantic import BaseModel
 from app.access.deps import public
 from app.core.errors import PROBLEM_RESPONSES
 from app.core.routing import ApiRoute
-from app.questionnaires.definition import Definition
 from app.questionnaires import ui_schema
+from app.questionnaires.definition import Definition
 from app.questionnaires.registry import Registry
 
 router = APIRouter(route_class=ApiRoute, prefix="/api/v1/questionnaires", tags=["questionnaires"])

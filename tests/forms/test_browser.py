@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from html import escape
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -159,7 +159,12 @@ def open_in_portal(page: Any, portal: str, url: str) -> Any:
 
 def create_link(client: Any, admin: dict[str, str], server: str, **over: Any) -> dict[str, Any]:
     """A link made through the API; its `url` on the live server (the in-process client's host is not one)."""
-    body = {"name": "Cổng Lâm Đồng", "province_code": "68", "questionnaires": [d.key for d in PUBLISHED], **over}
+    body = {
+        "name": "Cổng Lâm Đồng",
+        "province_code": "68",
+        "questionnaires": [d.key for d in PUBLISHED],
+        **over,
+    }
     r = client.post("/api/v1/form-links", json=body, headers=admin)
     assert r.status_code == 201, r.text
     link: dict[str, Any] = r.json()
@@ -202,7 +207,9 @@ def test_every_published_questionnaire_through_a_portal_iframe(client, admin, se
     expected: dict[str, dict[str, Any]] = {}
     for d in PUBLISHED:
         frame.get_by_role("button", name=d.title["vi"]).click()
-        frame.locator(f"#root_answers_{d.questions[0].id}, #root_answers_{d.questions[0].id}-0").first.wait_for()
+        frame.locator(
+            f"#root_answers_{d.questions[0].id}, #root_answers_{d.questions[0].id}-0"
+        ).first.wait_for()
         assert_nothing_answered(frame.locator("#root_answers"))
         answers = expected[d.key] = answers_for(d)
         fill_answers(frame, d, answers)
@@ -211,13 +218,17 @@ def test_every_published_questionnaire_through_a_portal_iframe(client, admin, se
             frame.locator("#root_answers_needs_loan-1").check()
             assert frame.locator("#root_answers_loan_amount_vnd").count() == 0
             frame.locator("#root_answers_needs_loan-0").check()
-            assert frame.locator("#root_answers_loan_amount_vnd").input_value() == vi_number(answers["loan_amount_vnd"])
+            assert frame.locator("#root_answers_loan_amount_vnd").input_value() == vi_number(
+                answers["loan_amount_vnd"]
+            )
             frame.get_by_role("button", name="Gửi phiếu").click()
             error = frame.locator(".kc-has-error", has=frame.locator("#root_answers_loan_amount_vnd"))
             error.locator(".kc-field-errors").wait_for()
             assert error.locator(".kc-field-errors").inner_text() == "Giá trị nhỏ nhất là 10.000.000 VND."
             assert "Máy chủ chưa nhận phiếu" in frame.locator(".kc-status").inner_text()
-            assert frame.locator("#root_answers_loan_amount_vnd").input_value() == vi_number(answers["loan_amount_vnd"])
+            assert frame.locator("#root_answers_loan_amount_vnd").input_value() == vi_number(
+                answers["loan_amount_vnd"]
+            )
             assert frame.locator("#root_facility_name").input_value() == "HTX cà phê Cầu Đất"
             frame.get_by_role("button", name="Gửi phiếu").dblclick()
         else:
@@ -230,7 +241,11 @@ def test_every_published_questionnaire_through_a_portal_iframe(client, admin, se
 
     # The tampered post, the dropped one and its retry: the same id twice, no other; one post per other form.
     loans_posts = [p for p in posts if p["questionnaire"] == "loans"]
-    assert len(loans_posts) == 3 and loans_posts[1] == loans_posts[2] and loans_posts[1]["id"] == received["loans"]
+    assert (
+        len(loans_posts) == 3
+        and loans_posts[1] == loans_posts[2]
+        and loans_posts[1]["id"] == received["loans"]
+    )
     assert len(posts) == 3 + len(PUBLISHED) - 1
     rows = stored(client, admin)
     assert sorted(r["questionnaire"] for r in rows) == sorted(d.key for d in PUBLISHED)
@@ -267,7 +282,9 @@ def test_a_server_only_error_shows_at_its_question_and_nothing_typed_is_lost(cli
     assert tax.locator(".kc-field-errors").inner_text() == (
         "Mã số thuế này đã được đăng ký ở tỉnh khác, không thể kê khai qua biểu mẫu này."
     )
-    assert frame.locator("#root_answers_packaging_budget_vnd").input_value() == vi_number(answers["packaging_budget_vnd"])
+    assert frame.locator("#root_answers_packaging_budget_vnd").input_value() == vi_number(
+        answers["packaging_budget_vnd"]
+    )
     assert stored(client, admin) == []
     frame.locator("#root_facility_tax_code").fill("5800765432")
     assert frame.locator(".kc-field-errors").count() == 0  # changing the answer clears the server's error

@@ -37,7 +37,12 @@ def test_the_page_carries_the_links_questionnaires_province_and_wards(client, ma
     assert r.headers["referrer-policy"] == "no-referrer" and r.headers["cache-control"] == "no-store"
     assert "x-frame-options" not in r.headers  # frame-ancestors decides (X-Frame-Options cannot list origins)
     cfg = config_of(r.text)
-    assert (cfg["lang"], cfg["state"], cfg["token"], cfg["api_base"]) == ("vi", "active", link["token"], "/api/v1")
+    assert (cfg["lang"], cfg["state"], cfg["token"], cfg["api_base"]) == (
+        "vi",
+        "active",
+        link["token"],
+        "/api/v1",
+    )
     assert cfg["province"] == {"code": "68", "name": provinces()["68"]}
     assert [(q["key"], q["version"]) for q in cfg["questionnaires"]] == [("loans", 2), ("market-needs", 1)]
     for q in cfg["questionnaires"]:
@@ -70,13 +75,20 @@ def test_the_assets_are_named_by_their_content_and_cached_for_a_year(client, mak
         plain = client.get(f"/static/forms/{name}", headers={"Accept-Encoding": "identity"})
         assert plain.status_code == 200 and plain.content == on_disk
         assert plain.headers["cache-control"] == "public, max-age=31536000, immutable"
-        assert plain.headers["content-type"].startswith("text/javascript" if name.endswith(".js") else "text/css")
+        assert plain.headers["content-type"].startswith(
+            "text/javascript" if name.endswith(".js") else "text/css"
+        )
         gz = client.get(f"/static/forms/{name}", headers={"Accept-Encoding": "gzip"})
         assert gz.headers["content-encoding"] == "gzip" and gz.content == on_disk
         br = client.get(f"/static/forms/{name}", headers={"Accept-Encoding": "br, gzip"})
         assert br.headers["content-encoding"] == "br" and "accept-encoding" in br.headers["vary"].lower()
         assert len(br.content) < len(gzip.compress(on_disk))
-        assert client.get(f"/static/forms/{name}", headers={"Accept-Encoding": "br;q=0"}).headers.get("content-encoding") is None
+        assert (
+            client.get(f"/static/forms/{name}", headers={"Accept-Encoding": "br;q=0"}).headers.get(
+                "content-encoding"
+            )
+            is None
+        )
     licences = client.get(f"/static/forms/{page.LICENSES}")
     assert licences.status_code == 200 and "@rjsf/core" in licences.text and "preact" in licences.text
     for bad in ("manifest.json", "..%2F..%2Fpage.py", "embed-XXXXXXXX.js", "page.py"):
@@ -91,7 +103,11 @@ def test_unknown_revoked_expired_and_full_links_answer_a_page_that_says_so(clien
     revoked, expired, full = make_link(), make_link(), make_link(max_submissions=1)
     client.post(f"/api/v1/form-links/{revoked['id']}/revoke", headers=admin)
     with session_scope(write=True) as s:
-        s.execute(update(FormLink).where(FormLink.id == expired["id"]).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))  # type: ignore[arg-type]
+        s.execute(
+            update(FormLink)
+            .where(FormLink.id == expired["id"])
+            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )  # type: ignore[arg-type]
         s.execute(update(FormLink).where(FormLink.id == full["id"]).values(submission_count=1))  # type: ignore[arg-type]
     for link, state in ((revoked, "revoked"), (expired, "expired"), (full, "exhausted")):
         r = client.get(f"/embed/{link['token']}")
@@ -120,17 +136,31 @@ def test_page_text_cannot_end_the_script_element() -> None:
 def test_the_ui_schema_says_how_to_render_each_question(client) -> None:
     r = client.get("/api/v1/questionnaires/loans/versions/2/ui-schema")
     assert r.status_code == 200 and r.headers["cache-control"] == "public, max-age=31536000, immutable"
-    assert client.get("/api/v1/questionnaires/loans/versions/2/ui-schema", headers={"If-None-Match": r.headers["etag"]}).status_code == 304
+    assert (
+        client.get(
+            "/api/v1/questionnaires/loans/versions/2/ui-schema", headers={"If-None-Match": r.headers["etag"]}
+        ).status_code
+        == 304
+    )
     ui = r.json()
     assert ui["ui:order"][:3] == ["needs_loan", "loan_amount_vnd", "loan_purpose"]
-    assert ui["needs_loan"] == {"ui:widget": "radio", "ui:enumNames": ["Có", "Không"], "ui:options": {"inline": True}}
+    assert ui["needs_loan"] == {
+        "ui:widget": "radio",
+        "ui:enumNames": ["Có", "Không"],
+        "ui:options": {"inline": True},
+    }
     assert ui["loan_purpose"] == {"ui:widget": "checkboxes"}
     assert ui["collateral_type"] == {"ui:widget": "radio"}
     assert ui["loan_amount_vnd"] == {"ui:options": {"unit": "VND"}}
     assert ui["investment_plan"] == {"ui:widget": "textarea", "ui:options": {"rows": 4}}
     assert ui["ui:submitButtonOptions"] == {"submitText": "Gửi"}
-    market = client.get("/api/v1/questionnaires/market-needs/versions/1/ui-schema", params={"lang": "en"}).json()
+    market = client.get(
+        "/api/v1/questionnaires/market-needs/versions/1/ui-schema", params={"lang": "en"}
+    ).json()
     assert market["main_products"]["ui:options"]["hint"] == "Up to 3 products, separated by commas"
     assert market["has_ocop_product"]["ui:enumNames"] == ["Yes", "No"]
     assert client.get("/api/v1/questionnaires/loans/versions/9/ui-schema").status_code == 404
-    assert client.get("/api/v1/questionnaires/loans/versions/2/ui-schema", params={"lang": "fr"}).status_code == 422
+    assert (
+        client.get("/api/v1/questionnaires/loans/versions/2/ui-schema", params={"lang": "fr"}).status_code
+        == 422
+    )

@@ -33,7 +33,9 @@ def test_create_returns_the_token_once_and_stores_only_its_hash(client, admin) -
     listed = client.get(URL, headers=admin).json()["items"]
     assert [x["id"] for x in listed] == [link["id"]] and "token" not in listed[0]
     audit = client.get("/api/v1/audit", params={"action": "form_link.created"}, headers=admin).json()["items"]
-    assert [(a["resource_id"], a["province_code"], a["key_name"]) for a in audit] == [(link["id"], "68", "admin")]
+    assert [(a["resource_id"], a["province_code"], a["key_name"]) for a in audit] == [
+        (link["id"], "68", "admin")
+    ]
     assert token not in str(audit)
 
 
@@ -48,7 +50,9 @@ def test_bad_requests_name_each_field(client, admin) -> None:
     assert_problem(client.post(URL, json=_body(questionnaires=[]), headers=admin), 422, "questionnaires")
     assert_problem(client.post(URL, json=_body(max_submissions=0), headers=admin), 422, "max_submissions")
     assert_problem(client.post(URL, json=_body(max_submissions=True), headers=admin), 422, "max_submissions")
-    assert_problem(client.post(URL, json=_body(expires_at="2027-01-01T00:00:00"), headers=admin), 422, "expires_at")
+    assert_problem(
+        client.post(URL, json=_body(expires_at="2027-01-01T00:00:00"), headers=admin), 422, "expires_at"
+    )
     assert_problem(client.post(URL, json=_body(token="kf_mine"), headers=admin), 422, "token")
     assert client.get(URL, headers=admin).json()["items"] == []
 
@@ -94,7 +98,9 @@ def test_revoke_is_recorded_once_and_listed(client, admin, make_link) -> None:
     assert r.status_code == 200 and r.json()["state"] == "revoked" and r.json()["revoked_at"]
     again = client.post(f"{URL}/{link['id']}/revoke", headers=admin)
     assert again.status_code == 200 and again.json()["revoked_at"] == r.json()["revoked_at"]
-    events = client.get("/api/v1/audit", params={"action": "form_link.revoked"}, headers=admin).json()["items"]
+    events = client.get("/api/v1/audit", params={"action": "form_link.revoked"}, headers=admin).json()[
+        "items"
+    ]
     assert [e["resource_id"] for e in events] == [link["id"]]
     assert client.get(URL, headers=admin).json()["items"][0]["state"] == "revoked"
     assert_problem(client.post(f"{URL}/not-a-link/revoke", headers=admin), 404)

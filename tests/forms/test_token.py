@@ -47,9 +47,17 @@ def test_a_link_registers_a_facility_inline_and_submits(client, admin, make_link
     r = client.post("/api/v1/responses", json=body, headers=link["headers"])
     assert r.status_code == 201, r.text
     stored = r.json()
-    assert stored["id"] == body["id"] and stored["province_code"] == "68" and stored["answers"] == body["answers"]
+    assert (
+        stored["id"] == body["id"]
+        and stored["province_code"] == "68"
+        and stored["answers"] == body["answers"]
+    )
     facility = client.get(f"/api/v1/facilities/{stored['facility_id']}", headers=admin).json()
-    assert (facility["name"], facility["tax_code"], facility["ward_code"]) == ("HTX cà phê Cầu Đất", "5800123456", "22933")
+    assert (facility["name"], facility["tax_code"], facility["ward_code"]) == (
+        "HTX cà phê Cầu Đất",
+        "5800123456",
+        "22933",
+    )
     # The same establishment again (its tax code), another questionnaire: recognised, not registered twice.
     again = inline(tax_code="5800123456", name="Tên khác")
     again.update(questionnaire="market-needs", version=1, answers={
@@ -81,9 +89,16 @@ def test_the_token_reads_nothing_and_writes_nothing_else(client, make_key, make_
         assert_problem(client.get(path, params=params, headers=h), 403)
     assert_problem(client.post("/api/v1/facilities", json=facility_body(name="Khác"), headers=h), 403)
     assert_problem(client.patch(f"/api/v1/facilities/{fid}", json={"employees": 1}, headers=h), 403)
-    revise = {"base_revision": 1, "answers": {"needs_loan": False}, "collected_at": "2026-11-21T09:00:00+07:00"}
+    revise = {
+        "base_revision": 1,
+        "answers": {"needs_loan": False},
+        "collected_at": "2026-11-21T09:00:00+07:00",
+    }
     assert_problem(client.put(f"/api/v1/responses/{rid}", json=revise, headers=h), 403)
-    assert_problem(client.post("/api/v1/rankings", json={"profile": "point-project", "profile_version": 1}, headers=h), 403)
+    assert_problem(
+        client.post("/api/v1/rankings", json={"profile": "point-project", "profile_version": 1}, headers=h),
+        403,
+    )
     csv = "name,kind,sector,province\nXưởng mộc,household_business,handicrafts,68\n".encode()
     assert_problem(client.post("/api/v1/facilities/import", files={"file": ("f.csv", csv)}, headers=h), 403)
     assert_problem(client.post("/api/v1/keys", json={"name": "x", "role": "planner"}, headers=h), 403)
@@ -91,7 +106,12 @@ def test_the_token_reads_nothing_and_writes_nothing_else(client, make_key, make_
     theirs = client.get(f"/api/v1/responses/{rid}", headers=fo).json()
     again = response_body(fid, id=rid, collected_at=theirs["collected_at"])
     r = client.post("/api/v1/responses", json=again, headers=h)
-    assert r.status_code == 200 and r.json() == {"id": rid, "questionnaire": "loans", "version": 2, "status": "duplicate"}
+    assert r.status_code == 200 and r.json() == {
+        "id": rid,
+        "questionnaire": "loans",
+        "version": 2,
+        "status": "duplicate",
+    }
     assert stored_responses() == 1 and count(link["id"]) == 0
 
 
@@ -121,7 +141,12 @@ def test_the_token_submits_only_its_questionnaires_in_its_province(client, make_
     assert client.post("/api/v1/responses", json=by_own, headers=h).status_code == 201
     assert stored_responses() == 2
     with session_scope() as s:
-        assert s.execute(select(func.count()).select_from(Facility).where(Facility.province_code == "68")).scalar_one() == 1
+        assert (
+            s.execute(
+                select(func.count()).select_from(Facility).where(Facility.province_code == "68")
+            ).scalar_one()
+            == 1
+        )
 
 
 def test_a_retry_is_acknowledged_without_the_stored_body_and_counts_once(client, make_link) -> None:
@@ -150,7 +175,11 @@ def test_expiry_stops_the_token(client, make_link) -> None:
     link = make_link(expires_at=(datetime.now(UTC) + timedelta(hours=1)).isoformat())
     assert client.post("/api/v1/responses", json=inline(), headers=link["headers"]).status_code == 201
     with session_scope(write=True) as s:
-        s.execute(update(FormLink).where(FormLink.id == link["id"]).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))  # type: ignore[arg-type]
+        s.execute(
+            update(FormLink)
+            .where(FormLink.id == link["id"])
+            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )  # type: ignore[arg-type]
     body = assert_problem(client.post("/api/v1/responses", json=inline(), headers=link["headers"]), 401)
     assert body["type"] == PROBLEMS + "form-link-expired"
     assert stored_responses() == 1
@@ -176,8 +205,19 @@ def test_a_batch_counts_each_new_response_once(client, make_link) -> None:
     link = make_link(max_submissions=3)
     a, b = inline(), inline()
     other_q = {**inline(), "questionnaire": "pollution", "version": 1, "answers": {}}
-    r = client.post("/api/v1/responses/batch", json={"items": [a, a, other_q, b, inline(), inline()]}, headers=link["headers"])
-    assert [x["status"] for x in r.json()["results"]] == ["created", "duplicate", "forbidden", "created", "created", "forbidden"]
+    r = client.post(
+        "/api/v1/responses/batch",
+        json={"items": [a, a, other_q, b, inline(), inline()]},
+        headers=link["headers"],
+    )
+    assert [x["status"] for x in r.json()["results"]] == [
+        "created",
+        "duplicate",
+        "forbidden",
+        "created",
+        "created",
+        "forbidden",
+    ]
     assert count(link["id"]) == 3 and stored_responses() == 3
 
 
@@ -225,7 +265,9 @@ def test_the_cap_is_exact_when_submissions_race(client, live_server, make_link, 
     bodies = [inline() for _ in range(racers)]
 
     def post(body: dict[str, Any]) -> int:
-        return httpx.post(f"{live_server}/api/v1/responses", json=body, headers=link["headers"], timeout=60).status_code
+        return httpx.post(
+            f"{live_server}/api/v1/responses", json=body, headers=link["headers"], timeout=60
+        ).status_code
 
     with ThreadPoolExecutor(max_workers=racers) as pool:
         statuses = list(pool.map(post, bodies))
@@ -236,7 +278,9 @@ def test_the_cap_is_exact_when_submissions_race(client, live_server, make_link, 
     body = inline()
 
     def retry(_: int) -> int:
-        return httpx.post(f"{live_server}/api/v1/responses", json=body, headers=one["headers"], timeout=60).status_code
+        return httpx.post(
+            f"{live_server}/api/v1/responses", json=body, headers=one["headers"], timeout=60
+        ).status_code
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         statuses = list(pool.map(retry, range(8)))

@@ -97,15 +97,27 @@ class Handler(BaseHTTPRequestHandler):
         try:
             body = ResponseCreate.model_validate_json(raw)
         except ValidationError as exc:
-            return self._json(422, problem_body(422, "invalid", "Invalid request", None, validation_errors(exc.errors())), problem)
+            return self._json(
+                422,
+                problem_body(422, "invalid", "Invalid request", None, validation_errors(exc.errors())),
+                problem,
+            )
         digest = json.dumps(json.loads(raw), sort_keys=True)
         if body.id in stored:
             old, out = stored[body.id]
-            return self._json(200, out) if old == digest else self._json(409, problem_body(409, "conflict", "Conflict", None), problem)
+            return (
+                self._json(200, out)
+                if old == digest
+                else self._json(409, problem_body(409, "conflict", "Conflict", None), problem)
+            )
         d = registry.for_responses(body.questionnaire, body.version)
         errors = registry.validator(d).validate(body.answers)
         if errors:
-            return self._json(422, problem_body(422, "invalid-answers", "Answers do not match the questionnaire", None, errors), problem)
+            return self._json(
+                422,
+                problem_body(422, "invalid-answers", "Answers do not match the questionnaire", None, errors),
+                problem,
+            )
         out = {"id": body.id, "questionnaire": d.key, "version": d.version, "facility_id": str(uuid.uuid4()),
                "answers": body.answers, "received_at": datetime.now(UTC).isoformat(), "revision": 1}  # fmt: skip
         stored[body.id] = (digest, out)
