@@ -405,7 +405,7 @@ export default function App({ cfg: initial }: { cfg: EmbedConfig }) {
         <p className="kc-facility-known">{t('facilityKnown', { name: draft.facility_name })}</p>
       ) : null}
 
-      {current && schema ? (
+      {current && schema && !(receipt && done.has(current.key)) ? (
         <Form
           key={`${current.key}:${needFacility}:${cfg.lang}`}
           schema={schema}
