@@ -9,6 +9,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app import __version__
+from app.access import form_links
+from app.access.deps import register_token_kind
 from app.access.router import router as access_router
 from app.core import errors
 from app.core import logging as app_logging
@@ -17,6 +19,7 @@ from app.core.db import session_scope
 from app.core.health import router as health_router
 from app.core.middleware import ProblemCORSMiddleware, RequestContextMiddleware, TrustedProxies
 from app.facilities.router import router as facilities_router
+from app.forms.router import router as forms_router
 from app.places.router import router as places_router
 from app.prioritisation.profiles import Profiles
 from app.prioritisation.router import router as prioritisation_router
@@ -86,8 +89,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses_router,
         exports_router,
         prioritisation_router,
+        forms_router,
     ):
         app.include_router(router)
+    register_token_kind(form_links.TOKEN_PREFIX, form_links.resolve)
     # Outermost first: request context (id, URL guard, log, metrics) wraps everything, then CORS.
     app.add_middleware(
         ProblemCORSMiddleware,

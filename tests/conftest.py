@@ -57,6 +57,7 @@ def _database() -> Iterator[None]:
 
 
 TABLES = [
+    "form_link",
     "audit_event",
     "ranking",
     "response_revision",
