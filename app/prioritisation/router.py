@@ -15,12 +15,12 @@ from app.core.errors import PROBLEM_RESPONSES, Invalid
 from app.core.fields import UtcDatetime
 from app.core.pagination import MAX_LIMIT, Page, PageDep, decode_cursor, encode_cursor
 from app.core.routing import ApiRoute
+from app.exports import service as export
 from app.facilities.schemas import Kind, Sector
 from app.prioritisation import rankings, service
 from app.prioritisation.profiles import Profiles
 from app.prioritisation.schemas import PrioritiesPage, ProfileDocument, RankingDocument, RankingSummary
 from app.questionnaires.router import RegistryDep, cached_json, collapse
-from app.responses import export
 from app.review.states import DEFAULT_FILTER, ReviewFilter
 
 router = APIRouter(route_class=ApiRoute, prefix="/api/v1", tags=["prioritisation"])

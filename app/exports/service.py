@@ -1,4 +1,5 @@
-"""Streamed exports: rows fetched in keyset pages and written as they come (constant memory)."""
+"""Streamed exports, one place for every download: rows fetched in keyset pages and written as they come
+(constant memory), CSV with BOM or XLSX, formula neutralisation."""
 
 from __future__ import annotations
 

@@ -94,8 +94,8 @@ def test_stored_time_rewritten_as_isoformat(naive: datetime) -> None:
     """The export's text fast path agrees with the column type's own reading of SQLite's stored text."""
     from sqlalchemy.dialects import sqlite
 
+    from app.exports.service import _iso_utc
     from app.models.types import UTCDateTime
-    from app.responses.export import _iso_utc
 
     dialect = sqlite.dialect()
     impl = UTCDateTime().dialect_impl(dialect)

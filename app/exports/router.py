@@ -10,9 +10,9 @@ from fastapi.responses import StreamingResponse
 from app.access.deps import Principal, require
 from app.core.errors import PROBLEM_RESPONSES
 from app.core.routing import ApiRoute
+from app.exports import service as export
 from app.facilities.schemas import Sector
 from app.questionnaires.router import RegistryDep
-from app.responses import export
 
 router = APIRouter(
     route_class=ApiRoute,
