@@ -60,6 +60,7 @@ TABLES = [
     "form_link",
     "audit_event",
     "ranking",
+    "review_event",
     "response_revision",
     "response",
     "facility_revision",
