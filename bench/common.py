@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import socket
 import statistics
 import subprocess
@@ -58,9 +59,56 @@ def demo(url: str, facilities: int, seed: int = 1) -> str:
     ).strip()
 
 
+SERVER_CPU = 0  # with a native load generator, the server runs on this core and the load on the others
+
+
+def pinned() -> bool:
+    """Server and load generator on separate cores (the load must not steal the server's CPU)."""
+    return len(os.sched_getaffinity(0)) >= 2
+
+
+def find_wrk() -> str:
+    """Debian's wrk: found on PATH, or installed with apt-get (as root) the first time."""
+    path = shutil.which("wrk")
+    if path is None and os.geteuid() == 0:
+        subprocess.run(["sh", "-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk"],
+                       check=False, capture_output=True)  # fmt: skip
+        path = shutil.which("wrk")
+    if path is None:
+        raise SystemExit("wrk is needed (Debian package 'wrk'): apt-get install wrk")
+    return path
+
+
+def wrk(base: str, script: Path, seconds: float, connections: int, args: list[str]) -> dict[str, float]:
+    """Run wrk (pinned away from the server's core); requests, non-2xx count, latency percentiles in ms."""
+    cmd = [find_wrk(), "-t1", f"-c{connections}", f"-d{int(seconds)}s", "--latency", "-s", str(script), base, "--", *args]
+    if pinned():
+        others = sorted(os.sched_getaffinity(0) - {SERVER_CPU})
+        cmd = ["taskset", "-c", ",".join(map(str, others)), *cmd]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    unit = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+    def ms(text: str) -> float:
+        num = text.rstrip("usm")
+        return float(num) * unit[text[len(num):]]
+
+    lat = {f"p{p}": ms(line.split()[1]) for line in out.splitlines() for p in ("50", "90", "99")
+           if line.strip().startswith(f"{p}.000%") or line.strip().startswith(f"{p}%")}  # fmt: skip
+    requests = next(int(line.split()[0]) for line in out.splitlines() if " requests in " in line)
+    bad = sum(int(line.split(":")[1]) for line in out.splitlines() if "Non-2xx" in line)
+    return {"requests": requests, "non2xx": bad, **lat}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
 def server(url: str, extra_env: dict[str, str] | None = None, app: list[str] | None = None):  # type: ignore[no-untyped-def]
-    """The real server in a subprocess (one uvicorn worker), as `make run` starts it."""
+    """The real server in a subprocess (one uvicorn worker), as `make run` starts it (on one core when the
+    machine has several, so a load generator on the others does not steal its time)."""
     port = free_port()
     env = {
         **os.environ,
@@ -71,6 +119,8 @@ def server(url: str, extra_env: dict[str, str] | None = None, app: list[str] | N
     }
     env.update(extra_env or {})
     cmd = app or [str(BIN / "khuyencong"), "serve"]
+    if pinned():
+        cmd = ["taskset", "-c", str(SERVER_CPU), *cmd]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     for _ in range(200):
