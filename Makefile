@@ -6,6 +6,10 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
 .PHONY: run test test-faults lint bench install clean migrate check-schemas
+# The ODK engine (ODK Web Forms' @getodk/xforms-engine under Node) that tests/clients/odk drive: installed
+# from its committed lockfile, again whenever the lockfile changes.
+ODK_ENGINE := tests/clients/odk
+ODK_STAMP := $(ODK_ENGINE)/node_modules/.installed
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -17,6 +21,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
+$(ODK_STAMP): $(ODK_ENGINE)/package-lock.json $(ODK_ENGINE)/package.json
+	cd $(ODK_ENGINE) && npm ci --no-audit --no-fund
+	touch $@
+
 migrate: $(STAMP)
 	$(BIN)/alembic upgrade head
 
@@ -26,7 +34,7 @@ check-schemas: migrate
 run: check-schemas
 	$(BIN)/khuyencong serve
 
-test: $(STAMP)
+test: $(STAMP) $(ODK_STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -43,4 +51,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/soak.py
 
 clean:
-	rm -rf $(VENV) data/*.db data/*.db-* .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) data/*.db data/*.db-* .pytest_cache .ruff_cache .mypy_cache $(ODK_ENGINE)/node_modules

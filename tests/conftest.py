@@ -59,6 +59,7 @@ def _database() -> Iterator[None]:
 TABLES = [
     "audit_event",
     "ranking",
+    "attachment",
     "response_revision",
     "response",
     "facility_revision",

@@ -160,6 +160,22 @@ class ResponseRevision(SQLModel, table=True):
     )
 
 
+class Attachment(SQLModel, table=True):
+    """A file an `image`/`file` answer names: its bytes are in the blob store under their SHA-256."""
+
+    __tablename__ = "attachment"
+    id: int | None = Field(default=None, sa_column=Column(SeqType, primary_key=True, autoincrement=True))
+    response_id: str = Field(sa_column=Column(String(36), ForeignKey("response.id"), nullable=False))
+    name: str = Field(sa_column=Column(String(255), nullable=False))
+    content_type: str = Field(sa_column=Column(String(255), nullable=False))
+    size: int = Field(sa_column=Column(BigInteger, nullable=False))
+    sha256: str = Field(sa_column=Column(String(64), nullable=False))
+    received_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    received_by: str | None = Field(default=None, sa_column=Column(String(120), nullable=True))
+
+    __table_args__ = (UniqueConstraint("response_id", "name", name="uq_attachment_response_id_name"),)
+
+
 class Ranking(SQLModel, table=True):
     """A frozen ranking: its inputs, the profile's hash and the full result, never changed."""
 
@@ -179,6 +195,7 @@ class Ranking(SQLModel, table=True):
 
 __all__ = [
     "ApiKey",
+    "Attachment",
     "AuditEvent",
     "DefinitionHash",
     "Facility",
