@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
+CHROMIUM := /usr/bin/chromium
+
 .PHONY: run test test-faults lint bench install clean migrate check-schemas
 # The ODK engine (ODK Web Forms' @getodk/xforms-engine under Node) that tests/clients/odk drive: installed
 # from its committed lockfile, again whenever the lockfile changes.
@@ -25,6 +27,10 @@ $(ODK_STAMP): $(ODK_ENGINE)/package-lock.json $(ODK_ENGINE)/package.json
 	cd $(ODK_ENGINE) && npm ci --no-audit --no-fund
 	touch $@
 
+# Browser tests drive Debian's Chromium (Playwright from PyPI never downloads a browser here).
+$(CHROMIUM):
+	$$(command -v sudo || true) sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium'
+
 migrate: $(STAMP)
 	$(BIN)/alembic upgrade head
 
@@ -34,7 +40,7 @@ check-schemas: migrate
 run: check-schemas
 	$(BIN)/khuyencong serve
 
-test: $(STAMP) $(ODK_STAMP)
+test: $(STAMP) $(CHROMIUM) $(ODK_STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
