@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from app import __version__
 from app.access.router import router as access_router
+from app.attachments.router import router as attachments_router
 from app.core import errors
 from app.core import logging as app_logging
 from app.core.config import Settings, get_settings
@@ -17,6 +18,8 @@ from app.core.db import session_scope
 from app.core.health import router as health_router
 from app.core.middleware import ProblemCORSMiddleware, RequestContextMiddleware, TrustedProxies
 from app.facilities.router import router as facilities_router
+from app.openrosa.router import OpenRosaHeaders
+from app.openrosa.router import router as openrosa_router
 from app.places.router import router as places_router
 from app.prioritisation.profiles import Profiles
 from app.prioritisation.router import router as prioritisation_router
@@ -86,8 +89,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses_router,
         exports_router,
         prioritisation_router,
+        attachments_router,
+        openrosa_router,
     ):
         app.include_router(router)
+    app.add_middleware(OpenRosaHeaders)  # X-OpenRosa-Version on every /openrosa reply
     # Outermost first: request context (id, URL guard, log, metrics) wraps everything, then CORS.
     app.add_middleware(
         ProblemCORSMiddleware,

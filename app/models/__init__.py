@@ -158,6 +158,9 @@ class ResponseRevision(SQLModel, table=True):
     location: dict[str, Any] | None = Field(default=None, sa_column=Column(JsonType, nullable=True))
     received_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     submitted_by: str | None = Field(default=None, sa_column=Column(String(120), nullable=True))
+    # The id the client gave this revision, when it names revisions itself (an edited OpenRosa instance gets a
+    # new instanceID and names the one it replaces): how a later edit finds the revision it was based on.
+    instance_id: str | None = Field(default=None, sa_column=Column(String(36), nullable=True, unique=True))
 
     __table_args__ = (
         UniqueConstraint("response_id", "revision", name="uq_response_revision_response_id_revision"),

@@ -1,4 +1,5 @@
-"""An S3-compatible server process for the attachment tests: moto's server mode, on a free loopback port."""
+"""The attachment tests' app (it serves the test-only questionnaire, whose image/file questions take files)
+and an S3-compatible server process: moto's server mode, on a free loopback port."""
 
 from __future__ import annotations
 
@@ -23,6 +24,13 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def app():  # type: ignore[no-untyped-def]
+    from tests.forms import app_with_test_forms
+
+    return app_with_test_forms()
 
 
 @pytest.fixture(scope="session")
