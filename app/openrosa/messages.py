@@ -14,7 +14,7 @@ from app.questionnaires.definition import Definition, Question
 FACILITY_FIELDS_VI = {"name": "Tên cơ sở", "kind": "Loại hình", "sector": "Ngành nghề", "province_code": "Tỉnh",
                       "ward_code": "Xã, phường", "tax_code": "Mã số thuế"}  # fmt: skip
 BY_STATUS = {
-    400: "Bản ghi chưa được nhận.",
+    400: "Yêu cầu chưa hợp lệ.",
     401: "Cần đăng nhập: tên người dùng là tên khóa, mật khẩu là mã khóa do quản trị viên cấp.",
     403: "Khóa này không được phép làm việc này.",
     404: "Không tìm thấy.",
@@ -73,10 +73,10 @@ def _field(error: dict[str, str], d: Definition | None) -> str | None:
     return None
 
 
-def for_error(exc: AppError, d: Definition | None = None) -> str:
+def for_error(exc: AppError, d: Definition | None = None, *, submission: bool = False) -> str:
     """One message for Collect's screen: what happened, then each broken answer by its Vietnamese label."""
     status = 400 if exc.status == 422 else exc.status
-    head = BY_STATUS.get(status, "Có lỗi xảy ra.")
+    head = "Bản ghi chưa được nhận." if submission and status == 400 else BY_STATUS.get(status, "Có lỗi xảy ra.")
     said = [t for t in (_field(e, d) for e in exc.errors or []) if t]
     if said:
         answers = len({(e.get("path") or "").split(".")[1] for e in exc.errors or []

@@ -45,6 +45,8 @@ async def _render_error(request: Request, exc: Exception) -> HttpResponse:
         exc = PayloadTooLarge(str(exc.detail))
     elif isinstance(exc, HTTPException) and exc.status_code == 404:
         exc = NotFound(str(exc.detail))
+    elif isinstance(exc, HTTPException) and exc.status_code < 500:  # e.g. a multipart body that does not parse
+        exc = Invalid(f"The body could not be read: {exc.detail}")
     elif isinstance(exc, RequestValidationError):
         exc = Invalid("The request does not fit this endpoint.", errors=validation_errors(exc.errors()))
     if not isinstance(exc, AppError):
@@ -54,7 +56,7 @@ async def _render_error(request: Request, exc: Exception) -> HttpResponse:
     headers = dict(exc.headers or {})
     if status == 401:
         headers.update(BASIC)  # Collect answers a Basic challenge with the saved user name and password
-    text = messages.for_error(exc, getattr(exc, "definition", None))
+    text = messages.for_error(exc, getattr(exc, "definition", None), submission=request.url.path.endswith("/submission"))
     return _xml(protocol.message(text, "error"), status, headers)
 
 
@@ -82,7 +84,17 @@ class OpenRosaHeaders:
         await self.app(scope, receive, send_with_version)
 
 
-router = APIRouter(route_class=OpenRosaRoute, prefix=PREFIX, tags=["openrosa (ODK Collect)"])
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"content": {XML: {}}, "description": f"OpenRosaResponse with a Vietnamese message: {what}"}
+    for status, what in ((400, "the request or the submission is not valid (each broken answer named)"),
+                         (401, "no or wrong credentials (WWW-Authenticate: Basic realm=\"khuyencong\")"),
+                         (403, "the key's role may not do this"), (404, "no such form or media file"),
+                         (409, "other content under a stored instanceID, or other bytes under a stored file name"),
+                         (413, "the post is larger than X-OpenRosa-Accept-Content-Length"),
+                         (415, "a file's media type is not one its question accepts"),
+                         (429, "over the key's rate limit (Retry-After)"), (503, "the database is busy (Retry-After)"))
+}  # fmt: skip
+router = APIRouter(route_class=OpenRosaRoute, prefix=PREFIX, tags=["openrosa (ODK Collect)"], responses=_ERRORS)
 Collector = Annotated[Principal, Depends(require(*REVISERS))]
 _XML_DOC: dict[int | str, dict[str, Any]] = {200: {"content": {XML: {}}, "description": "OpenRosa XML"}}
 
