@@ -76,7 +76,9 @@ def _field(error: dict[str, str], d: Definition | None) -> str | None:
 def for_error(exc: AppError, d: Definition | None = None, *, submission: bool = False) -> str:
     """One message for Collect's screen: what happened, then each broken answer by its Vietnamese label."""
     status = 400 if exc.status == 422 else exc.status
-    head = "Bản ghi chưa được nhận." if submission and status == 400 else BY_STATUS.get(status, "Có lỗi xảy ra.")
+    head = (
+        "Bản ghi chưa được nhận." if submission and status == 400 else BY_STATUS.get(status, "Có lỗi xảy ra.")
+    )
     said = [t for t in (_field(e, d) for e in exc.errors or []) if t]
     if said:
         answers = len({(e.get("path") or "").split(".")[1] for e in exc.errors or []

@@ -45,7 +45,9 @@ async def _render_error(request: Request, exc: Exception) -> HttpResponse:
         exc = PayloadTooLarge(str(exc.detail))
     elif isinstance(exc, HTTPException) and exc.status_code == 404:
         exc = NotFound(str(exc.detail))
-    elif isinstance(exc, HTTPException) and exc.status_code < 500:  # e.g. a multipart body that does not parse
+    elif (
+        isinstance(exc, HTTPException) and exc.status_code < 500
+    ):  # e.g. a multipart body that does not parse
         exc = Invalid(f"The body could not be read: {exc.detail}")
     elif isinstance(exc, RequestValidationError):
         exc = Invalid("The request does not fit this endpoint.", errors=validation_errors(exc.errors()))
@@ -56,7 +58,9 @@ async def _render_error(request: Request, exc: Exception) -> HttpResponse:
     headers = dict(exc.headers or {})
     if status == 401:
         headers.update(BASIC)  # Collect answers a Basic challenge with the saved user name and password
-    text = messages.for_error(exc, getattr(exc, "definition", None), submission=request.url.path.endswith("/submission"))
+    text = messages.for_error(
+        exc, getattr(exc, "definition", None), submission=request.url.path.endswith("/submission")
+    )
     return _xml(protocol.message(text, "error"), status, headers)
 
 
@@ -94,7 +98,9 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
                          (415, "a file's media type is not one its question accepts"),
                          (429, "over the key's rate limit (Retry-After)"), (503, "the database is busy (Retry-After)"))
 }  # fmt: skip
-router = APIRouter(route_class=OpenRosaRoute, prefix=PREFIX, tags=["openrosa (ODK Collect)"], responses=_ERRORS)
+router = APIRouter(
+    route_class=OpenRosaRoute, prefix=PREFIX, tags=["openrosa (ODK Collect)"], responses=_ERRORS
+)
 Collector = Annotated[Principal, Depends(require(*REVISERS))]
 _XML_DOC: dict[int | str, dict[str, Any]] = {200: {"content": {XML: {}}, "description": "OpenRosa XML"}}
 

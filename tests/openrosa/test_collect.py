@@ -209,7 +209,9 @@ def test_broken_posts_get_vietnamese_messages(client, make_key) -> None:
         "/openrosa/submission", files={"other": ("x.txt", b"x", "text/plain")}, headers=phone.auth
     )
     assert r.status_code == 400 and "xml_submission_file" in message(r)
-    r = client.post("/openrosa/submission", content=b"xml", headers={**phone.auth, "Content-Type": "multipart/form-data"})
+    r = client.post(
+        "/openrosa/submission", content=b"xml", headers={**phone.auth, "Content-Type": "multipart/form-data"}
+    )
     assert r.status_code == 400 and message(r).startswith("Bản ghi chưa được nhận.")
     r = post(client, phone.auth, b"<data id='loans' version='2'><meta>")
     assert r.status_code == 400 and "không phải XML hợp lệ" in message(r)
