@@ -199,5 +199,10 @@ def submit(
         _, new = attachments.add(session=session, registry=registry, store=store, principal=principal,
                                  response_id=rid, name=name, content_type=content_type, data=data)  # fmt: skip
         added += new
-    listing = attachments.list_for(session=session, registry=registry, principal=principal, response_id=rid)
-    return Received(rid, revision, created, d, added, len(listing.missing))
+    waiting = 0
+    if any(q.type in ("image", "file") for q in d.questions):
+        listing = attachments.list_for(
+            session=session, registry=registry, principal=principal, response_id=rid
+        )
+        waiting = len(listing.missing)
+    return Received(rid, revision, created, d, added, waiting)

@@ -111,8 +111,17 @@ def _number(text: str) -> Any:
 
 
 def _integer(text: str) -> Any:
-    v = _number(text)
-    return int(v) if isinstance(v, float) and v.is_integer() else v
+    """A whole number, exactly (VND amounts travel as decimals like "50000000000.0")."""
+    s = text.strip()
+    if _INT_RE.match(s):
+        return int(s)
+    try:
+        d = Decimal(s)
+    except InvalidOperation:
+        return text
+    if d.is_finite() and d == d.to_integral_value():
+        return int(d)
+    return _number(text)  # a fraction: the validator says it is not a whole number
 
 
 def _geopoint(text: str) -> Any:
