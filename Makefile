@@ -51,6 +51,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/auth.py
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/openrosa.py
 	$(BIN)/python bench/listing.py
 	$(BIN)/python bench/export.py
 	$(BIN)/python bench/ranking.py
