@@ -45,10 +45,10 @@ async def _render_error(request: Request, exc: Exception) -> HttpResponse:
         exc = PayloadTooLarge(str(exc.detail))
     elif isinstance(exc, HTTPException) and exc.status_code == 404:
         exc = NotFound(str(exc.detail))
-    elif (
-        isinstance(exc, HTTPException) and exc.status_code < 500
-    ):  # e.g. a multipart body that does not parse
-        exc = Invalid(f"The body could not be read: {exc.detail}")
+    elif isinstance(exc, HTTPException) and exc.status_code < 500:
+        exc = Invalid(
+            f"The body could not be read: {exc.detail}"
+        )  # e.g. a multipart body that does not parse
     elif isinstance(exc, RequestValidationError):
         exc = Invalid("The request does not fit this endpoint.", errors=validation_errors(exc.errors()))
     if not isinstance(exc, AppError):
@@ -75,7 +75,7 @@ class OpenRosaHeaders:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(PREFIX):
+        if scope["type"] != "http" or not (scope["path"] + "/").startswith(PREFIX + "/"):
             await self.app(scope, receive, send)
             return
 

@@ -28,6 +28,7 @@ from app.core.errors import Forbidden, Invalid, NotFound, validation_errors
 from app.facilities import service as facilities
 from app.openrosa import media, submission
 from app.openrosa.xform import NEW
+from app.places.service import fold
 from app.questionnaires.definition import Definition
 from app.questionnaires.registry import Registry
 from app.responses import ingest
@@ -154,7 +155,7 @@ def _revise(
 
 def _same_facility(session: Session, principal: Principal, facility_id: str, body: dict[str, Any]) -> bool:
     """Does the edited instance still name the response's facility? One registered inline is named again by
-    its inline details (an edited instance keeps them): the same name and tax code."""
+    its inline details (an edited instance keeps them): its tax code, or (without one) its name."""
     if "facility" not in body:
         return body.get("facility_id") == facility_id
     try:
@@ -163,7 +164,9 @@ def _same_facility(session: Session, principal: Principal, facility_id: str, bod
         return False
     inline = body["facility"]
     tax = (inline.get("tax_code") or "").replace("-", "").replace(" ", "") or None
-    return f.name == str(inline.get("name", "")).strip() and f.tax_code == tax
+    if tax and f.tax_code:
+        return tax == f.tax_code
+    return fold(f.name) == fold(str(inline.get("name", "")))
 
 
 def submit(
