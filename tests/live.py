@@ -30,8 +30,8 @@ def free_port() -> int:
 def serve(env: dict[str, str] | None = None) -> Iterator[str]:
     """Start uvicorn on a free port; yield its base URL (http://127.0.0.1:PORT); stop it after."""
     port = free_port()
-    cmd = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--host", "127.0.0.1",
-           "--port", str(port), "--no-access-log", "--log-level", "warning"]  # fmt: skip
+    # As `make run` serves (khuyencong serve): the same uvicorn settings, forwarded headers included.
+    cmd = [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
     proc = subprocess.Popen(
         cmd, cwd=ROOT, env={**os.environ, **(env or {})}, stderr=subprocess.PIPE, text=True
     )

@@ -48,6 +48,14 @@ def may_read(
     return not (owned and principal.role == "field_officer" and owner != principal.name)
 
 
+READS_RESPONSES = frozenset({"admin", "planner", "field_officer"})
+
+
+def may_read_response(principal: Principal, province_code: str | None, submitted_by: str | None) -> bool:
+    """Responses are read by planners and admins in scope, and by the field officer who submitted them."""
+    return principal.role in READS_RESPONSES and may_read(principal, province_code, submitted_by, owned=True)
+
+
 def check_write(principal: Principal, province_code: str, path: str = "province_code") -> None:
     """403 when a write names a province outside the caller's scope."""
     if not principal.in_scope(province_code):

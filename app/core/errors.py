@@ -223,13 +223,6 @@ def install(app: FastAPI) -> None:
             detail = f"No resource at {request.url.path}."
         elif exc.status_code == 405:
             detail = f"{request.method} is not allowed on {request.url.path}."
-        elif exc.status_code == 413:
-            limit = request.scope.get("starlette.max_body_size")
-            detail = (
-                f"The body may be at most {limit} bytes here."
-                if limit
-                else "The body is too large for this route."
-            )
         elif isinstance(exc.detail, str):
             detail = exc.detail
         return problem(exc.status_code, slug, title, detail, headers=getattr(exc, "headers", None))

@@ -18,7 +18,7 @@ from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
-from app.core.errors import problem
+from app.core.errors import field_error, problem
 from app.core.logging import request_id_var
 
 access_log = logging.getLogger("khuyencong.access")
@@ -67,7 +67,7 @@ class RequestContextMiddleware:
         raw = (scope.get("raw_path") or b"") + b"?" + (scope.get("query_string") or b"")
         if b"%00" in raw or b"\x00" in raw or "\x00" in scope.get("path", ""):
             resp = problem(422, "invalid", "Invalid request", "The URL contains a NUL character (%00).",
-                           errors=[{"path": "url", "code": "nul_character", "message": "Remove %00 from the path or query."}])  # fmt: skip
+                           errors=[field_error("url", "nul_character", "Remove %00 from the path or query.")])  # fmt: skip
             await resp(scope, receive, send)
             return
         incoming = Headers(scope=scope).get("x-request-id", "")
@@ -120,7 +120,7 @@ class ProblemCORSMiddleware(CORSMiddleware):
         refused = problem(
             response.status_code, "cors-refused", "CORS preflight refused",
             f"{reason}. Allowed origins are configured with CORS_ORIGINS.",
-            errors=[{"path": "header.origin", "code": "cors_refused", "message": reason}],
+            errors=[field_error("header.origin", "cors_refused", reason)],
         )  # fmt: skip
         for k, v in response.headers.items():
             if k.lower() not in ("content-length", "content-type"):

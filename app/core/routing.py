@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException
 
 from app.core.config import get_settings
 from app.core.db import in_write_transaction
+from app.core.errors import AppError
 from app.core.strictjson import StrictJSONRequest
 
 BODILESS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -75,6 +76,13 @@ async def read_body(request: Request, limit: int) -> None:
     request._body = b"".join(chunks)
 
 
+def _has_unread_body(request: Request) -> bool:
+    if getattr(request, "_body", None) is not None:
+        return False
+    length = request.headers.get("content-length")
+    return bool(length and length != "0") or "chunked" in request.headers.get("transfer-encoding", "").lower()
+
+
 class ApiRoute(APIRoute):
     render_error: ClassVar[Callable[[Request, Exception], Awaitable[Response]] | None] = None
 
@@ -102,10 +110,17 @@ class ApiRoute(APIRoute):
         async def route_handler(request: Request) -> Response:
             req = StrictJSONRequest(request.scope, request.receive)
             try:
-                for check in checks:
-                    await check(req)
-                if req.method not in BODILESS:
-                    await read_body(req, limit)
+                try:
+                    for check in checks:
+                        await check(req)
+                    if req.method not in BODILESS:
+                        await read_body(req, limit)
+                except (AppError, HTTPException) as exc:
+                    if _has_unread_body(req):
+                        # Refused before its body was read: close the connection after the answer, so the
+                        # server does not go on reading (and discarding) what the client still sends.
+                        exc.headers = {**(exc.headers or {}), "Connection": "close"}
+                    raise
                 return await handler(req)
             except Exception as exc:
                 if render is None:

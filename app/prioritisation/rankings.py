@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from app.access import audit, scope
 from app.access.principal import Principal
-from app.core.db import writing
+from app.core.db import row_writer, writing
 from app.core.errors import Invalid, NotFound, field_error
 from app.core.fields import UtcDatetime
 from app.core.pagination import Keyset, page
@@ -83,12 +83,18 @@ def create(
         profile_hash=profile.content_hash, as_of=as_of, scope=sorted(principal.provinces) if principal.provinces is not None else None,
         request=body.model_dump(mode="json"), result=result,
     )  # fmt: skip
+    # The document is serialised here, before the write lock: the transaction only inserts the text.
+    writer = row_writer(Ranking.__table__, RANKING_COLS, session.get_bind().dialect)  # type: ignore[attr-defined]
+    row = writer.stored({c: getattr(r, c) for c in RANKING_COLS})
     with writing(session):
-        session.add(r)
-        session.flush()
+        writer.insert(session, [row])
         audit.record(session, principal, "ranking.created", "ranking", r.id,
                      {"profile": profile.key, "version": profile.version}, province=scope.audit_province(r.scope))  # fmt: skip
     return r
+
+
+RANKING_COLS = ("id", "created_at", "created_by", "profile_key", "profile_version", "profile_hash", "as_of", "scope",
+                "request", "result")  # fmt: skip
 
 
 def _selection_args(registry: Registry, body: RankingCreate) -> tuple[Any, PerProvince] | None:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from app.core.errors import field_error
 from app.questionnaires.definition import Definition, Question
 
 DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
@@ -269,8 +270,8 @@ class AnswerValidator:
         errors: list[Error] = []
         for qid in answers:
             if qid not in self._known:
-                errors.append({"path": f"{prefix}.{qid}", "code": "unknown_question",
-                               "message": f"{qid!r} is not a question of {self.definition.key} v{self.definition.version}."})  # fmt: skip
+                errors.append(field_error(f"{prefix}.{qid}", "unknown_question",
+                                          f"{qid!r} is not a question of {self.definition.key} v{self.definition.version}."))  # fmt: skip
         for q, check, relevant in self._steps:
             path = f"{prefix}.{q.id}"
             label = q.label.get("en") or q.label["vi"]
@@ -278,16 +279,24 @@ class AnswerValidator:
             applies = relevant is None or relevant(answers)
             if not applies:
                 if value is not None:
-                    errors.append({"path": path, "code": "not_relevant",
-                                   "message": f"{label}: does not apply given the other answers; leave it out."})  # fmt: skip
+                    errors.append(
+                        field_error(
+                            path,
+                            "not_relevant",
+                            f"{label}: does not apply given the other answers; leave it out.",
+                        )
+                    )
                 continue
             if q.id in answers and value is None:
-                errors.append({"path": path, "code": "null",
-                               "message": f"{label}: applies here; give an answer or leave it out, not null."})  # fmt: skip
+                errors.append(
+                    field_error(
+                        path, "null", f"{label}: applies here; give an answer or leave it out, not null."
+                    )
+                )
                 continue
             if value is None:
                 if q.required:
-                    errors.append({"path": path, "code": "required", "message": f"{label}: is required."})
+                    errors.append(field_error(path, "required", f"{label}: is required."))
                 continue
-            errors.extend({"path": path, "code": code, "message": msg} for code, msg in check(value))
+            errors.extend(field_error(path, code, msg) for code, msg in check(value))
         return errors

@@ -32,9 +32,7 @@ __all__ = ["READERS", "REVISERS", "SUBMITTERS", "get", "list_page", "list_statem
 def get(*, session: Session, principal: Principal, response_id: str) -> tuple[Response, ResponseRevision]:
     """The latest revision of a response the caller may read (404 otherwise, existence not revealed)."""
     found = latest(session, response_id)
-    if found is None or not scope.may_read(
-        principal, found[0].province_code, found[0].submitted_by, owned=True
-    ):
+    if found is None or not scope.may_read_response(principal, found[0].province_code, found[0].submitted_by):
         raise NotFound(f"There is no response {response_id} that you may see.")
     return found
 

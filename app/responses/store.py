@@ -75,7 +75,7 @@ class Outcome:
     def read_for(self, principal: Principal) -> ResponseRead | ResponseReceipt:
         """The stored body for a caller who may read it (always when just created); else only a receipt."""
         r = self.response
-        if self.status == "created" or scope.may_read(principal, r.province_code, r.submitted_by, owned=True):
+        if self.status == "created" or scope.may_read_response(principal, r.province_code, r.submitted_by):
             return self.read()
         return ResponseReceipt(id=r.id, questionnaire=r.questionnaire, version=r.version, status=self.status)
 

@@ -1,0 +1,37 @@
+"""The README's walk-through, extracted from the README itself and run as written against a live server."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def walkthrough() -> str:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("## Walk-through") :]
+    match = re.search(r"```sh\n(.*?)```", section, re.S)
+    assert match, "the README has no ```sh block under '## Walk-through'"
+    return match.group(1)
+
+
+def test_readme_walkthrough_runs_as_written(client, live_server, tmp_path) -> None:
+    script = walkthrough()
+    assert script.startswith("make run &"), "the walk-through starts the server with `make run &`"
+    host = live_server.removeprefix("http://")
+    body = "\n".join(script.splitlines()[1:])  # the server is the live one, started as `make run` does
+    body = body.replace("localhost:8000", host).replace(".venv/bin/", f"{BIN}/")
+    harness = 'set -euo pipefail\ncurl() { command curl --fail-with-body "$@"; }\n'  # any HTTP error stops the script
+    done = subprocess.run(["bash", "-c", harness + body], cwd=tmp_path, env=os.environ.copy(), capture_output=True,
+                          text=True, timeout=600)  # fmt: skip
+    assert done.returncode == 0, f"the walk-through failed:\n{done.stdout}\n{done.stderr}"
+    out = done.stdout.splitlines()
+    assert '"loans"' in out and "201" in out and "200" in out, done.stdout
+    assert out.index("201") < out.index("200")
+    assert (tmp_path / "loans.csv").read_text(encoding="utf-8-sig").startswith("response_id,")
+    assert int(out[-1]) > 0, "the budgeted selection spent something"
