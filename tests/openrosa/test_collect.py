@@ -376,11 +376,13 @@ def test_validation_messages_in_vietnamese() -> None:
     ), text
 
 
-def test_a_real_server_behind_a_tls_proxy(client, make_key, live_server) -> None:
-    """Over real HTTP, as Collect reaches the server through an HTTPS reverse proxy: the form list's URLs are
-    the public https ones (uvicorn's proxy headers from a trusted proxy), every reply has the OpenRosa header
-    and a Date, and a HEAD without credentials is a Basic challenge."""
+def test_a_real_server_behind_a_tls_proxy(client, make_key) -> None:
+    """Over real HTTP, as Collect reaches the server through an HTTPS reverse proxy (`khuyencong serve` with
+    TRUSTED_PROXIES naming it): the form list's URLs are the public https ones, every reply has the OpenRosa
+    header and a Date, and a HEAD without credentials is a Basic challenge."""
     import httpx
+
+    from tests.live import serve
 
     auth = officer(make_key)
     proxied = {
@@ -389,10 +391,13 @@ def test_a_real_server_behind_a_tls_proxy(client, make_key, live_server) -> None
         "X-Forwarded-Proto": "https",
         "X-Forwarded-For": "203.0.113.7",
     }
-    r = httpx.get(f"{live_server}/openrosa/formList", headers=proxied)
-    assert r.status_code == 200 and r.headers["x-openrosa-version"] == "1.0" and r.headers["date"]
-    urls = [x.findtext(f"{{{NS_LIST}}}downloadUrl") for x in ET.fromstring(r.content)]
-    assert urls and all(u.startswith("https://khuyencong.example.gov.vn/openrosa/forms/") for u in urls), urls
-    h = httpx.head(f"{live_server}/openrosa/submission", headers=OR)
-    assert h.status_code == 401 and h.headers["www-authenticate"] == 'Basic realm="khuyencong"'
-    assert h.headers["x-openrosa-version"] == "1.0"
+    with serve(env={"TRUSTED_PROXIES": "127.0.0.1"}) as base:
+        r = httpx.get(f"{base}/openrosa/formList", headers=proxied)
+        assert r.status_code == 200 and r.headers["x-openrosa-version"] == "1.0" and r.headers["date"]
+        urls = [x.findtext(f"{{{NS_LIST}}}downloadUrl") for x in ET.fromstring(r.content)]
+        assert urls and all(
+            u.startswith("https://khuyencong.example.gov.vn/openrosa/forms/") for u in urls
+        ), urls
+        h = httpx.head(f"{base}/openrosa/submission", headers=OR)
+        assert h.status_code == 401 and h.headers["www-authenticate"] == 'Basic realm="khuyencong"'
+        assert h.headers["x-openrosa-version"] == "1.0"
