@@ -9,6 +9,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app import __version__
+from app.access import form_links
+from app.access.deps import register_token_kind
 from app.access.router import router as access_router
 from app.attachments.router import router as attachments_router
 from app.core import errors
@@ -18,6 +20,7 @@ from app.core.db import session_scope
 from app.core.health import router as health_router
 from app.core.middleware import ProblemCORSMiddleware, RequestContextMiddleware, TrustedProxies
 from app.facilities.router import router as facilities_router
+from app.forms.router import router as forms_router
 from app.openrosa.router import OpenRosaHeaders
 from app.openrosa.router import router as openrosa_router
 from app.places.router import router as places_router
@@ -89,10 +92,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses_router,
         exports_router,
         prioritisation_router,
+        forms_router,
         attachments_router,
         openrosa_router,
     ):
         app.include_router(router)
+    register_token_kind(form_links.TOKEN_PREFIX, form_links.resolve)
     app.add_middleware(OpenRosaHeaders)  # X-OpenRosa-Version on every /openrosa reply
     # Outermost first: request context (id, URL guard, log, metrics) wraps everything, then CORS.
     app.add_middleware(

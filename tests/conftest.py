@@ -58,6 +58,7 @@ def _database() -> Iterator[None]:
 
 
 TABLES = [
+    "form_link",
     "audit_event",
     "ranking",
     "attachment",

@@ -1,14 +1,14 @@
-"""Admin endpoints: API keys and the audit trail."""
+"""Admin endpoints: API keys, form links and the audit trail."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
-from app.access import service
+from app.access import form_links, service
 from app.access.deps import AdminPrincipal
 from app.access.principal import KEY_ROLES
 from app.core.db import SessionDep, WriteSessionDep
@@ -16,6 +16,7 @@ from app.core.errors import PROBLEM_RESPONSES
 from app.core.fields import UtcDatetime
 from app.core.pagination import Page, PageDep
 from app.core.routing import ApiRoute
+from app.questionnaires.router import RegistryDep
 
 router = APIRouter(
     route_class=ApiRoute,
@@ -113,3 +114,96 @@ def list_audit(
         resource_type=resource_type, resource_id=resource_id, since=since,
     )  # fmt: skip
     return Page(items=[AuditRead.model_validate(r, from_attributes=True) for r in rows], next_cursor=nxt)
+
+
+class FormLinkCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[StrictStr, Field(min_length=1, max_length=200, description="e.g. the portal's name")]
+    questionnaires: Annotated[
+        list[StrictStr], Field(min_length=1, max_length=20, description='questionnaire keys, e.g. ["loans"]')
+    ]
+    province_code: Annotated[StrictStr, Field(pattern=r"^\d{2}$", description="inside your provinces")]
+    expires_at: Annotated[
+        UtcDatetime | None, Field(description="RFC 3339 with offset; no expiry if omitted")
+    ] = None
+    max_submissions: Annotated[
+        StrictInt | None,
+        Field(ge=1, le=10_000_000, description="responses the link may store; no cap if omitted"),
+    ] = None
+
+
+class FormLinkRead(BaseModel):
+    id: str
+    name: str
+    prefix: str = Field(description="the token's first characters, to recognise it")
+    province_code: str
+    questionnaires: list[str]
+    expires_at: datetime | None
+    max_submissions: int | None
+    submission_count: int = Field(description="responses stored through the link (retries count once)")
+    state: str = Field(description="active | revoked | expired | exhausted")
+    created_at: datetime
+    created_by: str | None
+    revoked_at: datetime | None
+
+
+class FormLinkCreated(FormLinkRead):
+    token: str = Field(
+        description="shown once; only its hash is stored. Works as `Authorization: Bearer <token>`"
+    )
+    url: str = Field(description="the hosted form page, for an <iframe> (add ?lang=en for English)")
+    iframe: str = Field(description="the HTML to paste into the portal page")
+
+
+def _link(link) -> FormLinkRead:  # type: ignore[no-untyped-def]
+    return FormLinkRead.model_validate({**link.model_dump(), "state": form_links.state(link)})
+
+
+@router.post(
+    "/form-links",
+    status_code=201,
+    response_model=FormLinkCreated,
+    responses={k: PROBLEM_RESPONSES[k] for k in (422,)},
+)
+def create_form_link(
+    body: FormLinkCreate,
+    request: Request,
+    session: WriteSessionDep,
+    principal: AdminPrincipal,
+    registry: RegistryDep,
+) -> FormLinkCreated:
+    """Create a form link for some questionnaires in one province inside your provinces; the token is in this
+    response only."""
+    link, token = form_links.create(
+        session=session, principal=principal, registry=registry, **body.model_dump()
+    )
+    url = f"{str(request.base_url).rstrip('/')}/embed/{token}"
+    iframe = (f'<iframe src="{url}" title="Khảo sát nhu cầu hỗ trợ khuyến công" '
+              'style="width:100%;height:1400px;border:0" loading="lazy"></iframe>')  # fmt: skip
+    return FormLinkCreated(**_link(link).model_dump(), token=token, url=url, iframe=iframe)
+
+
+@router.get("/form-links", response_model=Page[FormLinkRead], responses={422: PROBLEM_RESPONSES[422]})
+def list_form_links(
+    session: SessionDep,
+    principal: AdminPrincipal,
+    page: PageDep,
+    province_code: Annotated[list[str] | None, Query(description="repeatable")] = None,
+) -> Page[FormLinkRead]:
+    """The form links of your provinces with their state and count of submissions (never a token)."""
+    rows, nxt = form_links.list_page(
+        session=session,
+        principal=principal,
+        cursor=page.cursor,
+        limit=page.limit,
+        province_code=province_code,
+    )
+    return Page(items=[_link(r) for r in rows], next_cursor=nxt)
+
+
+@router.post(
+    "/form-links/{link_id}/revoke", response_model=FormLinkRead, responses={404: PROBLEM_RESPONSES[404]}
+)
+def revoke_form_link(link_id: str, session: WriteSessionDep, principal: AdminPrincipal) -> FormLinkRead:
+    """Revoke a form link of your provinces: its next request is refused, in every process, and its page says so."""
+    return _link(form_links.revoke(session=session, principal=principal, link_id=link_id))

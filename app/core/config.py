@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     max_batch_body_bytes: int = 16 * 1_048_576
     max_upload_bytes: int = 32 * 1_048_576
     rate_limit_per_minute: int = 1200
+    # Per form link and worker, on top of the limit above: a link is public, anyone with the page may post.
+    form_link_rate_limit_per_minute: int = 120
     sqlite_synchronous: Literal["FULL", "NORMAL", "EXTRA"] = "FULL"
     sqlite_busy_timeout_ms: int = 30_000
     db_pool_size: int = 10

@@ -98,7 +98,8 @@ class RequestContextMiddleware:
                 "request",
                 extra={
                     "method": scope["method"],
-                    "path": scope["path"],
+                    # A path that carries a secret (the form page's /embed/{token}) is logged as its template.
+                    "path": template if "{token}" in template else scope["path"],
                     "status": status_holder["status"],
                     "duration_ms": round(elapsed * 1000, 2),
                     "key_name": state.get("key_name"),

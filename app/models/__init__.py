@@ -200,6 +200,29 @@ class Ranking(SQLModel, table=True):
     result: dict[str, Any] = Field(sa_column=Column(JsonType, nullable=False))
 
 
+class FormLink(SQLModel, table=True):
+    """A provincial portal's form link. Its token (only the SHA-256 is kept) registers facilities inline and
+    submits responses to its questionnaires in its province, nothing else, until revoked, expired or full."""
+
+    __tablename__ = "form_link"
+    seq: int | None = Field(default=None, sa_column=Column(SeqType, primary_key=True, autoincrement=True))
+    id: str = Field(sa_column=Column(String(36), nullable=False, unique=True))
+    name: str = Field(sa_column=Column(String(200), nullable=False))
+    prefix: str = Field(sa_column=Column(String(16), nullable=False))
+    token_hash: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    province_code: str = Field(sa_column=Column(String(2), nullable=False))
+    questionnaires: list[str] = Field(sa_column=Column(JsonType, nullable=False))
+    expires_at: datetime | None = _dt(nullable=True)
+    max_submissions: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    # Responses stored through the link; raised in the transaction that stores each one (never past the cap).
+    submission_count: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    created_by: str | None = Field(default=None, sa_column=Column(String(120), nullable=True))
+    revoked_at: datetime | None = _dt(nullable=True)
+
+    __table_args__ = (Index("ix_form_link_province_code_seq", "province_code", "seq"),)
+
+
 __all__ = [
     "ApiKey",
     "Attachment",
@@ -207,6 +230,7 @@ __all__ = [
     "DefinitionHash",
     "Facility",
     "FacilityRevision",
+    "FormLink",
     "Ranking",
     "Response",
     "ResponseRevision",

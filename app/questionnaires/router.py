@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from app.access.deps import public
 from app.core.errors import PROBLEM_RESPONSES
 from app.core.routing import ApiRoute
+from app.questionnaires import ui_schema
 from app.questionnaires.definition import Definition
 from app.questionnaires.registry import Registry
 
@@ -123,3 +124,22 @@ def get_json_schema(
     """JSON Schema (draft 2020-12) of this version's `answers` object, for form renderers."""
     d = registry.get(key, version)
     return cached_json(request, registry.json_schema(d, lang), d)
+
+
+@router.get(
+    "/{key}/versions/{version}/ui-schema",
+    dependencies=[public],
+    responses=_DOC_RESPONSES,
+    response_class=JSONResponse,
+)
+def get_ui_schema(
+    request: Request,
+    registry: RegistryDep,
+    key: str,
+    version: int,
+    lang: Annotated[Lang, Query(description="language of the yes/no words and the submit button")] = "vi",
+) -> Response:
+    """The react-jsonschema-form UI schema that goes with the JSON Schema: yes/no as two radio choices, one
+    choice as radios, several as checkboxes, long text as a text area, units and hints (see the README)."""
+    d = registry.get(key, version)
+    return cached_json(request, ui_schema.export(d, lang), d)

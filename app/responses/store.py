@@ -18,6 +18,7 @@ from sqlalchemy import and_, bindparam, select
 from sqlmodel import Session
 
 from app.access import scope
+from app.access.form_links import Quota
 from app.access.principal import Principal
 from app.core.db import RowWriter, advisory_lock, row_writer
 from app.core.errors import AppError, Conflict
@@ -193,8 +194,12 @@ def store(session: Session, items: list[Pending]) -> list[Outcome | AppError]:
     now = utcnow()
     stamp = (responses.stored_value("received_at", now),)
     out: list[Outcome | AppError | None] = [None] * len(items)
+    quota = Quota.take(session, items)  # form links' caps: new submissions counted here, exactly
     rows: list[tuple[int, Pending]] = []
     for k, p in enumerate(items):
+        if k in quota.refused:
+            out[k] = quota.refused[k]
+            continue
         if not p.stored:  # an inline facility, registered now
             assert p.body.facility is not None
             try:
@@ -206,10 +211,12 @@ def store(session: Session, items: list[Pending]) -> list[Outcome | AppError]:
                 known = facilities.by_tax_code(session, p.body.facility.tax_code or "")
                 if known is None or not p.principal.in_scope(known.province_code):
                     out[k] = exc
+                    quota.give_back(session, k)
                     continue
                 f = known
             except AppError as exc:
                 out[k] = exc
+                quota.give_back(session, k)
                 continue
             p.bind(f, dialect)
         rows.append((k, p))

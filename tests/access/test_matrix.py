@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from fastapi.routing import APIRoute
 
+from app.forms import page
 from app.main import create_app
 from tests.factories import facility_body, response_body
 
@@ -27,12 +28,18 @@ EXPECTED: dict[tuple[str, str], Any] = {
     ("GET", "/api/v1/questionnaires"): PUBLIC,
     ("GET", "/api/v1/questionnaires/{key}/versions/{version}"): PUBLIC,
     ("GET", "/api/v1/questionnaires/{key}/versions/{version}/json-schema"): PUBLIC,
+    ("GET", "/api/v1/questionnaires/{key}/versions/{version}/ui-schema"): PUBLIC,
     ("GET", "/api/v1/scoring-profiles"): PUBLIC,
     ("GET", "/api/v1/scoring-profiles/{key}/versions/{version}"): PUBLIC,
     ("POST", "/api/v1/keys"): {"admin"},
     ("GET", "/api/v1/keys"): {"admin"},
     ("POST", "/api/v1/keys/{name}/revoke"): {"admin"},
     ("GET", "/api/v1/audit"): {"admin"},
+    ("POST", "/api/v1/form-links"): {"admin"},
+    ("GET", "/api/v1/form-links"): {"admin"},
+    ("POST", "/api/v1/form-links/{link_id}/revoke"): {"admin"},
+    ("GET", "/embed/{token}"): PUBLIC,
+    ("GET", "/static/forms/{asset}"): PUBLIC,
     ("POST", "/api/v1/facilities"): {"admin", "field_officer", "portal"},
     ("GET", "/api/v1/facilities"): ALL,
     ("POST", "/api/v1/facilities/import"): {"admin", "field_officer", "portal"},
@@ -146,18 +153,25 @@ class World:
         self.facility = client.post("/api/v1/facilities", json=facility_body(), headers=fo).json()["id"]
         self.response = response_body(self.facility)
         assert client.post("/api/v1/responses", json=self.response, headers=fo).status_code == 201
+        links = [client.post("/api/v1/form-links", headers=self.keys["admin"], json={
+            "name": n, "questionnaires": ["loans"], "province_code": "68"}).json() for n in ("portal", "spare")]  # fmt: skip
+        self.link, self.spare_link = links
+        self.link_headers = {"Authorization": f"Bearer {self.link['token']}"}
 
     def request(self, method: str, path: str, headers: dict[str, str]):  # type: ignore[no-untyped-def]
         fid, rid = self.facility, self.response["id"]
         url = (path.replace("{code}", "68").replace("{key}", "loans").replace("{version}", "2").replace("{facility_id}", fid)
                .replace("{response_id}", rid).replace("{name}", "spare").replace("{ranking_id}", str(uuid.uuid4()))
-               .replace("{filename}", "facilities.csv"))  # fmt: skip
+               .replace("{link_id}", self.spare_link["id"]).replace("{token}", self.link["token"])
+               .replace("{asset}", page.manifest()["embed.js"]).replace("{filename}", "facilities.csv"))  # fmt: skip
         if path.startswith("/api/v1/scoring-profiles/"):
             url = url.replace("loans", "point-project").replace("/2", "/1")
         kwargs: dict[str, Any] = {"headers": headers}
         params: dict[str, Any] = {}
         if method == "POST" and path == "/api/v1/keys":
             kwargs["json"] = {"name": f"k-{uuid.uuid4().hex[:6]}", "role": "planner"}
+        elif method == "POST" and path == "/api/v1/form-links":
+            kwargs["json"] = {"name": "Cổng", "questionnaires": ["loans"], "province_code": "68"}
         elif method == "POST" and path == "/api/v1/facilities":
             kwargs["json"] = facility_body(name=f"Cơ sở {uuid.uuid4().hex[:4]}")
         elif path == "/api/v1/facilities/import":
@@ -213,6 +227,14 @@ def test_route_access(client, make_key, method: str, path: str) -> None:
     assert r.status_code == 401 and r.headers["content-type"].startswith(kind)
     r = world.request(method, path, {"Authorization": "Bearer kc_not-a-real-key"})
     assert r.status_code == 401
+    r = world.request(method, path, {"Authorization": "Bearer kf_not-a-real-form-link"})
+    assert r.status_code == 401
+    # A form link's token: allowed only where the contract says so (submitting), 403 everywhere else.
+    r = world.request(method, path, world.link_headers)
+    if "form_link" in want:
+        assert r.status_code < 400, (r.status_code, r.text)
+    else:
+        assert r.status_code == 403, ("form_link", r.status_code, r.text)
     for role in sorted(ALL):
         r = world.request(method, path, world.keys[role])
         if role in want:

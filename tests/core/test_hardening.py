@@ -332,6 +332,10 @@ def test_refused_cors_preflight_is_problem_json(client) -> None:
         headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
     )
     assert_problem(r, 400, "header.origin")
+    portal = "https://portal.example.gov.vn"
+    for extra in ({"Access-Control-Request-Method": "TRACE"},
+                  {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "X-Evil"}):  # fmt: skip
+        assert_problem(client.options("/api/v1/responses", headers={"Origin": portal, **extra}), 400)
     ok = client.options(
         "/api/v1/responses",
         headers={"Origin": "https://portal.example.gov.vn", "Access-Control-Request-Method": "POST"},

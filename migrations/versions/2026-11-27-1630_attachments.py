@@ -1,7 +1,7 @@
 """attachments: files named by image/file answers; response_revision.instance_id (OpenRosa edits) (issue 11)
 
 Revision ID: 0011_attachments
-Revises: 0002
+Revises: form_links
 Create Date: 2026-11-27 14:41:13.315082
 """
 
@@ -14,7 +14,7 @@ import app.models.types
 
 
 revision: str = '0011_attachments'
-down_revision: str | None = '0002'
+down_revision: str | None = 'form_links'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,375 @@
+"""The hosted form page in a real browser (Debian's Chromium), inside an <iframe> of a portal on another origin,
+against a real server process on the test database — on SQLite and PostgreSQL alike.
+
+A person fills every published questionnaire: nothing is answered before they answer it, relevance follows
+their answers, the server's error appears at its question in Vietnamese with nothing typed lost, a double
+click and a dropped connection make no duplicate, and exactly the answers they gave are stored, once.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from html import escape
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from sqlalchemy import select
+
+from app.core.config import ROOT
+from app.core.db import session_scope
+from app.models import Facility, FormLink
+from app.places import service as places
+from app.questionnaires.definition import Definition
+from app.questionnaires.registry import Registry
+from app.questionnaires.validator import compile_condition
+from tests.factories import facility_body
+from tests.live import free_port, serve
+
+REGISTRY = Registry.load(ROOT / "survey_schemas")
+PUBLISHED = [d for d in (REGISTRY.latest_published(k) for k in REGISTRY.keys) if d is not None]
+TIMEOUT_MS = 30_000
+
+
+class _Portal(BaseHTTPRequestHandler):
+    """A provincial portal's page: its own origin, the form page in an iframe (`?src=`)."""
+
+    def do_GET(self) -> None:  # noqa: N802
+        src = parse_qs(urlparse(self.path).query).get("src", [""])[0]
+        html = (f'<!doctype html><meta charset="utf-8"><title>Sở Công Thương</title><h1>Cổng thông tin</h1>'
+                f'<iframe id="kc" src="{escape(src)}" style="width:100%;height:1400px;border:0"></iframe>')  # fmt: skip
+        body = html.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def _portal_server() -> Iterator[str]:
+    httpd = ThreadingHTTPServer(("127.0.0.1", free_port()), _Portal)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://localhost:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def portal() -> Iterator[str]:
+    """The portal listed in CORS_ORIGINS."""
+    yield from _portal_server()
+
+
+@pytest.fixture(scope="module")
+def foreign() -> Iterator[str]:
+    """Some other site, not listed."""
+    yield from _portal_server()
+
+
+@pytest.fixture(scope="module")
+def server(portal: str) -> Iterator[str]:
+    with serve({"CORS_ORIGINS": portal}) as base:
+        yield base
+
+
+# -- what a person answers -----------------------------------------------------------------------------------
+
+
+def answers_for(d: Definition) -> dict[str, Any]:
+    """Every question that applies: required yes/no "Có" (so what depends on them appears), optional ones
+    "Không"; the last choice of a select, the first and last of a multiple choice; numbers inside their bounds."""
+    types = {q.id: q.type for q in d.questions}
+    out: dict[str, Any] = {}
+    for q in d.questions:
+        if q.relevant and not compile_condition(q.relevant, types)(out):
+            continue
+        if q.type == "boolean":
+            out[q.id] = q.required
+        elif q.type == "integer":
+            lo, hi = int(q.min or 0), int(q.max if q.max is not None else 10**12)
+            out[q.id] = lo + 1_234_567 if lo + 1_234_567 <= hi else (lo + hi) // 2
+        elif q.type == "decimal":
+            out[q.id] = 12.5
+        elif q.type == "text":
+            out[q.id] = "https://coso.example.vn" if q.pattern else "Cà phê, chè Cầu Đất"
+        elif q.type == "date":
+            out[q.id] = "2026-05-17"
+        elif q.type == "select_one":
+            out[q.id] = q.choice_codes[-1]
+        else:
+            out[q.id] = sorted({q.choice_codes[0], q.choice_codes[-1]}, key=q.choice_codes.index)
+    return out
+
+
+def vi_number(v: int | float) -> str:
+    """How a Vietnamese person types it: thousands grouped with dots, decimals after a comma."""
+    if isinstance(v, int):
+        return f"{v:,}".replace(",", ".")
+    return str(v).replace(".", ",")
+
+
+def fill_answers(frame: Any, d: Definition, answers: dict[str, Any]) -> None:
+    for q in d.questions:
+        if q.id not in answers:
+            continue
+        v, base = answers[q.id], f"#root_answers_{q.id}"
+        if q.type == "boolean":
+            frame.locator(f"{base}-{0 if v else 1}").check()
+        elif q.type == "select_one":
+            frame.locator(f"{base}-{q.choice_codes.index(v)}").check()
+        elif q.type == "select_multiple":
+            for code in v:
+                frame.locator(f"{base}-{q.choice_codes.index(code)}").check()
+        elif q.type in ("integer", "decimal"):
+            frame.locator(base).fill(vi_number(v))
+        else:
+            frame.locator(base).fill(v)
+
+
+def fill_facility(frame: Any, *, tax_code: str) -> None:
+    frame.locator("#root_facility_tax_code").fill(tax_code)
+    frame.locator("#root_facility_name").fill("HTX cà phê Cầu Đất")
+    frame.get_by_label("Hợp tác xã", exact=True).check()
+    frame.get_by_label("Chế biến nông, lâm, thủy sản, thực phẩm").check()
+    frame.locator("#root_facility_ward_code").select_option(label=places.wards("68")["22933"]["name"])  # type: ignore[index]
+
+
+def assert_nothing_answered(frame: Any) -> None:
+    assert frame.locator("input:checked").count() == 0
+    for el in frame.locator("input[type=text], textarea").all():
+        assert el.input_value() == ""
+    for el in frame.locator("select").all():
+        assert el.input_value() == ""
+
+
+def open_in_portal(page: Any, portal: str, url: str) -> Any:
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(f"{portal}/?src={url}")
+    frame = page.frame_locator("#kc")
+    frame.locator("html[data-kc-ready]").wait_for(state="attached")
+    return frame
+
+
+def create_link(client: Any, admin: dict[str, str], server: str, **over: Any) -> dict[str, Any]:
+    """A link made through the API; its `url` on the live server (the in-process client's host is not one)."""
+    body = {
+        "name": "Cổng Lâm Đồng",
+        "province_code": "68",
+        "questionnaires": [d.key for d in PUBLISHED],
+        **over,
+    }
+    r = client.post("/api/v1/form-links", json=body, headers=admin)
+    assert r.status_code == 201, r.text
+    link: dict[str, Any] = r.json()
+    assert link["url"] == f"http://testserver/embed/{link['token']}"
+    link["url"] = f"{server}/embed/{link['token']}"
+    return link
+
+
+def stored(client: Any, admin: dict[str, str]) -> list[dict[str, Any]]:
+    return client.get("/api/v1/responses", params={"limit": 1000}, headers=admin).json()["items"]  # type: ignore[no-any-return]
+
+
+# -- the tests -------------------------------------------------------------------------------------------------
+
+
+def test_every_published_questionnaire_through_a_portal_iframe(client, admin, server, portal, page) -> None:
+    link = create_link(client, admin, server)
+    console: list[str] = []
+    page.on("console", lambda m: console.append(m.text))
+    posts: list[dict[str, Any]] = []
+
+    def network(route: Any) -> None:
+        body = json.loads(route.request.post_data)
+        posts.append(body)
+        if len(posts) == 1:  # a stale or tampered client: the server's own check answers, at its question
+            body["answers"]["loan_amount_vnd"] = 5
+            route.continue_(post_data=json.dumps(body))
+        elif len(posts) == 2:  # the server stores it, the answer never arrives
+            route.fetch()
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/responses", network)
+    frame = open_in_portal(page, portal, link["url"])
+    assert_nothing_answered(frame)
+    fill_facility(frame, tax_code="5800123456")
+
+    received: dict[str, str] = {}
+    expected: dict[str, dict[str, Any]] = {}
+    for d in PUBLISHED:
+        frame.get_by_role("button", name=d.title["vi"]).click()
+        frame.locator(
+            f"#root_answers_{d.questions[0].id}, #root_answers_{d.questions[0].id}-0"
+        ).first.wait_for()
+        assert_nothing_answered(frame.locator("#root_answers"))
+        answers = expected[d.key] = answers_for(d)
+        fill_answers(frame, d, answers)
+        if d.key == "loans":
+            # Relevance, live: "Không" hides the loan questions, "Có" brings them back with what was typed.
+            frame.locator("#root_answers_needs_loan-1").check()
+            assert frame.locator("#root_answers_loan_amount_vnd").count() == 0
+            frame.locator("#root_answers_needs_loan-0").check()
+            assert frame.locator("#root_answers_loan_amount_vnd").input_value() == vi_number(
+                answers["loan_amount_vnd"]
+            )
+            frame.get_by_role("button", name="Gửi phiếu").click()
+            error = frame.locator(".kc-has-error", has=frame.locator("#root_answers_loan_amount_vnd"))
+            error.locator(".kc-field-errors").wait_for()
+            assert error.locator(".kc-field-errors").inner_text() == "Giá trị nhỏ nhất là 10.000.000 VND."
+            assert "Máy chủ chưa nhận phiếu" in frame.locator(".kc-status").inner_text()
+            assert frame.locator("#root_answers_loan_amount_vnd").input_value() == vi_number(
+                answers["loan_amount_vnd"]
+            )
+            assert frame.locator("#root_facility_name").input_value() == "HTX cà phê Cầu Đất"
+            frame.get_by_role("button", name="Gửi phiếu").dblclick()
+        else:
+            frame.get_by_role("button", name="Gửi phiếu").click()
+        receipt = frame.locator(".kc-receipt")
+        receipt.wait_for()
+        assert d.title["vi"] in receipt.inner_text()
+        received[d.key] = receipt.get_attribute("data-response-id")
+        assert received[d.key] in receipt.inner_text()
+
+    # The tampered post, the dropped one and its retry: the same id twice, no other; one post per other form.
+    loans_posts = [p for p in posts if p["questionnaire"] == "loans"]
+    assert (
+        len(loans_posts) == 3
+        and loans_posts[1] == loans_posts[2]
+        and loans_posts[1]["id"] == received["loans"]
+    )
+    assert len(posts) == 3 + len(PUBLISHED) - 1
+    rows = stored(client, admin)
+    assert sorted(r["questionnaire"] for r in rows) == sorted(d.key for d in PUBLISHED)
+    for r in rows:
+        assert r["id"] == received[r["questionnaire"]]
+        assert r["answers"] == expected[r["questionnaire"]], r["questionnaire"]
+        assert r["province_code"] == "68"
+    assert len({r["facility_id"] for r in rows}) == 1
+    with session_scope() as s:
+        f = s.execute(select(Facility).where(Facility.id == rows[0]["facility_id"])).scalar_one()
+        assert (f.name, f.tax_code, f.kind, f.sector, f.ward_code) == (
+            "HTX cà phê Cầu Đất", "5800123456", "cooperative", "agro_food_processing", "22933")  # fmt: skip
+        count = s.execute(select(FormLink.submission_count).where(FormLink.id == link["id"])).scalar_one()
+    assert count == len(PUBLISHED)
+    assert "Cơ sở đã gửi tất cả các phiếu" in frame.locator(".kc-receipt").inner_text()
+    assert not [m for m in console if "Content Security Policy" in m or "Refused to" in m], console
+
+
+def test_a_server_only_error_shows_at_its_question_and_nothing_typed_is_lost(client, admin, make_key, server, portal, page) -> None:  # fmt: skip
+    """A tax code already registered in another province: only the server knows; its error is at the tax code."""
+    hanoi = make_key("field_officer", provinces=["01"])
+    assert client.post("/api/v1/facilities", json=facility_body(province_code="01", tax_code="0101234567"),
+                       headers=hanoi).status_code == 201  # fmt: skip
+    link = create_link(client, admin, server, questionnaires=["packaging"])
+    frame = open_in_portal(page, portal, link["url"])
+    fill_facility(frame, tax_code="0101234567")
+    d = REGISTRY.latest_published("packaging")
+    assert d is not None
+    answers = answers_for(d)
+    fill_answers(frame, d, answers)
+    frame.get_by_role("button", name="Gửi phiếu").click()
+    tax = frame.locator(".kc-has-error", has=frame.locator("#root_facility_tax_code"))
+    tax.locator(".kc-field-errors").wait_for()
+    assert tax.locator(".kc-field-errors").inner_text() == (
+        "Mã số thuế này đã được đăng ký ở tỉnh khác, không thể kê khai qua biểu mẫu này."
+    )
+    assert frame.locator("#root_answers_packaging_budget_vnd").input_value() == vi_number(
+        answers["packaging_budget_vnd"]
+    )
+    assert stored(client, admin) == []
+    frame.locator("#root_facility_tax_code").fill("5800765432")
+    assert frame.locator(".kc-field-errors").count() == 0  # changing the answer clears the server's error
+    frame.get_by_role("button", name="Gửi phiếu").click()
+    frame.locator(".kc-receipt").wait_for()
+    assert [r["answers"] for r in stored(client, admin)] == [answers]
+
+
+def test_switching_to_english_keeps_what_was_typed(client, admin, server, portal, page) -> None:
+    link = create_link(client, admin, server, questionnaires=["loans"])
+    frame = open_in_portal(page, portal, link["url"])
+    frame.locator("#root_facility_name").fill("Xưởng mộc Đức Trọng")
+    frame.locator("#root_answers_needs_loan-0").check()
+    frame.locator("#root_answers_loan_amount_vnd").fill("750.000.000")
+    assert frame.locator(".kc-reading").inner_text() == "= 750 triệu đồng"
+    frame.get_by_role("link", name="English").click()
+    frame.locator("html[lang=en]").wait_for(state="attached")
+    frame.get_by_text("Does the establishment need a loan in the next 2 years?").wait_for()
+    assert frame.locator("#root_facility_name").input_value() == "Xưởng mộc Đức Trọng"
+    assert frame.locator("#root_answers_loan_amount_vnd").input_value() == "750,000,000"
+    assert frame.locator(".kc-reading").inner_text() == "= 750 million VND"
+    assert frame.locator("#root_answers_needs_loan-0").is_checked()
+    frame.get_by_role("button", name="Send").click()
+    assert "Choose at least one option." in frame.locator(".kc-errors").inner_text()
+    assert stored(client, admin) == []
+
+
+def test_opened_on_its_own_the_page_keeps_what_was_typed_across_a_reload(client, admin, server, page) -> None:
+    """Sent by Zalo or e-mail rather than framed: the tab's own storage keeps the answers through a reload."""
+    link = create_link(client, admin, server, questionnaires=["loans"])
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(link["url"])
+    page.locator("html[data-kc-ready]").wait_for(state="attached")
+    assert page.title() == "Khảo sát nhu cầu hỗ trợ khuyến công"
+    page.locator("#root_facility_name").fill("Xưởng mộc Đức Trọng")
+    page.locator("#root_answers_needs_loan-0").check()
+    page.locator("#root_answers_loan_amount_vnd").fill("750000000")
+    page.reload()
+    page.locator("html[data-kc-ready]").wait_for(state="attached")
+    assert page.locator("#root_facility_name").input_value() == "Xưởng mộc Đức Trọng"
+    assert page.locator("#root_answers_needs_loan-0").is_checked()
+    assert page.locator("#root_answers_loan_amount_vnd").input_value() == "750.000.000"
+
+
+def test_a_link_revoked_while_the_page_is_open_says_so(client, admin, server, portal, page) -> None:
+    link = create_link(client, admin, server, questionnaires=["websites"])
+    frame = open_in_portal(page, portal, link["url"])
+    fill_facility(frame, tax_code="5800111222")
+    d = REGISTRY.latest_published("websites")
+    assert d is not None
+    fill_answers(frame, d, answers_for(d))
+    assert client.post(f"/api/v1/form-links/{link['id']}/revoke", headers=admin).status_code == 200
+    frame.get_by_role("button", name="Gửi phiếu").click()
+    closed = frame.locator(".kc-closed[data-link-state=revoked]")
+    closed.wait_for()
+    assert "Đường dẫn biểu mẫu này đã bị thu hồi" in closed.inner_text()
+    assert stored(client, admin) == []
+    page.reload()
+    frame = page.frame_locator("#kc")
+    frame.locator("html[data-kc-ready]").wait_for(state="attached")
+    assert "Đường dẫn biểu mẫu này đã bị thu hồi" in frame.locator(".kc-closed").inner_text()
+
+
+def test_a_full_link_stops_taking_responses(client, admin, server, portal, page) -> None:
+    link = create_link(client, admin, server, questionnaires=["loans", "pollution"], max_submissions=1)
+    frame = open_in_portal(page, portal, link["url"])
+    fill_facility(frame, tax_code="5800333444")
+    frame.locator("#root_answers_needs_loan-1").check()
+    frame.get_by_role("button", name="Gửi phiếu").click()
+    frame.locator(".kc-receipt").wait_for()
+    d = REGISTRY.latest_published("pollution")
+    assert d is not None
+    fill_answers(frame, d, answers_for(d))
+    frame.get_by_role("button", name="Gửi phiếu").click()
+    closed = frame.locator(".kc-closed[data-link-state=exhausted]")
+    closed.wait_for()
+    assert "đã nhận đủ số phiếu" in closed.inner_text()
+    assert [r["questionnaire"] for r in stored(client, admin)] == ["loans"]
+
+
+def test_another_site_may_not_frame_the_page(client, admin, server, foreign, page) -> None:
+    link = create_link(client, admin, server, questionnaires=["loans"])
+    page.set_default_timeout(TIMEOUT_MS)
+    with page.expect_console_message(lambda m: "frame-ancestors" in m.text) as refused:
+        page.goto(f"{foreign}/?src={link['url']}")
+    assert "blocked" in refused.value.text and f"Framing '{server}/'" in refused.value.text
+    assert page.frame_locator("#kc").locator("html[data-kc-ready]").count() == 0
+    assert not [f for f in page.frames if f.url.startswith(server) and f.locator("#kc-embed").count()]

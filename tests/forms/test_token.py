@@ -1,0 +1,288 @@
+"""A form link's token: it registers a facility inline and submits to its questionnaires in its province —
+nothing else — and stops at once when revoked, expired or full. Through HTTP, on both databases."""
+
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select, update
+
+from app.access.deps import rate_limiter
+from app.core.config import get_settings
+from app.core.db import session_scope
+from app.models import Facility, FormLink, Response
+from tests.conftest import assert_problem
+from tests.factories import facility_body, response_body
+
+PROBLEMS = "https://khuyencong.example/problems/"
+
+
+def inline(**facility: Any) -> dict[str, Any]:
+    """A response registering its facility inline, as the hosted page sends it."""
+    body = response_body("x")
+    del body["facility_id"], body["location"]
+    body["facility"] = {"name": "HTX cà phê Cầu Đất", "kind": "cooperative", "sector": "agro_food_processing",
+                        "province_code": "68", "ward_code": "22933", **facility}  # fmt: skip
+    return body
+
+
+def count(link_id: str) -> int:
+    with session_scope() as s:
+        return int(s.execute(select(FormLink.submission_count).where(FormLink.id == link_id)).scalar_one())
+
+
+def stored_responses() -> int:
+    with session_scope() as s:
+        return int(s.execute(select(func.count()).select_from(Response)).scalar_one())
+
+
+def test_a_link_registers_a_facility_inline_and_submits(client, admin, make_link) -> None:
+    link = make_link()
+    body = inline(tax_code="5800123456")
+    r = client.post("/api/v1/responses", json=body, headers=link["headers"])
+    assert r.status_code == 201, r.text
+    stored = r.json()
+    assert (
+        stored["id"] == body["id"]
+        and stored["province_code"] == "68"
+        and stored["answers"] == body["answers"]
+    )
+    facility = client.get(f"/api/v1/facilities/{stored['facility_id']}", headers=admin).json()
+    assert (facility["name"], facility["tax_code"], facility["ward_code"]) == (
+        "HTX cà phê Cầu Đất",
+        "5800123456",
+        "22933",
+    )
+    # The same establishment again (its tax code), another questionnaire: recognised, not registered twice.
+    again = inline(tax_code="5800123456", name="Tên khác")
+    again.update(questionnaire="market-needs", version=1, answers={
+        "main_products": "Cà phê", "product_group": "agro_food", "has_ocop_product": False,
+        "current_markets": ["local"], "sales_channels": ["direct"], "needs_trade_promotion": False})  # fmt: skip
+    r2 = client.post("/api/v1/responses", json=again, headers=link["headers"])
+    assert r2.status_code == 201, r2.text
+    assert r2.json()["facility_id"] == stored["facility_id"]
+    assert count(link["id"]) == 2
+    events = client.get("/api/v1/audit", params={"action": "response.created"}, headers=admin).json()["items"]
+    assert {(e["key_name"], e["role"], e["province_code"]) for e in events} == {
+        (f"form-link:{link['id']}", "form_link", "68")
+    }
+
+
+def test_the_token_reads_nothing_and_writes_nothing_else(client, make_key, make_link) -> None:
+    link = make_link()
+    h = link["headers"]
+    fo = make_key("field_officer", provinces=["68"])
+    fid = client.post("/api/v1/facilities", json=facility_body(), headers=fo).json()["id"]
+    rid = client.post("/api/v1/responses", json=response_body(fid), headers=fo).json()["id"]
+    for path, params in [
+        ("/api/v1/facilities", {}), (f"/api/v1/facilities/{fid}", {}), ("/api/v1/responses", {}),
+        (f"/api/v1/responses/{rid}", {}), (f"/api/v1/responses/{rid}/revisions", {}),
+        ("/api/v1/exports/responses.csv", {"questionnaire": "loans", "version": 2}),
+        ("/api/v1/exports/facilities.csv", {}), ("/api/v1/priorities", {"profile": "point-project", "profile_version": 1}),
+        ("/api/v1/rankings", {}), ("/api/v1/keys", {}), ("/api/v1/audit", {}), ("/api/v1/form-links", {}),
+    ]:  # fmt: skip
+        assert_problem(client.get(path, params=params, headers=h), 403)
+    assert_problem(client.post("/api/v1/facilities", json=facility_body(name="Khác"), headers=h), 403)
+    assert_problem(client.patch(f"/api/v1/facilities/{fid}", json={"employees": 1}, headers=h), 403)
+    revise = {
+        "base_revision": 1,
+        "answers": {"needs_loan": False},
+        "collected_at": "2026-11-21T09:00:00+07:00",
+    }
+    assert_problem(client.put(f"/api/v1/responses/{rid}", json=revise, headers=h), 403)
+    assert_problem(
+        client.post("/api/v1/rankings", json={"profile": "point-project", "profile_version": 1}, headers=h),
+        403,
+    )
+    csv = "name,kind,sector,province\nXưởng mộc,household_business,handicrafts,68\n".encode()
+    assert_problem(client.post("/api/v1/facilities/import", files={"file": ("f.csv", csv)}, headers=h), 403)
+    assert_problem(client.post("/api/v1/keys", json={"name": "x", "role": "planner"}, headers=h), 403)
+    # Someone else's response sent again (same id, same content): acknowledged, but its body is not shown.
+    theirs = client.get(f"/api/v1/responses/{rid}", headers=fo).json()
+    again = response_body(fid, id=rid, collected_at=theirs["collected_at"])
+    r = client.post("/api/v1/responses", json=again, headers=h)
+    assert r.status_code == 200 and r.json() == {
+        "id": rid,
+        "questionnaire": "loans",
+        "version": 2,
+        "status": "duplicate",
+    }
+    assert stored_responses() == 1 and count(link["id"]) == 0
+
+
+def test_the_token_submits_only_its_questionnaires_in_its_province(client, make_key, make_link) -> None:
+    link = make_link(questionnaires=["loans"])
+    h = link["headers"]
+    other_q = inline()
+    other_q.update(questionnaire="pollution", version=1, answers={})
+    assert_problem(client.post("/api/v1/responses", json=other_q, headers=h), 403, "questionnaire")
+    # Another province, inline: refused at the province.
+    r = client.post("/api/v1/responses", json=inline(province_code="01", ward_code=None), headers=h)
+    assert_problem(r, 403, "facility.province_code")
+    # Another province's facility by id, or by tax code: as if unknown (nothing about it is revealed).
+    hanoi = make_key("field_officer", provinces=["01"])
+    theirs = client.post("/api/v1/facilities", json=facility_body(province_code="01", tax_code="0101234567"),
+                         headers=hanoi).json()["id"]  # fmt: skip
+    by_id = response_body(theirs)
+    del by_id["location"]
+    body = assert_problem(client.post("/api/v1/responses", json=by_id, headers=h), 422, "facility_id")
+    assert "01" not in body["errors"][0]["message"]
+    body = assert_problem(client.post("/api/v1/responses", json=inline(tax_code="0101234567"), headers=h), 409,
+                          "facility.tax_code")  # fmt: skip
+    assert "facility_id" not in body and theirs not in str(body)
+    # Its own province's facility by id is fine (the page sends later questionnaires so).
+    own = client.post("/api/v1/responses", json=inline(), headers=h).json()["facility_id"]
+    by_own = response_body(own)
+    assert client.post("/api/v1/responses", json=by_own, headers=h).status_code == 201
+    assert stored_responses() == 2
+    with session_scope() as s:
+        assert (
+            s.execute(
+                select(func.count()).select_from(Facility).where(Facility.province_code == "68")
+            ).scalar_one()
+            == 1
+        )
+
+
+def test_a_retry_is_acknowledged_without_the_stored_body_and_counts_once(client, make_link) -> None:
+    link = make_link()
+    body = inline()
+    assert client.post("/api/v1/responses", json=body, headers=link["headers"]).status_code == 201
+    r = client.post("/api/v1/responses", json=body, headers=link["headers"])
+    assert r.status_code == 200
+    assert r.json() == {"id": body["id"], "questionnaire": "loans", "version": 2, "status": "duplicate"}
+    assert count(link["id"]) == 1 and stored_responses() == 1
+    other = {**body, "answers": {"needs_loan": False}}
+    assert_problem(client.post("/api/v1/responses", json=other, headers=link["headers"]), 409, "id")
+    assert count(link["id"]) == 1
+
+
+def test_revocation_stops_the_token_at_once(client, admin, make_link) -> None:
+    link = make_link()
+    assert client.post("/api/v1/responses", json=inline(), headers=link["headers"]).status_code == 201
+    assert client.post(f"/api/v1/form-links/{link['id']}/revoke", headers=admin).status_code == 200
+    body = assert_problem(client.post("/api/v1/responses", json=inline(), headers=link["headers"]), 401)
+    assert body["type"] == PROBLEMS + "form-link-revoked"
+    assert stored_responses() == 1
+
+
+def test_expiry_stops_the_token(client, make_link) -> None:
+    link = make_link(expires_at=(datetime.now(UTC) + timedelta(hours=1)).isoformat())
+    assert client.post("/api/v1/responses", json=inline(), headers=link["headers"]).status_code == 201
+    with session_scope(write=True) as s:
+        s.execute(
+            update(FormLink)
+            .where(FormLink.id == link["id"])
+            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )  # type: ignore[arg-type]
+    body = assert_problem(client.post("/api/v1/responses", json=inline(), headers=link["headers"]), 401)
+    assert body["type"] == PROBLEMS + "form-link-expired"
+    assert stored_responses() == 1
+
+
+def test_the_cap_stops_new_responses_but_not_retries_of_counted_ones(client, admin, make_link) -> None:
+    link = make_link(max_submissions=2)
+    first, second = inline(), inline()
+    assert client.post("/api/v1/responses", json=first, headers=link["headers"]).status_code == 201
+    assert client.post("/api/v1/responses", json=second, headers=link["headers"]).status_code == 201
+    body = assert_problem(client.post("/api/v1/responses", json=inline(), headers=link["headers"]), 403)
+    assert body["type"] == PROBLEMS + "form-link-exhausted"
+    # The retry of a counted response (its answer was lost, say) is still acknowledged, and counts nothing.
+    assert client.post("/api/v1/responses", json=second, headers=link["headers"]).status_code == 200
+    batch = client.post("/api/v1/responses/batch", json={"items": [inline(), first]}, headers=link["headers"])
+    assert [x["status"] for x in batch.json()["results"]] == ["forbidden", "duplicate"]
+    assert count(link["id"]) == 2 and stored_responses() == 2
+    listed = client.get("/api/v1/form-links", headers=admin).json()["items"][0]
+    assert (listed["state"], listed["submission_count"]) == ("exhausted", 2)
+
+
+def test_a_batch_counts_each_new_response_once(client, make_link) -> None:
+    link = make_link(max_submissions=3)
+    a, b = inline(), inline()
+    other_q = {**inline(), "questionnaire": "pollution", "version": 1, "answers": {}}
+    r = client.post(
+        "/api/v1/responses/batch",
+        json={"items": [a, a, other_q, b, inline(), inline()]},
+        headers=link["headers"],
+    )
+    assert [x["status"] for x in r.json()["results"]] == [
+        "created",
+        "duplicate",
+        "forbidden",
+        "created",
+        "created",
+        "forbidden",
+    ]
+    assert count(link["id"]) == 3 and stored_responses() == 3
+
+
+def test_a_facility_that_cannot_be_registered_gives_its_take_back(client, make_key, make_link) -> None:
+    """The tax code is registered in another province between the checks and the write: nothing stored, nothing counted."""
+    link = make_link(max_submissions=1)
+    body = inline(tax_code="5800999999")
+    from app.responses import ingest
+
+    original = ingest._facility
+
+    def register_elsewhere_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        out = original(*args, **kwargs)
+        with session_scope(write=True) as s:
+            s.add(Facility(id=str(uuid.uuid4()), name="Nơi khác", search_text="noi khac", tax_code="5800999999",
+                           kind="enterprise", sector="other", province_code="01"))  # fmt: skip
+        return out
+
+    ingest._facility = register_elsewhere_meanwhile  # type: ignore[assignment]
+    try:
+        r = client.post("/api/v1/responses", json=body, headers=link["headers"])
+    finally:
+        ingest._facility = original  # type: ignore[assignment]
+    assert_problem(r, 409, "facility.tax_code")
+    assert count(link["id"]) == 0 and stored_responses() == 0
+    assert client.post("/api/v1/responses", json=inline(), headers=link["headers"]).status_code == 201
+
+
+def test_each_link_has_its_own_rate_limit(client, make_link, monkeypatch) -> None:
+    monkeypatch.setattr(get_settings(), "form_link_rate_limit_per_minute", 3)
+    rate_limiter.reset()
+    busy, quiet = make_link(), make_link(name="Khác")
+    for _ in range(3):
+        assert client.post("/api/v1/responses", json=inline(), headers=busy["headers"]).status_code == 201
+    r = client.post("/api/v1/responses", json=inline(), headers=busy["headers"])
+    assert_problem(r, 429)
+    assert int(r.headers["Retry-After"]) >= 1
+    assert client.post("/api/v1/responses", json=inline(), headers=quiet["headers"]).status_code == 201
+
+
+@pytest.mark.parametrize("racers", [12])
+def test_the_cap_is_exact_when_submissions_race(client, live_server, make_link, racers: int) -> None:
+    """Against a real server process (group commit, several requests at once): never past the cap."""
+    link = make_link(max_submissions=5)
+    bodies = [inline() for _ in range(racers)]
+
+    def post(body: dict[str, Any]) -> int:
+        return httpx.post(
+            f"{live_server}/api/v1/responses", json=body, headers=link["headers"], timeout=60
+        ).status_code
+
+    with ThreadPoolExecutor(max_workers=racers) as pool:
+        statuses = list(pool.map(post, bodies))
+    assert sorted(statuses) == [201] * 5 + [403] * (racers - 5), statuses
+    assert count(link["id"]) == 5 and stored_responses() == 5
+    # Racing retries of one new response: stored once, counted once.
+    one = make_link(max_submissions=1)
+    body = inline()
+
+    def retry(_: int) -> int:
+        return httpx.post(
+            f"{live_server}/api/v1/responses", json=body, headers=one["headers"], timeout=60
+        ).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(retry, range(8)))
+    assert sorted(statuses) == [200] * 7 + [201], statuses
+    assert count(one["id"]) == 1 and stored_responses() == 6

@@ -1,0 +1,190 @@
+// Every text the page shows, in Vietnamese (default) and English.
+import { TranslatableString, englishStringTranslator } from '@rjsf/utils';
+
+import type { Lang } from './config.ts';
+
+const vi = {
+  pageTitle: 'Khảo sát nhu cầu hỗ trợ khuyến công',
+  intro:
+    'Cơ sở tự kê khai thông tin và nhu cầu hỗ trợ. Câu có dấu * là bắt buộc. Thông tin được gửi tới Sở Công Thương {province}.',
+  language: 'Ngôn ngữ',
+  facilityTitle: 'Thông tin cơ sở',
+  facilityNote:
+    'Nếu cơ sở đã có mã số thuế, hãy nhập: cơ sở đã đăng ký trước đây sẽ được nhận ra theo mã số thuế.',
+  facilityKnown: 'Các phiếu tiếp theo được ghi cho cơ sở vừa kê khai: {name}.',
+  chooseQuestionnaire: 'Chọn phiếu khảo sát',
+  submitted: 'đã gửi',
+  submit: 'Gửi phiếu',
+  sending: 'Đang gửi…',
+  retry: 'Gửi lại',
+  errorSummary: 'Còn {n} câu trả lời cần xem lại:',
+  serverRejected: 'Máy chủ chưa nhận phiếu: còn {n} câu trả lời cần sửa (đã đánh dấu bên dưới). Những gì đã nhập vẫn được giữ nguyên.',
+  unknownOutcome:
+    'Mất kết nối trước khi máy chủ trả lời, nên chưa chắc phiếu đã đến nơi. Bấm “Gửi lại”: phiếu sẽ không bị ghi trùng.',
+  retrying: 'Mất kết nối, đang thử gửi lại (lần {n})…',
+  rateLimited: 'Có quá nhiều lượt gửi từ biểu mẫu này. Vui lòng thử lại sau {s} giây; những gì đã nhập vẫn được giữ nguyên.',
+  conflict: 'Phiếu này đã được gửi trước đó với nội dung khác. Bấm “Gửi phiếu” để gửi thành một phiếu mới.',
+  tooLarge: 'Phiếu quá dài để gửi. Hãy rút gọn các câu trả lời dạng văn bản.',
+  failed: 'Máy chủ chưa nhận được phiếu ({detail}). Những gì đã nhập vẫn được giữ nguyên; vui lòng thử lại.',
+  receiptTitle: 'Đã nhận phiếu “{title}”',
+  receiptBody: 'Cảm ơn cơ sở đã kê khai. Mã phiếu (lưu lại để đối chiếu khi cần):',
+  receiptAt: 'Thời điểm máy chủ nhận: {at}',
+  anotherEstablishment: 'Kê khai cho một cơ sở khác',
+  allDone: 'Cơ sở đã gửi tất cả các phiếu của biểu mẫu này. Cảm ơn!',
+  linkRevoked:
+    'Đường dẫn biểu mẫu này đã bị thu hồi nên không nhận thêm phiếu. Vui lòng liên hệ Sở Công Thương để nhận đường dẫn mới.',
+  linkExpired:
+    'Đường dẫn biểu mẫu này đã hết hạn nên không nhận thêm phiếu. Vui lòng liên hệ Sở Công Thương để nhận đường dẫn mới.',
+  linkExhausted:
+    'Biểu mẫu này đã nhận đủ số phiếu cho phép nên không nhận thêm phiếu. Vui lòng liên hệ Sở Công Thương nếu cần kê khai thêm.',
+  linkUnknown:
+    'Không tìm thấy biểu mẫu này: đường dẫn có thể bị sai hoặc đã bị thu hồi. Vui lòng liên hệ Sở Công Thương.',
+  keptNote: 'Những gì đã nhập vẫn còn trên trang này.',
+  clearAnswer: 'Bỏ chọn',
+  choose: '— Chọn —',
+  moneyMillion: '{n} triệu đồng',
+  moneyBillion: '{n} tỷ đồng',
+  // messages for answers (client validation and the server's error codes)
+  e_required: 'Câu này bắt buộc trả lời.',
+  e_required_multi: 'Hãy chọn ít nhất một lựa chọn.',
+  e_integer: 'Hãy nhập một số nguyên, chỉ gồm chữ số (ví dụ 500000000 hoặc 500.000.000).',
+  e_number: 'Hãy nhập một số (phần thập phân viết sau dấu phẩy, ví dụ 12,5).',
+  e_min: 'Giá trị nhỏ nhất là {n}.',
+  e_max: 'Giá trị lớn nhất là {n}.',
+  e_min_excl: 'Giá trị phải lớn hơn {n}.',
+  e_max_excl: 'Giá trị phải nhỏ hơn {n}.',
+  e_min_length: 'Cần ít nhất {n} ký tự.',
+  e_max_length: 'Tối đa {n} ký tự (hiện có {m}).',
+  e_pattern: 'Chưa đúng dạng yêu cầu.',
+  e_url: 'Hãy nhập địa chỉ đầy đủ, bắt đầu bằng http:// hoặc https:// (ví dụ https://coso.vn).',
+  e_tax_code: 'Mã số thuế gồm 10 chữ số, hoặc 13 chữ số với mã chi nhánh (ví dụ 0101234567-001).',
+  e_date: 'Hãy nhập một ngày có thật (ngày/tháng/năm).',
+  e_choice: 'Hãy chọn một trong các lựa chọn đã cho.',
+  e_duplicate: 'Mỗi lựa chọn chỉ được chọn một lần.',
+  e_not_relevant: 'Câu này không áp dụng với các câu trả lời khác; hãy bỏ trống.',
+  e_text: 'Hãy nhập văn bản.',
+  e_boolean: 'Hãy chọn Có hoặc Không.',
+  e_unknown_ward: 'Xã/phường này không thuộc tỉnh của biểu mẫu; hãy chọn lại.',
+  e_out_of_scope: 'Mã số thuế này đã được đăng ký ở tỉnh khác, không thể kê khai qua biểu mẫu này.',
+  e_future_year: 'Năm không được ở tương lai.',
+  e_other: 'Câu trả lời chưa hợp lệ.',
+  yes: 'Có',
+  no: 'Không',
+  noscript: 'Trang này cần JavaScript để hiển thị biểu mẫu.',
+};
+
+type Strings = typeof vi;
+
+const en: Strings = {
+  pageTitle: 'Industrial-extension needs survey',
+  intro:
+    'Establishments report their own details and support needs. Questions marked * are required. Your answers go to the Department of Industry and Trade of {province}.',
+  language: 'Language',
+  facilityTitle: 'About the establishment',
+  facilityNote: 'If the establishment has a tax code, enter it: an establishment registered before is recognised by it.',
+  facilityKnown: 'Further questionnaires are recorded for the establishment just registered: {name}.',
+  chooseQuestionnaire: 'Choose a questionnaire',
+  submitted: 'sent',
+  submit: 'Send',
+  sending: 'Sending…',
+  retry: 'Send again',
+  errorSummary: '{n} answer(s) need another look:',
+  serverRejected:
+    'The server did not accept the questionnaire: {n} answer(s) need fixing (marked below). Everything you typed is kept.',
+  unknownOutcome:
+    'The connection dropped before the server answered, so it is not certain the questionnaire arrived. Press “Send again”: it will never be recorded twice.',
+  retrying: 'Connection lost, sending again (attempt {n})…',
+  rateLimited: 'Too many submissions from this form. Please try again in {s} seconds; everything you typed is kept.',
+  conflict: 'This questionnaire was sent before with different content. Press “Send” to send it as a new one.',
+  tooLarge: 'The questionnaire is too long to send. Please shorten the text answers.',
+  failed: 'The server did not receive the questionnaire ({detail}). Everything you typed is kept; please try again.',
+  receiptTitle: '“{title}” received',
+  receiptBody: 'Thank you. The response id (keep it for reference):',
+  receiptAt: 'Received by the server at {at}',
+  anotherEstablishment: 'Report for another establishment',
+  allDone: 'Every questionnaire of this form has been sent. Thank you!',
+  linkRevoked: 'This form link has been revoked and takes no more submissions. Please ask the Department of Industry and Trade for a new link.',
+  linkExpired: 'This form link has expired and takes no more submissions. Please ask the Department of Industry and Trade for a new link.',
+  linkExhausted:
+    'This form has received all the submissions it allows. Please contact the Department of Industry and Trade if you need to report more.',
+  linkUnknown: 'This form was not found: the link may be wrong or revoked. Please contact the Department of Industry and Trade.',
+  keptNote: 'Everything you typed is still on this page.',
+  clearAnswer: 'Clear',
+  choose: '— Choose —',
+  moneyMillion: '{n} million VND',
+  moneyBillion: '{n} billion VND',
+  e_required: 'This question needs an answer.',
+  e_required_multi: 'Choose at least one option.',
+  e_integer: 'Enter a whole number, digits only (e.g. 500000000 or 500,000,000).',
+  e_number: 'Enter a number (e.g. 12.5).',
+  e_min: 'The smallest allowed value is {n}.',
+  e_max: 'The largest allowed value is {n}.',
+  e_min_excl: 'The value must be more than {n}.',
+  e_max_excl: 'The value must be less than {n}.',
+  e_min_length: 'At least {n} characters.',
+  e_max_length: 'At most {n} characters (now {m}).',
+  e_pattern: 'This does not have the expected form.',
+  e_url: 'Enter a full address starting with http:// or https:// (e.g. https://example.vn).',
+  e_tax_code: 'A tax code has 10 digits, or 13 with a branch number (e.g. 0101234567-001).',
+  e_date: 'Enter a real date.',
+  e_choice: 'Choose one of the options given.',
+  e_duplicate: 'Each option may be chosen once.',
+  e_not_relevant: 'This question does not apply given the other answers; leave it empty.',
+  e_text: 'Enter text.',
+  e_boolean: 'Choose Yes or No.',
+  e_unknown_ward: 'This ward is not in the province of this form; choose again.',
+  e_out_of_scope: 'This tax code is registered in another province and cannot be reported through this form.',
+  e_future_year: 'The year cannot be in the future.',
+  e_other: 'This answer is not valid.',
+  yes: 'Yes',
+  no: 'No',
+  noscript: 'This page needs JavaScript to show the form.',
+};
+
+export type MessageKey = keyof Strings;
+
+const TABLES: Record<Lang, Strings> = { vi, en };
+
+export function makeT(lang: Lang) {
+  const table = TABLES[lang];
+  return (key: MessageKey, params: Record<string, string | number> = {}): string =>
+    table[key].replace(/\{(\w+)\}/g, (_, name: string) => (name in params ? String(params[name]) : `{${name}}`));
+}
+
+export type T = ReturnType<typeof makeT>;
+
+/** Vietnamese groups thousands with "." and writes decimals with ","; English the other way round. */
+export function formatNumber(n: number, lang: Lang): string {
+  return new Intl.NumberFormat(lang === 'vi' ? 'vi-VN' : 'en-GB', { maximumFractionDigits: 6 }).format(n);
+}
+
+export function formatDateTime(iso: string, lang: Lang): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return new Intl.DateTimeFormat(lang === 'vi' ? 'vi-VN' : 'en-GB', {
+    dateStyle: 'medium',
+    timeStyle: 'medium',
+  }).format(d);
+}
+
+/** RJSF's own strings (Yes/No of booleans without ui:enumNames, the error list heading, ...). */
+export function rjsfTranslator(lang: Lang) {
+  const t = makeT(lang);
+  return (s: TranslatableString, params?: string[]): string => {
+    if (lang === 'vi') {
+      switch (s) {
+        case TranslatableString.YesLabel:
+          return t('yes');
+        case TranslatableString.NoLabel:
+          return t('no');
+        case TranslatableString.ErrorsLabel:
+          return 'Lỗi';
+        case TranslatableString.ClearButton:
+          return t('clearAnswer');
+        default:
+          break;
+      }
+    }
+    return englishStringTranslator(s, params);
+  };
+}

@@ -1,0 +1,285 @@
+// The few RJSF pieces the hosted page replaces. Everything else (fields, validation, relevance through
+// if/then/else, checkboxes, dates, selects) is react-jsonschema-form's own.
+import { useEffect, useId, useState, type ChangeEvent } from 'react';
+import { getDefaultRegistry } from '@rjsf/core';
+import type {
+  ErrorListProps,
+  FieldProps,
+  FieldTemplateProps,
+  ObjectFieldTemplateProps,
+  RegistryFieldsType,
+  RegistryWidgetsType,
+  TemplatesType,
+  WidgetProps,
+} from '@rjsf/utils';
+import { ariaDescribedByIds, getUiOptions } from '@rjsf/utils';
+
+import type { Lang } from './config.ts';
+import { formatNumber, type T } from './i18n.ts';
+
+export interface PageContext {
+  lang: Lang;
+  t: T;
+}
+
+const stock = getDefaultRegistry();
+
+/** Text as typed → the number it means, or null when it is not one (then the text itself is kept as the
+ * answer, so the person's typing is never replaced and validation says what is wrong). */
+export function parseNumber(text: string, integer: boolean, lang: Lang): number | null {
+  const s = text.trim().replace(/\s+/g, '');
+  if (s === '') return null;
+  let canonical: string | null = null;
+  if (/^[+-]?\d+$/.test(s)) canonical = s;
+  else if (/^[+-]?\d{1,3}([.,]\d{3})+$/.test(s) && (integer || new Set(s.replace(/[^.,]/g, '')).size === 1)) {
+    // 500.000.000 or 500,000,000: thousands grouped. For a decimal question a single "1,500" is ambiguous;
+    // read it the page language's way (vi: decimal comma, en: thousands comma).
+    const seps = s.replace(/[^.,]/g, '');
+    const single = seps.length === 1;
+    if (!integer && single && ((lang === 'vi' && seps === ',') || (lang === 'en' && seps === '.'))) {
+      canonical = s.replace(',', '.');
+    } else {
+      canonical = s.replace(/[.,]/g, '');
+    }
+  } else if (!integer && /^[+-]?\d*[.,]\d+$/.test(s)) canonical = s.replace(',', '.');
+  if (canonical === null) return null;
+  const n = Number(canonical);
+  if (!Number.isFinite(n)) return null;
+  if (integer && !Number.isSafeInteger(n)) return null;
+  return n;
+}
+
+function moneyReading(n: number, unit: unknown, ctx: PageContext): string | null {
+  if (typeof unit !== 'string' || !/VND|đồng/i.test(unit) || Math.abs(n) < 1_000_000) return null;
+  const round = (x: number) => formatNumber(Math.round(x * 1000) / 1000, ctx.lang);
+  return Math.abs(n) >= 1_000_000_000
+    ? ctx.t('moneyBillion', { n: round(n / 1_000_000_000) })
+    : ctx.t('moneyMillion', { n: round(n / 1_000_000) });
+}
+
+/** Numbers typed as text (no spinner, no wheel, nothing filled in), grouped digits accepted, unit beside. */
+function NumberInput(props: WidgetProps) {
+  const { id, value, onChange, onBlur, onFocus, disabled, readonly, schema, options, registry, required } = props;
+  const ctx = registry.formContext as PageContext;
+  const integer = schema.type === 'integer';
+  const show = (v: unknown) => (typeof v === 'number' ? formatNumber(v, ctx.lang) : typeof v === 'string' ? v : '');
+  const [text, setText] = useState<string>(() => show(value));
+  // The value may change from outside (a restored draft, an answer brought back when a question reappears).
+  useEffect(() => {
+    const mine = parseNumber(text, integer, ctx.lang);
+    if (typeof value === 'number' ? mine !== value : value !== undefined ? value !== text : text.trim() !== '') {
+      setText(show(value));
+    }
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [value]);
+  const handle = (e: ChangeEvent<HTMLInputElement>) => {
+    const raw = e.target.value;
+    setText(raw);
+    if (raw.trim() === '') onChange(undefined);
+    else {
+      const n = parseNumber(raw, integer, ctx.lang);
+      onChange(n === null ? raw : n);
+    }
+  };
+  const reading = typeof value === 'number' ? moneyReading(value, options.unit, ctx) : null;
+  return (
+    <div className="kc-number">
+      <div className="kc-input-unit">
+        <input
+          id={id}
+          name={props.htmlName || id}
+          className="form-control"
+          type="text"
+          inputMode={integer ? 'numeric' : 'decimal'}
+          autoComplete="off"
+          value={text}
+          required={required}
+          disabled={disabled}
+          readOnly={readonly}
+          onChange={handle}
+          onBlur={() => {
+            if (typeof value === 'number') setText(show(value));
+            onBlur(id, value);
+          }}
+          onFocus={() => onFocus(id, value)}
+          aria-describedby={ariaDescribedByIds(id)}
+        />
+        {typeof options.unit === 'string' && options.unit ? <span className="kc-unit">{options.unit}</span> : null}
+      </div>
+      {reading ? <div className="kc-reading">= {reading}</div> : null}
+    </div>
+  );
+}
+
+/** Strings keep RJSF's input (with `stripSpaces` for codes); numbers get NumberInput. */
+function TextWidget(props: WidgetProps) {
+  if (props.schema.type === 'integer' || props.schema.type === 'number') return <NumberInput {...props} />;
+  const { options, onChange } = props;
+  const Stock = stock.widgets.TextWidget;
+  if (options.stripSpaces) {
+    return (
+      <Stock
+        {...props}
+        options={{ ...options, inputMode: options.inputMode }}
+        onChange={(v: unknown) => onChange(typeof v === 'string' ? v.replace(/\s+/g, '') || undefined : v)}
+      />
+    );
+  }
+  return <Stock {...props} />;
+}
+
+/** RJSF's radio group, plus "clear" for an optional question answered by mistake (a radio cannot be unticked). */
+function RadioWidget(props: WidgetProps) {
+  const Stock = stock.widgets.RadioWidget;
+  const ctx = props.registry.formContext as PageContext;
+  const answered = props.value !== undefined && props.value !== null;
+  return (
+    <div className={props.options.inline ? 'kc-radio kc-inline' : 'kc-radio'} role="group" aria-labelledby={`${props.id}__label`}>
+      <Stock {...props} />
+      {!props.required && answered && !props.disabled && !props.readonly ? (
+        <button type="button" className="kc-clear" onClick={() => props.onChange(undefined)}>
+          {ctx.t('clearAnswer')}
+        </button>
+      ) : null}
+    </div>
+  );
+}
+
+function SelectWidget(props: WidgetProps) {
+  const Stock = stock.widgets.SelectWidget;
+  const ctx = props.registry.formContext as PageContext;
+  return <Stock {...props} placeholder={props.placeholder || ctx.t('choose')} />;
+}
+
+/** RJSF's checkboxes, named by their question for assistive technology. */
+function CheckboxesWidget(props: WidgetProps) {
+  const Stock = stock.widgets.CheckboxesWidget;
+  return (
+    <div className="kc-checkboxes" role="group" aria-labelledby={`${props.id}__label`}>
+      <Stock {...props} />
+    </div>
+  );
+}
+
+export const widgets: RegistryWidgetsType = { TextWidget, RadioWidget, SelectWidget, CheckboxesWidget };
+
+/** A question that is not relevant resolves to `{type: "null"}` (the `else` of its if/then/else): it is not
+ * shown, and unlike RJSF's NullField nothing is written for it. */
+function NullField(_props: FieldProps) {
+  return null;
+}
+
+/** Numbers go straight to the widget: NumberInput does its own parsing (RJSF's NumberField reads the browser's
+ * locale, not the page's language). */
+function NumberField(props: FieldProps) {
+  const { StringField } = props.registry.fields;
+  return <StringField {...props} />;
+}
+
+export const fields: RegistryFieldsType = { NullField, NumberField };
+
+function FieldTemplate(props: FieldTemplateProps) {
+  const { id, label, children, errors, hidden, required, displayLabel, schema, uiSchema, rawErrors, classNames } = props;
+  if (hidden || schema.type === 'null') return null;
+  const ui = getUiOptions(uiSchema);
+  const hint = typeof ui.hint === 'string' ? ui.hint : null;
+  const isObject = schema.type === 'object';
+  const bad = (rawErrors?.length ?? 0) > 0;
+  const group = schema.type === 'boolean' || ui.widget === 'radio' || ui.widget === 'checkboxes';
+  if (isObject) return <div className={classNames}>{children}</div>;
+  return (
+    <div className={`kc-question ${classNames ?? ''} ${bad ? 'kc-has-error' : ''}`} data-question={id}>
+      {displayLabel || group ? (
+        group ? (
+          <div className="kc-label" id={`${id}__label`}>
+            {label}
+            {required ? <span className="kc-required" aria-hidden="true"> *</span> : null}
+          </div>
+        ) : (
+          <label className="kc-label" htmlFor={id}>
+            {label}
+            {required ? <span className="kc-required" aria-hidden="true"> *</span> : null}
+          </label>
+        )
+      ) : null}
+      {hint ? (
+        <div className="kc-hint" id={`${id}__description`}>
+          {hint}
+        </div>
+      ) : null}
+      {children}
+      {errors}
+    </div>
+  );
+}
+
+function ObjectFieldTemplate(props: ObjectFieldTemplateProps) {
+  const { title, description, properties, fieldPathId } = props;
+  const nested = fieldPathId.path.length > 0;
+  return (
+    <fieldset className={nested ? 'kc-section' : 'kc-root'} id={fieldPathId.$id}>
+      {nested && title ? <legend className="kc-section-title">{title}</legend> : null}
+      {nested && typeof description === 'string' && description ? <p className="kc-section-intro">{description}</p> : null}
+      {properties.filter((p) => !p.hidden).map((p) => (
+        <div key={p.name}>{p.content}</div>
+      ))}
+    </fieldset>
+  );
+}
+
+/** The list of what to fix, at the top, each line a link to its question. */
+function ErrorList(props: ErrorListProps) {
+  const ctx = props.registry.formContext as PageContext;
+  const headingId = useId();
+  const items = props.errors.filter((e) => e.property);
+  if (items.length === 0) return null;
+  const focus = (property: string) => {
+    const id = `root_${property.replace(/^\./, '').split('.').join('_')}`;
+    const el = document.getElementById(id) ?? document.querySelector<HTMLElement>(`[id^="${id}"]`);
+    if (el) {
+      el.scrollIntoView({ block: 'center' });
+      const target = el.matches('input,select,textarea') ? el : el.querySelector<HTMLElement>('input,select,textarea');
+      target?.focus();
+    }
+  };
+  return (
+    <div className="kc-errors" role="alert" aria-labelledby={headingId}>
+      <p id={headingId}>{ctx.t('errorSummary', { n: items.length })}</p>
+      <ul>
+        {items.map((e, i) => (
+          <li key={i}>
+            <a
+              href={`#${e.property}`}
+              onClick={(ev) => {
+                ev.preventDefault();
+                focus(e.property ?? '');
+              }}
+            >
+              {e.title ? `${e.title}: ` : ''}
+              {e.message}
+            </a>
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+function FieldErrorTemplate(props: { errors?: unknown[]; fieldPathId: { $id: string } }) {
+  const errors = (props.errors ?? []).filter((e) => typeof e === 'string' && e) as string[];
+  if (errors.length === 0) return null;
+  return (
+    <ul className="kc-field-errors" id={`${props.fieldPathId.$id}__error`}>
+      {errors.map((e, i) => (
+        <li key={i}>{e}</li>
+      ))}
+    </ul>
+  );
+}
+
+export const templates: Partial<TemplatesType> = {
+  FieldTemplate,
+  ObjectFieldTemplate,
+  ErrorListTemplate: ErrorList,
+  FieldErrorTemplate: FieldErrorTemplate as TemplatesType['FieldErrorTemplate'],
+};
