@@ -28,7 +28,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def app():  # type: ignore[no-untyped-def]
-    from tests.forms import app_with_test_forms
+    from tests.schemas_app import app_with_test_forms
 
     return app_with_test_forms()
 

@@ -24,9 +24,9 @@ from app.questionnaires.definition import load_dir
 from app.questionnaires.validator import AnswerValidator
 from tests.conftest import assert_problem
 from tests.factories import facility_body, valid_answers
-from tests.forms import ROOT, TEST_ONLY
 from tests.openrosa.collect import OR, basic, download, fill, form_list, message, officer, post
 from tests.openrosa.persons import engine_answers, engine_verdict, in_choice_order, mistakes, server_verdict
+from tests.schemas_app import ROOT, TEST_ONLY
 
 PUBLISHED, _ = load_dir(ROOT / "survey_schemas")
 EXTRA, _ = load_dir(TEST_ONLY)
