@@ -8,6 +8,10 @@ PYTEST_ARGS ?=
 CHROMIUM := /usr/bin/chromium
 
 .PHONY: run test test-faults lint bench install clean migrate check-schemas assets
+# The ODK engine (ODK Web Forms' @getodk/xforms-engine under Node) that tests/clients/odk drive: installed
+# from its committed lockfile, again whenever the lockfile changes.
+ODK_ENGINE := tests/clients/odk
+ODK_STAMP := $(ODK_ENGINE)/node_modules/.installed
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -18,6 +22,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 install: $(STAMP)
+
+$(ODK_STAMP): $(ODK_ENGINE)/package-lock.json $(ODK_ENGINE)/package.json
+	cd $(ODK_ENGINE) && npm ci --no-audit --no-fund
+	touch $@
 
 # Browser tests drive Debian's Chromium (Playwright from PyPI never downloads a browser here).
 $(CHROMIUM):
@@ -32,7 +40,7 @@ check-schemas: migrate
 run: check-schemas
 	$(BIN)/khuyencong serve
 
-test: $(STAMP) $(CHROMIUM)
+test: $(STAMP) $(CHROMIUM) $(ODK_STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -52,10 +60,11 @@ assets:
 bench: $(STAMP)
 	$(BIN)/python bench/auth.py
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/openrosa.py
 	$(BIN)/python bench/listing.py
 	$(BIN)/python bench/export.py
 	$(BIN)/python bench/ranking.py
 	$(BIN)/python bench/soak.py
 
 clean:
-	rm -rf $(VENV) data/*.db data/*.db-* .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) data/*.db data/*.db-* .pytest_cache .ruff_cache .mypy_cache $(ODK_ENGINE)/node_modules

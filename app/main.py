@@ -12,6 +12,7 @@ from app import __version__
 from app.access import form_links
 from app.access.deps import register_token_kind
 from app.access.router import router as access_router
+from app.attachments.router import router as attachments_router
 from app.core import errors
 from app.core import logging as app_logging
 from app.core.config import Settings, get_settings
@@ -21,6 +22,8 @@ from app.core.middleware import ProblemCORSMiddleware, RequestContextMiddleware,
 from app.exports.router import router as exports_router
 from app.facilities.router import router as facilities_router
 from app.forms.router import router as forms_router
+from app.openrosa.router import OpenRosaHeaders
+from app.openrosa.router import router as openrosa_router
 from app.places.router import router as places_router
 from app.prioritisation.profiles import Profiles
 from app.prioritisation.router import router as prioritisation_router
@@ -92,9 +95,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         exports_router,
         prioritisation_router,
         forms_router,
+        attachments_router,
+        openrosa_router,
     ):
         app.include_router(router)
     register_token_kind(form_links.TOKEN_PREFIX, form_links.resolve)
+    app.add_middleware(OpenRosaHeaders)  # X-OpenRosa-Version on every /openrosa reply
     # Outermost first: request context (id, URL guard, log, metrics) wraps everything, then CORS.
     app.add_middleware(
         ProblemCORSMiddleware,

@@ -81,7 +81,18 @@ def find_wrk() -> str:
 
 def wrk(base: str, script: Path, seconds: float, connections: int, args: list[str]) -> dict[str, float]:
     """Run wrk (pinned away from the server's core); requests, non-2xx count, latency percentiles in ms."""
-    cmd = [find_wrk(), "-t1", f"-c{connections}", f"-d{int(seconds)}s", "--latency", "-s", str(script), base, "--", *args]
+    cmd = [
+        find_wrk(),
+        "-t1",
+        f"-c{connections}",
+        f"-d{int(seconds)}s",
+        "--latency",
+        "-s",
+        str(script),
+        base,
+        "--",
+        *args,
+    ]
     if pinned():
         others = sorted(os.sched_getaffinity(0) - {SERVER_CPU})
         cmd = ["taskset", "-c", ",".join(map(str, others)), *cmd]
@@ -90,7 +101,7 @@ def wrk(base: str, script: Path, seconds: float, connections: int, args: list[st
 
     def ms(text: str) -> float:
         num = text.rstrip("usm")
-        return float(num) * unit[text[len(num):]]
+        return float(num) * unit[text[len(num) :]]
 
     lat = {f"p{p}": ms(line.split()[1]) for line in out.splitlines() for p in ("50", "90", "99")
            if line.strip().startswith(f"{p}.000%") or line.strip().startswith(f"{p}%")}  # fmt: skip

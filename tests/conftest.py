@@ -17,6 +17,7 @@ os.environ["DATABASE_URL"] = TEST_DB_URL
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 os.environ["CORS_ORIGINS"] = "https://portal.example.gov.vn"
 os.environ["RATE_LIMIT_PER_MINUTE"] = "100000"
+os.environ["ATTACHMENTS_DIR"] = str(_tmp / "attachments")
 
 import pytest  # noqa: E402
 from alembic import command  # noqa: E402
@@ -61,6 +62,7 @@ TABLES = [
     "audit_event",
     "ranking",
     "review_event",
+    "attachment",
     "response_revision",
     "response",
     "facility_revision",

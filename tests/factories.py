@@ -10,7 +10,14 @@ from typing import Any
 from app.questionnaires.definition import Definition
 from app.questionnaires.validator import compile_condition
 
-PATTERN_EXAMPLES = ("https://coso.example.vn", "0912345678")
+# An answer for each `pattern` the questionnaires use (a new pattern needs its example here).
+PATTERN_EXAMPLES = ("https://coso.example.vn", "0912345678", "0101234567", "coso@example.vn", "2026")
+
+
+def pattern_example(pattern: str) -> str:
+    found = next((x for x in PATTERN_EXAMPLES if re.search(pattern, x)), None)
+    assert found is not None, f"tests/factories.py: add an answer matching {pattern!r} to PATTERN_EXAMPLES"
+    return found
 
 
 def valid_answers(d: Definition, seed: int = 0, *, fill: float = 0.8) -> dict[str, Any]:
@@ -33,7 +40,7 @@ def valid_answers(d: Definition, seed: int = 0, *, fill: float = 0.8) -> dict[st
             out[q.id] = rnd.random() < 0.6
         elif q.type == "text":
             if q.pattern:  # an example of each pattern the questionnaires use
-                out[q.id] = next(x for x in PATTERN_EXAMPLES if re.search(q.pattern, x))
+                out[q.id] = pattern_example(q.pattern)
             else:
                 out[q.id] = "Sản phẩm " + str(rnd.randint(1, 99))
         elif q.type == "date":

@@ -37,6 +37,17 @@ class Settings(BaseSettings):
     sqlite_synchronous: Literal["FULL", "NORMAL", "EXTRA"] = "FULL"
     sqlite_busy_timeout_ms: int = 30_000
     db_pool_size: int = 10
+    # Attachments (photos, files): local disk by default; an S3-compatible bucket when a bucket is named
+    # (credentials from the usual AWS_* environment variables or instance role).
+    attachments_dir: Path = ROOT / "data" / "attachments"
+    attachments_s3_bucket: str = ""
+    attachments_s3_endpoint_url: str = ""
+    attachments_s3_region: str = ""
+    attachments_s3_prefix: str = "attachments/"
+    max_attachment_bytes: int = 16 * 1_048_576
+    # OpenRosa: the largest submission post (XML + attachments) a device may send; Collect splits bigger
+    # submissions over several posts (advertised as X-OpenRosa-Accept-Content-Length).
+    openrosa_max_body_bytes: int = 16 * 1_048_576
 
     @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod

@@ -26,6 +26,22 @@ class Sector(StrEnum):
     other = "other"
 
 
+KIND_LABELS: dict[str, dict[str, str]] = {
+    "enterprise": {"vi": "Doanh nghiệp", "en": "Enterprise"},
+    "cooperative": {"vi": "Hợp tác xã", "en": "Cooperative"},
+    "cooperative_group": {"vi": "Tổ hợp tác", "en": "Cooperative group"},
+    "household_business": {"vi": "Hộ kinh doanh", "en": "Household business"},
+}
+SECTOR_LABELS: dict[str, dict[str, str]] = {
+    "textiles_garments": {"vi": "Dệt may", "en": "Textiles and garments"},
+    "mechanical_engineering": {"vi": "Cơ khí", "en": "Mechanical engineering"},
+    "agro_food_processing": {"vi": "Chế biến nông, lâm, thủy sản, thực phẩm", "en": "Agro-food processing"},
+    "handicrafts": {"vi": "Thủ công mỹ nghệ", "en": "Handicrafts"},
+    "building_materials": {"vi": "Vật liệu xây dựng", "en": "Building materials"},
+    "other": {"vi": "Ngành khác", "en": "Other"},
+}
+assert set(KIND_LABELS) == set(Kind) and set(SECTOR_LABELS) == set(Sector)
+
 Finite = Annotated[float, Field(allow_inf_nan=False, strict=True)]
 TAX_RE = re.compile(
     r"^[0-9]{10}(-?[0-9]{3})?$"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -209,3 +209,29 @@ def list_facilities(
         for word in fold(q).split():
             stmt = stmt.where(Facility.search_text.like(f"%{_escape_like(word)}%", escape="\\"))  # type: ignore[attr-defined]
     return page(session, stmt, REGISTRATION_ORDER, cursor=cursor, limit=limit)
+
+
+def in_scope_state(*, session: Session, principal: Principal) -> tuple[Any, ...]:
+    """A cheap fingerprint of the facilities the caller may read: it changes whenever one is added or edited
+    (every edit moves updated_at), so derived files (ODK form media) are rebuilt only then."""
+    stmt: Any = readable(
+        select(func.count(), func.max(Facility.seq), func.max(Facility.updated_at)),
+        principal,
+        Facility.province_code,
+    )
+    row = session.execute(stmt).one()
+    return tuple(row)
+
+
+def in_scope_choices(
+    *, session: Session, principal: Principal
+) -> list[tuple[str, str, str | None, str, str | None]]:
+    """(id, name, tax_code, province_code, ward_code) of every facility the caller may read, by name (accents
+    folded, as a person reads the list; the same order on every database)."""
+    stmt: Any = readable(
+        select(Facility.id, Facility.name, Facility.tax_code, Facility.province_code, Facility.ward_code),
+        principal, Facility.province_code,
+    )  # fmt: skip
+    rows = [tuple(r) for r in session.execute(stmt)]
+    rows.sort(key=lambda r: (fold(r[1]), r[1], r[0]))
+    return rows  # type: ignore[return-value]

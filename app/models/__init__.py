@@ -167,6 +167,9 @@ class ResponseRevision(SQLModel, table=True):
     location: dict[str, Any] | None = Field(default=None, sa_column=Column(JsonType, nullable=True))
     received_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     submitted_by: str | None = Field(default=None, sa_column=Column(String(120), nullable=True))
+    # The id the client gave this revision, when it names revisions itself (an edited OpenRosa instance gets a
+    # new instanceID and names the one it replaces): how a later edit finds the revision it was based on.
+    instance_id: str | None = Field(default=None, sa_column=Column(String(36), nullable=True, unique=True))
 
     __table_args__ = (
         UniqueConstraint("response_id", "revision", name="uq_response_revision_response_id_revision"),
@@ -189,6 +192,22 @@ class ReviewEvent(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True))
 
     __table_args__ = (Index("ix_review_event_response_id_seq", "response_id", "seq"),)
+
+
+class Attachment(SQLModel, table=True):
+    """A file an `image`/`file` answer names: its bytes are in the blob store under their SHA-256."""
+
+    __tablename__ = "attachment"
+    id: int | None = Field(default=None, sa_column=Column(SeqType, primary_key=True, autoincrement=True))
+    response_id: str = Field(sa_column=Column(String(36), ForeignKey("response.id"), nullable=False))
+    name: str = Field(sa_column=Column(String(255), nullable=False))
+    content_type: str = Field(sa_column=Column(String(255), nullable=False))
+    size: int = Field(sa_column=Column(BigInteger, nullable=False))
+    sha256: str = Field(sa_column=Column(String(64), nullable=False))
+    received_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    received_by: str | None = Field(default=None, sa_column=Column(String(120), nullable=True))
+
+    __table_args__ = (UniqueConstraint("response_id", "name", name="uq_attachment_response_id_name"),)
 
 
 class Ranking(SQLModel, table=True):
@@ -233,6 +252,7 @@ class FormLink(SQLModel, table=True):
 
 __all__ = [
     "ApiKey",
+    "Attachment",
     "AuditEvent",
     "DefinitionHash",
     "Facility",

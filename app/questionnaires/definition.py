@@ -37,6 +37,8 @@ ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 QUESTION_KEYS = {"id", "type", "label", "required", "relevant", "min", "max", "min_length", "max_length",
                  "pattern", "hint", "unit", "choices", "personal", "accept"}  # fmt: skip
 TOP_KEYS = {"key", "version", "status", "title", "description", "questions"}
+# Names the ODK form gives its own fields (app/openrosa/xform.py): a question may not take them.
+RESERVED_IDS = ("facility_id", "new_facility", "meta", "start", "end")
 
 
 @dataclass(frozen=True)
@@ -215,6 +217,10 @@ class _Checker:
         if not isinstance(qid, str) or not ID_RE.match(qid):
             self.add(
                 f"{path}.id", "must be snake_case: lower-case letters, digits and _ (starting with a letter)"
+            )
+        if qid in RESERVED_IDS:
+            self.add(
+                f"{path}.id", f"{qid!r} is reserved for the ODK form's own fields ({', '.join(RESERVED_IDS)})"
             )
         if qtype not in TYPES:
             self.add(f"{path}.type", f"unknown type {qtype!r}; one of {', '.join(TYPES)}")

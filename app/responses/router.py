@@ -34,9 +34,9 @@ router = APIRouter(
     responses={k: PROBLEM_RESPONSES[k] for k in (401, 403, 413, 422, 429)},
 )
 
-Submitter = Annotated[Principal, Depends(require("field_officer", "portal", "form_link"))]
-Reviser = Annotated[Principal, Depends(require("field_officer"))]
-Reader = Annotated[Principal, Depends(require("planner", "field_officer"))]
+Submitter = Annotated[Principal, Depends(require(*service.SUBMITTERS))]
+Reviser = Annotated[Principal, Depends(require(*service.REVISERS))]
+Reader = Annotated[Principal, Depends(require(*service.READERS))]
 
 
 @router.post(

@@ -26,7 +26,8 @@ from app.responses.schemas import ResponseRead, ResponseRevise
 from app.responses.store import Outcome, latest, to_read
 from app.review import states
 
-__all__ = ["get", "list_page", "list_statement", "revise", "revisions", "to_read"]
+__all__ = ["READERS", "REVISERS", "SUBMITTERS", "get", "list_page", "list_statement", "revise", "revision_for_instance",
+           "revisions", "to_read"]  # fmt: skip
 
 
 def get(*, session: Session, principal: Principal, response_id: str) -> tuple[Response, ResponseRevision]:
@@ -41,10 +42,39 @@ def _revision_hash(answers: dict[str, Any], collected_at: datetime, location: di
     return sha256_of({"answers": answers, "collected_at": collected_at.timestamp(), "location": location})
 
 
+# Who may do what with responses (admin always): the JSON routes and every other client of this service
+# (OpenRosa, attachments) require exactly these.
+SUBMITTERS = ("field_officer", "portal", "form_link")
+REVISERS = ("field_officer",)
+READERS = ("planner", "field_officer")
+
+
+def revision_for_instance(session: Session, instance_id: str) -> tuple[str, int] | None:
+    """(response id, revision) that a client-named instance denotes: a response's own id names its first
+    revision; a later revision is named by the instance_id it was stored with. None when unknown."""
+    rev = session.execute(
+        select(ResponseRevision.response_id, ResponseRevision.revision).where(
+            ResponseRevision.instance_id == instance_id  # type: ignore[arg-type]
+        )
+    ).first()
+    if rev is not None:
+        return rev[0], rev[1]
+    head = session.execute(select(Response.id).where(Response.id == instance_id)).first()  # type: ignore[arg-type]
+    return (head[0], 1) if head is not None else None
+
+
 def revise(
-    *, session: Session, registry: Registry, principal: Principal, response_id: str, body: ResponseRevise
+    *,
+    session: Session,
+    registry: Registry,
+    principal: Principal,
+    response_id: str,
+    body: ResponseRevise,
+    instance_id: str | None = None,
 ) -> tuple[Outcome, bool]:
-    """Add revision base+1; returns (outcome, created). A retried identical revision returns the stored one."""
+    """Add revision base+1; returns (outcome, created). A retried identical revision returns the stored one.
+
+    `instance_id`: the client's own name for the new revision (an OpenRosa instanceID), kept with it."""
     r, current = get(session=session, principal=principal, response_id=response_id)
     scope.check_write(principal, r.province_code)
     d = registry.for_responses(r.questionnaire, r.version)
@@ -65,7 +95,7 @@ def revise(
     rev = ResponseRevision(
         response_id=r.id, revision=current.revision + 1, answers=body.answers, collected_at=body.collected_at,
         collected_offset_min=int(body.collected_at.utcoffset().total_seconds() // 60),  # type: ignore[union-attr]
-        location=location, received_at=utcnow(), submitted_by=principal.name,
+        location=location, received_at=utcnow(), submitted_by=principal.name, instance_id=instance_id,
     )  # fmt: skip
     try:
         with session.begin_nested():

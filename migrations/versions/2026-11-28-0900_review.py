@@ -1,7 +1,7 @@
 """review: append-only review events (actions and comments) and the latest review on each response
 
 Revision ID: review1
-Revises: form_links
+Revises: 0011_attachments
 Create Date: 2026-11-28 09:00:00
 
 """
@@ -15,7 +15,7 @@ import app.models.types
 
 
 revision: str = 'review1'
-down_revision: str | None = 'form_links'
+down_revision: str | None = '0011_attachments'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -64,6 +64,20 @@ EXPECTED: dict[tuple[str, str], Any] = {
     ("GET", "/api/v1/rankings"): {"admin", "planner"},
     ("GET", "/api/v1/rankings/{ranking_id}"): {"admin", "planner"},
     ("GET", "/api/v1/rankings/{ranking_id}/export.csv"): {"admin", "planner"},
+    ("PUT", "/api/v1/responses/{response_id}/attachments/{name}"): {"admin", "field_officer"},
+    ("GET", "/api/v1/responses/{response_id}/attachments"): {"admin", "planner", "field_officer"},
+    ("GET", "/api/v1/responses/{response_id}/attachments/{name}"): {"admin", "planner", "field_officer"},
+    ("GET", "/openrosa/formList"): {"admin", "field_officer"},
+    ("GET", "/openrosa/forms/{key}/{version}"): {"admin", "field_officer"},
+    ("GET", "/openrosa/forms/{key}/{version}/manifest"): {"admin", "field_officer"},
+    ("GET", "/openrosa/forms/{key}/{version}/media/{filename}"): {"admin", "field_officer"},
+    ("HEAD", "/openrosa/submission"): {"admin", "field_officer"},
+    ("POST", "/openrosa/submission"): {"admin", "field_officer"},
+}
+# Authorised, then an answer other than 2xx from what the World holds: its response (loans) names no file.
+AUTHORISED_THEN = {
+    ("PUT", "/api/v1/responses/{response_id}/attachments/{name}"): 422,
+    ("GET", "/api/v1/responses/{response_id}/attachments/{name}"): 404,
 }
 
 
@@ -155,7 +169,7 @@ class World:
         url = (path.replace("{code}", "68").replace("{key}", "loans").replace("{version}", "2").replace("{facility_id}", fid)
                .replace("{response_id}", rid).replace("{name}", "spare").replace("{ranking_id}", str(uuid.uuid4()))
                .replace("{link_id}", self.spare_link["id"]).replace("{token}", self.link["token"])
-               .replace("{asset}", page.manifest()["embed.js"]))  # fmt: skip
+               .replace("{asset}", page.manifest()["embed.js"]).replace("{filename}", "facilities.csv"))  # fmt: skip
         if path.startswith("/api/v1/scoring-profiles/"):
             url = url.replace("loans", "point-project").replace("/2", "/1")
         kwargs: dict[str, Any] = {"headers": headers}
@@ -179,6 +193,13 @@ class World:
             kwargs["json"] = response_body(fid)
         elif path == "/api/v1/responses/batch":
             kwargs["json"] = {"items": [response_body(fid)]}
+        elif path == "/api/v1/responses/{response_id}/attachments/{name}":
+            kwargs["content"] = b"\xff\xd8\xff photo"
+            kwargs["headers"] = {**headers, "Content-Type": "image/jpeg"}
+        elif path == "/openrosa/submission" and method == "POST":
+            xml = (f"<data id='loans' version='2'><facility_id>{fid}</facility_id><needs_loan>no</needs_loan>"
+                   f"<end>2026-11-20T08:30:00+07:00</end><meta><instanceID>uuid:{uuid.uuid4()}</instanceID></meta></data>")  # fmt: skip
+            kwargs["files"] = {"xml_submission_file": ("submission.xml", xml.encode(), "text/xml")}
         elif method == "PUT":
             kwargs["json"] = {
                 "base_revision": 1,
@@ -211,7 +232,9 @@ def test_route_access(client, make_key, method: str, path: str) -> None:
         assert r.status_code < 400, (r.status_code, r.text)
         return
     r = world.request(method, path, {})
-    assert r.status_code == 401 and r.headers["content-type"].startswith("application/problem+json")
+    # OpenRosa speaks XML to Collect, errors included (app/openrosa); everything else problem+json
+    kind = "text/xml" if path.startswith("/openrosa/") else "application/problem+json"
+    assert r.status_code == 401 and r.headers["content-type"].startswith(kind)
     r = world.request(method, path, {"Authorization": "Bearer kc_not-a-real-key"})
     assert r.status_code == 401
     r = world.request(method, path, {"Authorization": "Bearer kf_not-a-real-form-link"})
@@ -226,7 +249,7 @@ def test_route_access(client, make_key, method: str, path: str) -> None:
         r = world.request(method, path, world.keys[role])
         if role in want:
             expected_ok = (
-                404 if "{ranking_id}" in path else None
+                404 if "{ranking_id}" in path else AUTHORISED_THEN.get((method, path))
             )  # a random ranking id: authorised, then not found
             if expected_ok:
                 assert r.status_code == expected_ok, (role, r.text)

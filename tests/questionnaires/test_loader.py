@@ -195,3 +195,9 @@ def test_plain_and_bilingual_units_both_parse() -> None:
     assert b is not None and b.unit_text("vi") == "cái" and b.unit_text("en") == "pieces"
     d, _ = parse(with_question(1, unit="VND"), "f.yaml")
     assert d is not None and d.questions[1].unit == {"vi": "VND"}
+
+
+def test_ids_the_odk_form_uses_itself_are_reserved() -> None:
+    for i, qid in enumerate(["facility_id", "new_facility", "meta", "start", "end"]):
+        doc = with_question(0, id=qid)
+        assert "reserved for the ODK form" in problems_of(doc)["questions.0.id"], (i, qid)

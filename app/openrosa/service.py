@@ -1,0 +1,211 @@
+"""The OpenRosa adapter's calls into the services: which forms a key gets, its media, and a submission.
+
+A submission is translated (submission.py) into exactly the body a JSON client would post and handed to the
+one ingest path (responses.ingest) or, for an edit, to the one revision path (responses.service.revise);
+its files go through the attachment service. No rule is decided here: roles, scope, validation, idempotency
+and the stored form are theirs.
+
+Edits: Collect gives an edited instance a new instanceID and names the one it replaces in deprecatedID. The
+response is found from deprecatedID (a response id, or the instanceID a later revision was stored with), the
+edit becomes the next revision with its instanceID kept (so a retry is recognised and the next edit finds it).
+An edit whose deprecatedID the key cannot find (never sent, or not its own) is stored as a new response under
+its instanceID: the officer's data is never refused for having been edited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from sqlmodel import Session
+
+from app.access.principal import Principal
+from app.attachments import service as attachments
+from app.attachments.store import BlobStore
+from app.core.db import writing
+from app.core.errors import Forbidden, Invalid, NotFound, validation_errors
+from app.facilities import service as facilities
+from app.openrosa import media, submission
+from app.openrosa.xform import NEW
+from app.places.service import fold
+from app.questionnaires.definition import Definition
+from app.questionnaires.registry import Registry
+from app.responses import ingest
+from app.responses import service as responses
+from app.responses.schemas import ResponseCreate, ResponseRevise
+
+
+def forms_for(registry: Registry, principal: Principal) -> list[Definition]:
+    """The newest published version of each questionnaire the key may submit to (Collect keeps one version
+    per form; devices holding an older one keep submitting it, and it is accepted)."""
+    out = []
+    for key in registry.keys:
+        d = registry.latest_published(key)
+        if d is not None and (principal.questionnaires is None or key in principal.questionnaires):
+            out.append(d)
+    return out
+
+
+def form(registry: Registry, principal: Principal, key: str, version: int) -> Definition:
+    """A version a device may download: published or retired (it may still hold it), never a draft."""
+    d = registry.definitions.get((key, version))
+    if (
+        d is None
+        or d.status == "draft"
+        or (principal.questionnaires is not None and key not in principal.questionnaires)
+    ):
+        raise NotFound(f"There is no form {key} version {version} for this key.")
+    return d
+
+
+_media = media.MediaCache()
+
+
+def media_files(*, session: Session, principal: Principal) -> dict[str, media.MediaFile]:
+    """facilities.csv, provinces.csv and wards.csv of the key's scope (rebuilt when its facilities change)."""
+    from app.places import service as places
+
+    provinces = sorted(places.provinces()) if principal.provinces is None else sorted(principal.provinces)
+    key = (tuple(provinces), *facilities.in_scope_state(session=session, principal=principal))
+    files = _media.get(key)
+    if files is None:
+        files = media.build(provinces, facilities.in_scope_choices(session=session, principal=principal))
+        _media.put(key, files)
+    return files
+
+
+class SubmissionInvalid(Invalid):
+    """The XML itself is not a submission of our forms (400)."""
+
+    status, slug, title = 400, "invalid-submission", "Invalid submission"
+
+
+@dataclass
+class Received:
+    response_id: str
+    revision: int
+    created: bool
+    definition: Definition
+    files_added: int
+    waiting: int
+
+
+def _parse(registry: Registry, xml: bytes) -> tuple[submission.Instance, Definition, dict[str, Any]]:
+    try:
+        inst = submission.read(xml)
+    except submission.SubmissionError as exc:
+        raise SubmissionInvalid(exc.vi) from None
+    d = registry.for_responses(inst.form_id, inst.version)
+    try:
+        body = submission.to_body(inst, d)
+    except submission.SubmissionError as exc:
+        raise SubmissionInvalid(exc.vi) from None
+    return inst, d, body
+
+
+def definition_of(registry: Registry, xml: bytes) -> Definition | None:
+    """The questionnaire version an instance says it answers (for the labels of an error message)."""
+    try:
+        inst = submission.read(xml)
+    except submission.SubmissionError:
+        return None
+    return registry.definitions.get((inst.form_id, inst.version))
+
+
+def _create(
+    session: Session, registry: Registry, principal: Principal, body: dict[str, Any]
+) -> tuple[str, int, bool]:
+    try:
+        parsed = ResponseCreate.model_validate(body)
+    except ValidationError as exc:
+        raise Invalid(
+            "The submission does not make a valid response.", errors=validation_errors(exc.errors())
+        ) from None
+    out = ingest.ingest(session=session, registry=registry, principal=principal, body=parsed)
+    return out.response.id, out.revision.revision, out.status == "created"
+
+
+def _revise(
+    session: Session, registry: Registry, principal: Principal, inst: submission.Instance, body: dict[str, Any],
+    response_id: str, base: int,
+) -> tuple[str, int, bool]:  # fmt: skip
+    if principal.role not in (*responses.REVISERS, "admin"):
+        raise Forbidden(
+            f"The role {principal.role!r} may not revise responses; edits need a field officer's key."
+        )
+    try:
+        change = ResponseRevise.model_validate(
+            {"base_revision": base, "answers": body["answers"], "collected_at": body["collected_at"]}
+        )
+    except ValidationError as exc:
+        raise Invalid(
+            "The edit does not make a valid revision.", errors=validation_errors(exc.errors())
+        ) from None
+    with writing(session):
+        r, _ = responses.get(session=session, principal=principal, response_id=response_id)
+        if not _same_facility(session, principal, r.facility_id, body):
+            got = NEW if "facility" in body else body.get("facility_id")
+            raise Invalid.at("facility_id", "facility_changed",
+                             f"An edit keeps the response's facility ({r.facility_id}); this one names {got}.")  # fmt: skip
+        out, created = responses.revise(session=session, registry=registry, principal=principal,
+                                        response_id=response_id, body=change, instance_id=inst.instance_id)  # fmt: skip
+    return out.response.id, out.revision.revision, created
+
+
+def _same_facility(session: Session, principal: Principal, facility_id: str, body: dict[str, Any]) -> bool:
+    """Does the edited instance still name the response's facility? One registered inline is named again by
+    its inline details (an edited instance keeps them): its tax code, or (without one) its name."""
+    if "facility" not in body:
+        return body.get("facility_id") == facility_id
+    try:
+        f = facilities.get_or_raise(session=session, principal=principal, facility_id=facility_id)
+    except NotFound:
+        return False
+    inline = body["facility"]
+    tax = (inline.get("tax_code") or "").replace("-", "").replace(" ", "") or None
+    if tax and f.tax_code:
+        return tax == f.tax_code
+    return fold(f.name) == fold(str(inline.get("name", "")))
+
+
+def submit(
+    *,
+    session: Session,
+    registry: Registry,
+    store: BlobStore,
+    principal: Principal,
+    xml: bytes,
+    files: list[tuple[str, str, bytes]],
+) -> Received:
+    """One OpenRosa post: the instance (new, a retry, or an edit), then the files it carries."""
+    inst, d, body = _parse(registry, xml)
+    target = None
+    if inst.deprecated_id is not None:
+        # A retry of an edit already stored names itself; a first edit names the instance it replaces.
+        target = responses.revision_for_instance(session, inst.instance_id)
+        if target is not None and target[0] != inst.instance_id:
+            target = (target[0], target[1] - 1)
+        elif target is None:
+            target = responses.revision_for_instance(session, inst.deprecated_id)
+        if target is not None:
+            try:
+                responses.get(session=session, principal=principal, response_id=target[0])
+            except NotFound:
+                target = None  # not this key's to edit: kept as a response of its own, like an unknown one
+    if target is not None and (target[0] != inst.instance_id):
+        rid, revision, created = _revise(session, registry, principal, inst, body, *target)
+    else:
+        rid, revision, created = _create(session, registry, principal, body)
+    added = 0
+    for name, content_type, data in files:
+        _, new = attachments.add(session=session, registry=registry, store=store, principal=principal,
+                                 response_id=rid, name=name, content_type=content_type, data=data)  # fmt: skip
+        added += new
+    waiting = 0
+    if any(q.type in ("image", "file") for q in d.questions):
+        listing = attachments.list_for(
+            session=session, registry=registry, principal=principal, response_id=rid
+        )
+        waiting = len(listing.missing)
+    return Received(rid, revision, created, d, added, waiting)
