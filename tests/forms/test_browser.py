@@ -322,6 +322,8 @@ def test_opened_on_its_own_the_page_keeps_what_was_typed_across_a_reload(client,
     page.locator("#root_facility_name").fill("Xưởng mộc Đức Trọng")
     page.locator("#root_answers_needs_loan-0").check()
     page.locator("#root_answers_loan_amount_vnd").fill("750000000")
+    # The draft is written by an effect after the render: reload only once the tab's storage holds it.
+    page.wait_for_function("() => Object.values(sessionStorage).some((v) => v.includes('750000000'))")
     page.reload()
     page.locator("html[data-kc-ready]").wait_for(state="attached")
     assert page.locator("#root_facility_name").input_value() == "Xưởng mộc Đức Trọng"
