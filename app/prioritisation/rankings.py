@@ -65,20 +65,25 @@ def create(
     )
     result["items"] = list(result["items"])  # a frozen ranking stores every item, explained
     if body.budget_vnd is not None:
-        if not body.cost_source:
+        if not body.cost_source and profile.support_cost is None:
             raise Invalid(
                 "A budget needs a cost_source.",
                 errors=[
                     {
                         "path": "cost_source",
                         "code": "required",
-                        "message": "Name the numeric source giving each candidate's cost, e.g. loans.loan_amount_vnd.",
+                        "message": "Name the numeric source giving each candidate's cost, e.g. loans.loan_amount_vnd "
+                        "(profiles with a support_cost use it when no cost_source is named).",
                     }
                 ],
             )
         problems: list[Problem] = []
-        src = parse_source(body.cost_source, registry, "cost_source", problems, "request", mapped=False)
-        if src is None:
+        src = (
+            parse_source(body.cost_source, registry, "cost_source", problems, "request", mapped=False)
+            if body.cost_source
+            else None
+        )
+        if src is None and body.cost_source:
             raise Invalid(
                 "cost_source is not a numeric source.",
                 errors=[
@@ -97,12 +102,18 @@ def create(
                     }
                 ],
             )
-        costs = service.cost_values(session=session, registry=registry, cost=src, as_of=as_of, items=result["items"],
-                                    provinces=service._provinces(principal, filters))  # fmt: skip
+        where = {"session": session, "registry": registry, "as_of": as_of, "items": result["items"],
+                 "provinces": service._provinces(principal, filters)}  # fmt: skip
+        costs = (
+            service.cost_values(cost=src, **where) if src else service.support_costs(profile=profile, **where)
+        )
         result["selection"] = selection.select(
             result["items"], costs, body.budget_vnd, pp.min, pp.max, body.per_sector_max
         )
         result["selection"]["cost_source"] = body.cost_source
+        if src is None and profile.support_cost is not None:  # the profile's rule: what the programme pays
+            rule = profile.support_cost
+            result["selection"].update(cost_source=rule.source.text, support_cost=rule.as_dict())
     r = Ranking(
         id=str(uuid.uuid4()), created_at=utcnow(), created_by=principal.name, profile_key=profile.key, profile_version=profile.version,
         profile_hash=profile.content_hash, as_of=as_of, scope=sorted(principal.provinces) if principal.provinces is not None else None,
