@@ -82,26 +82,40 @@ class Criterion:
 
 
 @dataclass(frozen=True)
-class SupportCost:
-    """What the programme would pay a facility: min(cap, max(floor, share × source)), in whole VND."""
+class SupportRule:
+    """One kind of support: min(cap, max(floor, share × source)) in whole VND, where `applies_when` holds."""
 
     source: Source
     share: float
     cap_vnd: int
     floor_vnd: int = 0
+    applies_when: Condition | None = None
+    id: str | None = None
 
     def of(self, value: float | None) -> float | None:
         if value is None:
             return None
         return float(round(min(self.cap_vnd, max(self.floor_vnd, self.share * value))))
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "source": self.source.text,
-            "share": self.share,
-            "cap_vnd": self.cap_vnd,
-            "floor_vnd": self.floor_vnd,
-        }
+
+@dataclass(frozen=True)
+class SupportCost:
+    """What the programme would pay a facility: the contract's single rule, or (an extension) a list of rules
+    for different kinds of support, each with its own share and cap, the first whose applies_when holds."""
+
+    rules: tuple[SupportRule, ...]
+    raw: Any = field(compare=False, repr=False)
+
+    @property
+    def sources(self) -> tuple[Source, ...]:
+        return tuple(
+            s for r in self.rules for s in (r.source, *(r.applies_when.sources if r.applies_when else ()))
+        )
+
+    @property
+    def source_text(self) -> str:
+        """The source the costs come from ("a; b" when rules read different ones)."""
+        return "; ".join(dict.fromkeys(r.source.text for r in self.rules))
 
 
 @dataclass(frozen=True)
@@ -136,8 +150,9 @@ class Profile:
             for s in c.all_sources:
                 if s.questionnaire:
                     out.add(s.questionnaire)
-        if self.support_cost and self.support_cost.source.questionnaire:
-            out.add(self.support_cost.source.questionnaire)
+        for src in self.support_cost.sources if self.support_cost else ():
+            if src.questionnaire:
+                out.add(src.questionnaire)
         return out
 
 
@@ -271,16 +286,22 @@ def _condition(
     return Condition(op, src, tuple(value) if op == "in" else value, kind)
 
 
-def _support_cost(raw: Any, registry: Registry, problems: list[Problem], file: str) -> SupportCost | None:
+def _support_rule(
+    raw: Any, path: str, registry: Registry, problems: list[Problem], file: str, *, listed: bool
+) -> SupportRule | None:
     def add(where: str, msg: str) -> None:
-        problems.append(Problem(file, f"support_cost{where}", msg))
+        problems.append(Problem(file, f"{path}{where}", msg))
 
+    allowed = SUPPORT_COST_KEYS | ({"id", "applies_when"} if listed else set())
     if not isinstance(raw, dict):
-        add("", "must be a mapping {source, share, cap_vnd, floor_vnd?}")
+        add(
+            "",
+            "must be a mapping {source, share, cap_vnd, floor_vnd?}" + (", applies_when?" if listed else ""),
+        )
         return None
-    for k in set(raw) - SUPPORT_COST_KEYS:
-        add(f".{k}", f"unknown property; allowed: {', '.join(sorted(SUPPORT_COST_KEYS))}")
-    src = parse_source(raw.get("source"), registry, "support_cost.source", problems, file, mapped=False)
+    for k in set(raw) - allowed:
+        add(f".{k}", f"unknown property; allowed: {', '.join(sorted(allowed))}")
+    src = parse_source(raw.get("source"), registry, f"{path}.source", problems, file, mapped=False)
     share, cap, floor = raw.get("share"), raw.get("cap_vnd"), raw.get("floor_vnd", 0)
     ok = src is not None
     if not isinstance(share, int | float) or isinstance(share, bool) or not 0 < share <= 1:
@@ -293,7 +314,35 @@ def _support_cost(raw: Any, registry: Registry, problems: list[Problem], file: s
     if ok and floor > cap:
         add(".floor_vnd", f"the floor ({floor:,} VND) is above the cap ({cap:,} VND)")
         ok = False
-    return SupportCost(src, float(share), int(cap), int(floor)) if ok and src else None  # type: ignore[arg-type]
+    cond = (
+        _condition(raw["applies_when"], registry, f"{path}.applies_when", problems, file)
+        if "applies_when" in raw
+        else None
+    )
+    if "applies_when" in raw and cond is None:
+        ok = False
+    if "id" in raw and not isinstance(raw["id"], str):
+        add(".id", "must be text")
+    if not ok or src is None:
+        return None
+    return SupportRule(src, float(share), int(cap), int(floor), cond, raw.get("id"))  # type: ignore[arg-type]
+
+
+def _support_cost(raw: Any, registry: Registry, problems: list[Problem], file: str) -> SupportCost | None:
+    """`support_cost`: one rule (the contract's form) or a non-empty list of rules, each with `applies_when`."""
+    if isinstance(raw, list):
+        if not raw:
+            problems.append(Problem(file, "support_cost", "a list of rules must not be empty"))
+            return None
+        rules = [
+            _support_rule(r, f"support_cost.{i}", registry, problems, file, listed=True)
+            for i, r in enumerate(raw)
+        ]
+    else:
+        rules = [_support_rule(raw, "support_cost", registry, problems, file, listed=False)]
+    if any(r is None for r in rules):
+        return None
+    return SupportCost(tuple(r for r in rules if r is not None), raw)
 
 
 def parse(

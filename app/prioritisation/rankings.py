@@ -113,7 +113,7 @@ def create(
         result["selection"]["cost_source"] = body.cost_source
         if src is None and profile.support_cost is not None:  # the profile's rule: what the programme pays
             rule = profile.support_cost
-            result["selection"].update(cost_source=rule.source.text, support_cost=rule.as_dict())
+            result["selection"].update(cost_source=rule.source_text, support_cost=rule.raw)
     r = Ranking(
         id=str(uuid.uuid4()), created_at=utcnow(), created_by=principal.name, profile_key=profile.key, profile_version=profile.version,
         profile_hash=profile.content_hash, as_of=as_of, scope=sorted(principal.provinces) if principal.provinces is not None else None,

@@ -198,6 +198,19 @@ def _holds(cond: Condition, cols: _Columns, n: int) -> np.ndarray:
     return np.array([isinstance(v, str) and v in codes for v in values], dtype=bool)
 
 
+def _coverage(everyone: list[data.Snapshot], snaps: list[data.Snapshot]) -> None:
+    """Set `province_prior_support_count` on `snaps`: supported facilities of their province among `everyone`.
+
+    Coverage counts every facility of the province, whatever the sector/kind filters; the snapshots already
+    loaded cover the candidate provinces completely, so no second pass over the table."""
+    counts: dict[str, int] = {}
+    for e in everyone:
+        if (e.attrs.get("prior_support_count") or 0) > 0:
+            counts[e.province_code] = counts.get(e.province_code, 0) + 1
+    for s in snaps:
+        s.attrs["province_prior_support_count"] = float(counts.get(s.province_code, 0))
+
+
 def _needed_keys(sources: list[Source]) -> dict[str, tuple[str, ...]]:
     out: dict[str, set[str]] = {}
     for s in sources:
@@ -224,14 +237,7 @@ def rank(
         s.name == "province_prior_support_count" for c in profile.criteria for s in c.all_sources
     )
     if needs_coverage:
-        # Coverage counts every facility of the province, whatever the sector/kind filters; the snapshots
-        # already loaded cover the candidate provinces completely, so no second pass over the table.
-        counts: dict[str, int] = {}
-        for e in everyone:
-            if (e.attrs.get("prior_support_count") or 0) > 0:
-                counts[e.province_code] = counts.get(e.province_code, 0) + 1
-        for s in snaps:
-            s.attrs["province_prior_support_count"] = float(counts.get(s.province_code, 0))
+        _coverage(everyone, snaps)
     cutoff = as_of - timedelta(days=profile.max_age_days) if profile.max_age_days else None
     keys = _needed_keys([s for c in profile.criteria for s in c.all_sources])
     tables = {q: data.latest_revisions(session, q, keys[q], as_of, provinces, cutoff) for q in sorted(keys)}
@@ -389,17 +395,15 @@ def cost_values(
     as_of: datetime,
     items: list[dict[str, Any]],
     provinces: list[str] | None,
-    cutoff: datetime | None = None,
 ) -> dict[str, float | None]:
-    """The cost of each ranked facility from a numeric source, as of the ranking's instant (an answer collected
-    before `cutoff` counts as missing)."""
+    """The cost of each ranked facility from a numeric source, as of the ranking's instant."""
     ids = {it["facility"]["id"] for it in items}
     if cost.kind == "facility":
         by_id = {s.id: s for s in data.facilities_as_of(session, as_of, provinces) if s.id in ids}
         return {fid: by_id[fid].attrs.get(cost.name) for fid in ids}
     ranked = [data.Snapshot(fid, "", "", "", "", {}) for fid in sorted(ids)]
     q = cost.questionnaire or ""
-    table = data.latest_revisions(session, q, (cost.name,), as_of, provinces, cutoff)
+    table = data.latest_revisions(session, q, (cost.name,), as_of, provinces)
     crit = Criterion(id="cost", sources=(cost,), direction="cost", weight=1.0, missing="exclude")
     vals, _, _ = _Columns(registry, {q: table}, ranked).column(cost, crit)
     return {s.id: None if np.isnan(v) else float(v) for s, v in zip(ranked, vals, strict=True)}
@@ -414,12 +418,30 @@ def support_costs(
     items: list[dict[str, Any]],
     provinces: list[str] | None,
 ) -> dict[str, float | None]:
-    """What the programme would pay each ranked facility under the profile's `support_cost`:
-    min(cap, max(floor, share × source)) in whole VND; None (not selectable) without a usable source value,
-    including one older than the profile's max_age_days."""
-    rule = profile.support_cost
-    assert rule is not None
+    """What the programme would pay each ranked facility under the profile's `support_cost`: by the first rule
+    whose applies_when holds, min(cap, max(floor, share × source)) in whole VND. None (not selectable) when no
+    rule applies or its source has no usable value, including one older than the profile's max_age_days."""
+    rule_set = profile.support_cost
+    assert rule_set is not None
+    ids = {it["facility"]["id"] for it in items}
+    everyone = data.facilities_as_of(session, as_of, provinces)
+    if any(s.name == "province_prior_support_count" for s in rule_set.sources):
+        _coverage(everyone, everyone)
+    snaps = [s for s in everyone if s.id in ids]
     cutoff = as_of - timedelta(days=profile.max_age_days) if profile.max_age_days else None
-    values = cost_values(session=session, registry=registry, cost=rule.source, as_of=as_of, items=items,
-                         provinces=provinces, cutoff=cutoff)  # fmt: skip
-    return {fid: rule.of(v) for fid, v in values.items()}
+    keys = _needed_keys(list(rule_set.sources))
+    tables = {q: data.latest_revisions(session, q, keys[q], as_of, provinces, cutoff) for q in sorted(keys)}
+    cols = _Columns(registry, tables, snaps)
+    n = len(snaps)
+    costs: list[float | None] = [None] * n
+    open_ = np.ones(n, dtype=bool)  # not yet claimed by an earlier rule
+    for rule in rule_set.rules:
+        holds = (
+            _holds(rule.applies_when, cols, n) if rule.applies_when is not None else np.ones(n, dtype=bool)
+        )
+        crit = Criterion(id="cost", sources=(rule.source,), direction="cost", weight=1.0, missing="exclude")
+        values, _, _ = cols.column(rule.source, crit)
+        for i in np.flatnonzero(holds & open_).tolist():
+            costs[i] = None if np.isnan(values[i]) else rule.of(float(values[i]))
+        open_ &= ~holds
+    return {s.id: c for s, c in zip(snaps, costs, strict=True)}

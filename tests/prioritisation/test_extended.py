@@ -332,3 +332,46 @@ def test_topsis_refuses_normalise_and_applies_when(app) -> None:
     rule = {"source": "loans.planned_investment_vnd", "share": 0.3, "cap_vnd": 10}
     prof, problems = parse({**doc, "criteria": [crit], "support_cost": rule}, "tt.yaml", app.state.registry)
     assert not problems and prof is not None and prof.support_cost is not None
+
+
+def test_support_cost_rules_per_kind_of_support(client, make_key, profile) -> None:  # noqa: F811
+    """A list of rules (an extension of the contract's single rule): the first whose applies_when holds prices the
+    facility; a facility no rule concerns is not selectable."""
+    rules = [
+        {"id": "demonstration", "applies_when": {"source": "loans.counterpart_funds_vnd", "gte": 100_000_000},
+         "source": "loans.planned_investment_vnd", "share": 0.3, "cap_vnd": 1_000_000_000},
+        {"id": "machinery", "applies_when": {"source": "facility.employees", "lt": 50},
+         "source": "loans.planned_investment_vnd", "share": 0.5, "cap_vnd": 300_000_000},
+    ]  # fmt: skip
+    profile({**EXT, "key": "test-ext-rules", "support_cost": rules})
+    ids = ext_world(client, make_key)
+    r = client.post("/api/v1/rankings", json={"profile": "test-ext-rules", "profile_version": 1, "budget_vnd": 10**12},
+                    headers=make_key("planner", name="p"))  # fmt: skip
+    assert r.status_code == 201, r.text
+    sel = r.json()["selection"]
+    # Q (counterpart 100M): demonstration, 30 % of 200M = 60M ; P (counterpart 50M, 9 workers): machinery,
+    # 50 % of 1,000M = 500M → cap 300M ; R (999 workers, and no investment answer) and S: no rule prices them
+    assert {s["facility_id"]: s["cost_vnd"] for s in sel["selected"]} == {
+        ids["P"]: 300_000_000,
+        ids["Q"]: 60_000_000,
+    }
+    assert sel["not_selectable"] == [ids["R"], ids["S"]]
+    assert sel["support_cost"] == rules and sel["cost_source"] == "loans.planned_investment_vnd"
+
+
+def test_loader_checks_support_cost_rules(app) -> None:
+    reg = app.state.registry
+    base = {"key": "rules", "version": 1, "method": "weighted_sum",
+            "criteria": [{"id": "a", "source": "facility.employees", "direction": "benefit", "weight": 1}]}  # fmt: skip
+    rule = {"source": "loans.planned_investment_vnd", "share": 0.5, "cap_vnd": 300_000_000}
+    _, problems = parse({**base, "support_cost": []}, "r.yaml", reg)
+    assert [p.path for p in problems] == ["support_cost"]
+    _, problems = parse({**base, "support_cost": {**rule, "applies_when": {"source": "facility.employees", "gt": 1}}},
+                        "r.yaml", reg)  # fmt: skip
+    assert [p.path for p in problems] == ["support_cost.applies_when"]  # the single form has no condition
+    bad = [rule, {**rule, "applies_when": {"source": "loans.needs_loan", "equals": 1}, "cap_vnd": -1}]
+    _, problems = parse({**base, "support_cost": bad}, "r.yaml", reg)
+    assert {p.path for p in problems} == {"support_cost.1.applies_when.equals", "support_cost.1.cap_vnd"}
+    prof, problems = parse({**base, "support_cost": [rule, {**rule, "share": 0.3, "id": "x"}]}, "r.yaml", reg)
+    assert not problems and prof is not None and prof.support_cost is not None
+    assert [r.share for r in prof.support_cost.rules] == [0.5, 0.3] and prof.extended
