@@ -21,6 +21,7 @@ import json
 import math
 import queue
 import random
+import re
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -172,20 +173,37 @@ class _AnswerDrawer:
         if q.type == "boolean":
             return (g.random(n) < 0.4).tolist()
         if q.type == "text":
-            if q.pattern:
-                return ["https://coso-demo.vn"] * n
+            if q.pattern:  # a sample of each form the questionnaires ask for (a web address, a phone number)
+                pattern = re.compile(q.pattern)
+                sample = next((x for x in ("https://coso-demo.vn", "0912345678") if pattern.search(x)), None)
+                if sample is not None:
+                    return [sample] * n
             return [NOTES[i] for i in g.integers(0, len(NOTES), n).tolist()]
         if q.type == "date":
             months, days = g.integers(1, 13, n).tolist(), g.integers(1, 29, n).tolist()
             return [f"2026-{m:02d}-{day:02d}" for m, day in zip(months, days, strict=True)]
+        if q.type == "geopoint":  # within Viet Nam's bounding box, as a phone reports it
+            lat, lon = (
+                np.round(g.uniform(8.6, 23.3, n), 6).tolist(),
+                np.round(g.uniform(102.2, 109.4, n), 6).tolist(),
+            )
+            acc = np.round(g.uniform(3, 30, n), 1).tolist()
+            return [{"lat": a, "lon": b, "accuracy_m": c} for a, b, c in zip(lat, lon, acc, strict=True)]
+        if q.type in ("image", "file"):  # names only: demo responses have no attachment files
+            ext = "jpg" if q.type == "image" else "pdf"
+            return [f"{q.id}-{i}.{ext}" for i in g.integers(10**9, 10**12, n).tolist()]
         codes = q.choice_codes
         if q.type == "select_one":
             return [codes[i] for i in g.integers(0, len(codes), n).tolist()]
         # select_multiple: 1 to 3 different codes in a random order, uniform over the ordered choices of each size
         # (one flat table of every ordered choice; rows share its lists, which are serialised, never changed)
+        # an exclusive choice ("none") is only ever ticked alone
+        excl = set(q.exclusive_codes)
         perms = [
-            [list(p) for p in itertools.permutations(codes, m)] for m in range(1, min(3, len(codes)) + 1)
+            [list(p) for p in itertools.permutations(codes, m) if m == 1 or not excl.intersection(p)]
+            for m in range(1, min(3, len(codes)) + 1)
         ]
+        perms = [ps for ps in perms if ps]
         table = [p for ps in perms for p in ps]
         counts = np.array([len(ps) for ps in perms])
         offsets = np.concatenate(([0], np.cumsum(counts)[:-1]))

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import random
+import re
 import uuid
 from typing import Any
 
 from app.questionnaires.definition import Definition
 from app.questionnaires.validator import compile_condition
+
+PATTERN_EXAMPLES = ("https://coso.example.vn", "0912345678")
 
 
 def valid_answers(d: Definition, seed: int = 0, *, fill: float = 0.8) -> dict[str, Any]:
@@ -29,13 +32,29 @@ def valid_answers(d: Definition, seed: int = 0, *, fill: float = 0.8) -> dict[st
         elif q.type == "boolean":
             out[q.id] = rnd.random() < 0.6
         elif q.type == "text":
-            out[q.id] = "https://coso.example.vn" if q.pattern else "Sản phẩm " + str(rnd.randint(1, 99))
+            if q.pattern:  # an example of each pattern the questionnaires use
+                out[q.id] = next(x for x in PATTERN_EXAMPLES if re.search(q.pattern, x))
+            else:
+                out[q.id] = "Sản phẩm " + str(rnd.randint(1, 99))
         elif q.type == "date":
             out[q.id] = f"2026-{rnd.randint(1, 12):02d}-{rnd.randint(1, 28):02d}"
         elif q.type == "select_one":
             out[q.id] = rnd.choice(q.choice_codes)
+        elif q.type == "geopoint":
+            point: dict[str, Any] = {
+                "lat": round(rnd.uniform(8.5, 23.4), 6),
+                "lon": round(rnd.uniform(102.1, 109.5), 6),
+            }
+            if rnd.random() < 0.5:
+                point.update(alt=round(rnd.uniform(-5, 2500), 1), accuracy_m=round(rnd.uniform(0, 50), 1))
+            out[q.id] = point
+        elif q.type in ("image", "file"):
+            out[q.id] = f"{q.id}-{rnd.randint(1, 10**12)}.{'jpg' if q.type == 'image' else 'pdf'}"
+        elif q.exclusive_codes and (rnd.random() < 0.3 or len(q.exclusive_codes) == len(q.choices)):
+            out[q.id] = [rnd.choice(q.exclusive_codes)]
         else:
-            out[q.id] = rnd.sample(q.choice_codes, rnd.randint(1, len(q.choice_codes)))
+            plain = [c for c in q.choice_codes if c not in q.exclusive_codes]
+            out[q.id] = rnd.sample(plain, rnd.randint(1, len(plain)))
     return out
 
 

@@ -95,3 +95,25 @@ def test_cli_reports_counts_and_rate(client) -> None:
     assert "wrote 50 facilities" in out.output and "responses/s" in out.output
     with session_scope() as s:
         assert s.execute(text("SELECT count(*) FROM facility")).scalar() == 50
+
+
+def test_demo_answers_for_every_question_type_are_valid() -> None:
+    """The demo drawer handles geopoint, image, file and exclusive choices (new questionnaire versions use them)."""
+    from pathlib import Path
+
+    import numpy as np
+
+    from app.demo import _AnswerDrawer, _Traits
+    from app.questionnaires.definition import load_dir
+    from app.questionnaires.registry import Registry
+    from app.questionnaires.validator import AnswerValidator
+
+    defs, _ = load_dir(Path(__file__).resolve().parent / "questionnaires" / "schemas")
+    d = defs[("site-visit", 1)]
+    rows = [(0.5, 0.5, 1.0, 1e9, i % 2 == 0, i % 6) for i in range(400)]
+    drawn = _AnswerDrawer(Registry(defs)).draw(d, np.random.default_rng(3), _Traits(rows))
+    validator = AnswerValidator(d)
+    assert [validator.validate(a) for a in drawn] == [[]] * len(drawn)
+    ticked = Counter(tuple(a["support_received"]) for a in drawn)
+    assert ticked[("none",)] > 0 and all("none" not in t or len(t) == 1 for t in ticked)
+    assert all(isinstance(a["workshop_location"], dict) for a in drawn)

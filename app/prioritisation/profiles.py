@@ -187,7 +187,13 @@ def parse_source(
     if not carriers:
         problems.append(Problem(file, path, f"no version of {head} has a question {name!r}"))
         return None
-    types = {d.question(name).type for d in carriers}  # type: ignore[union-attr]
+    questions = [d.question(name) for d in carriers]
+    personal = [d.version for d, q in zip(carriers, questions, strict=True) if q is not None and q.personal]
+    if personal:
+        problems.append(Problem(file, path, f"{text} is personal data (v{', v'.join(map(str, personal))}); "
+                                "personal answers are never a scoring source"))  # fmt: skip
+        return None
+    types = {q.type for q in questions if q is not None}
     if condition:
         other = types - {"boolean", "select_one", "select_multiple", "integer", "decimal"}
         if other:

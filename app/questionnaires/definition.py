@@ -12,15 +12,30 @@ import yaml
 
 from app.core.jsonutil import sha256_of
 
-TYPES = ("text", "integer", "decimal", "boolean", "date", "select_one", "select_multiple")
+TYPES = (
+    "text",
+    "integer",
+    "decimal",
+    "boolean",
+    "date",
+    "select_one",
+    "select_multiple",
+    "geopoint",
+    "image",
+    "file",
+)
 STATUSES = ("draft", "published", "retired")
 COMPARATORS = ("equals", "in", "gt", "gte", "lt", "lte")
 NUMERIC = ("integer", "decimal")
 SELECTS = ("select_one", "select_multiple")
+ATTACHMENTS = ("image", "file")
+# Answers that are objects or file names: no comparison in `relevant` applies to them.
+NOT_COMPARABLE = ("geopoint", *ATTACHMENTS)
+MEDIA_TYPE_RE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/(\*|[a-z0-9][a-z0-9!#$&^_.+-]{0,126})$")
 KEY_RE = re.compile(r"^[a-z][a-z0-9-]{1,60}$")
 ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 QUESTION_KEYS = {"id", "type", "label", "required", "relevant", "min", "max", "min_length", "max_length",
-                 "pattern", "hint", "unit", "choices"}  # fmt: skip
+                 "pattern", "hint", "unit", "choices", "personal", "accept"}  # fmt: skip
 TOP_KEYS = {"key", "version", "status", "title", "description", "questions"}
 
 
@@ -46,6 +61,7 @@ class DefinitionError(Exception):
 class Choice:
     code: str
     label: dict[str, str]
+    exclusive: bool = False  # select_multiple: ticked alone or not at all (e.g. "none")
 
 
 @dataclass(frozen=True)
@@ -61,12 +77,23 @@ class Question:
     max_length: int | None = None
     pattern: str | None = None
     hint: dict[str, str] | None = None
-    unit: str | None = None
+    unit: dict[str, str] | None = None  # a plain string in the file is {"vi": it}
     choices: tuple[Choice, ...] = ()
+    personal: bool = False  # personal data: never a scoring source (see README, "Questionnaire files")
+    accept: tuple[str, ...] = ()  # image/file: media types the attachment may have (empty: any)
 
     @property
     def choice_codes(self) -> tuple[str, ...]:
         return tuple(c.code for c in self.choices)
+
+    @property
+    def exclusive_codes(self) -> tuple[str, ...]:
+        return tuple(c.code for c in self.choices if c.exclusive)
+
+    def unit_text(self, lang: str) -> str | None:
+        if not self.unit:
+            return None
+        return self.unit.get(lang) or self.unit["vi"]
 
 
 @dataclass(frozen=True)
@@ -150,6 +177,11 @@ class _Checker:
         target = earlier[qid]
         op, value = ops[0], cond[ops[0]]
         qtype = target.get("type")
+        if qtype in NOT_COMPARABLE:
+            self.add(
+                f"{path}.question", f"'{qid}' is a {qtype} question; relevance cannot depend on its answer"
+            )
+            return
         codes = {c.get("code") for c in target.get("choices") or [] if isinstance(c, dict)}
         values = value if op == "in" else [value]
         if op == "in" and (not isinstance(value, list) or not value):
@@ -191,8 +223,32 @@ class _Checker:
             self.label(q.get("hint"), f"{path}.hint")
         if "required" in q and not isinstance(q["required"], bool):
             self.add(f"{path}.required", "must be true or false")
-        if "unit" in q and not isinstance(q["unit"], str):
-            self.add(f"{path}.unit", "must be text")
+        if "unit" in q:
+            if isinstance(q["unit"], dict):
+                self.label(q["unit"], f"{path}.unit")
+            elif not isinstance(q["unit"], str) or not q["unit"].strip():
+                self.add(f"{path}.unit", "must be text, or {vi: '...', en: '...'} like a label")
+        if "personal" in q and not isinstance(q["personal"], bool):
+            self.add(f"{path}.personal", "must be true or false")
+        if "accept" in q:
+            acc = q["accept"]
+            if qtype not in ATTACHMENTS:
+                self.add(f"{path}.accept", "only image and file questions take accept")
+            elif not isinstance(acc, list) or not acc:
+                self.add(
+                    f"{path}.accept", "must be a non-empty list of media types, e.g. [image/jpeg, image/png]"
+                )
+            else:
+                for i, m in enumerate(acc):
+                    if not isinstance(m, str) or not MEDIA_TYPE_RE.fullmatch(m):
+                        self.add(
+                            f"{path}.accept.{i}",
+                            f"{m!r} is not a lower-case media type such as image/jpeg or image/*",
+                        )
+                    elif qtype == "image" and not m.startswith("image/"):
+                        self.add(
+                            f"{path}.accept.{i}", f"an image question accepts image/... types only, not {m!r}"
+                        )
         lo, hi = q.get("min"), q.get("max")
         for name in ("min", "max"):
             if name in q:
@@ -242,13 +298,30 @@ class _Checker:
                     if c["code"] in seen:
                         self.add(f"{path}.choices.{i}.code", f"choice code {c['code']!r} is used twice")
                     seen.add(c["code"])
-                    for k in set(c) - {"code", "label"}:
-                        self.add(f"{path}.choices.{i}.{k}", "unknown property; a choice has code and label")
+                    for k in set(c) - {"code", "label", "exclusive"}:
+                        self.add(
+                            f"{path}.choices.{i}.{k}",
+                            "unknown property; a choice has code, label and exclusive",
+                        )
+                    if "exclusive" in c:
+                        if not isinstance(c["exclusive"], bool):
+                            self.add(f"{path}.choices.{i}.exclusive", "must be true or false")
+                        elif qtype != "select_multiple":
+                            self.add(
+                                f"{path}.choices.{i}.exclusive",
+                                "exclusive applies to select_multiple choices only",
+                            )
                     self.label(c.get("label"), f"{path}.choices.{i}.label")
         elif choices is not None:
             self.add(f"{path}.choices", "only select_one and select_multiple questions take choices")
         if "relevant" in q:
             self.condition(q["relevant"], f"{path}.relevant", earlier, all_ids)
+
+
+def _unit(value: Any) -> dict[str, str] | None:
+    if value is None:
+        return None
+    return {"vi": value} if isinstance(value, str) else {k: str(v) for k, v in value.items()}
 
 
 def parse(
@@ -302,8 +375,13 @@ def parse(
             max_length=q.get("max_length"),
             pattern=q.get("pattern"),
             hint=q.get("hint"),
-            unit=q.get("unit"),
-            choices=tuple(Choice(c["code"], dict(c["label"])) for c in q.get("choices") or []),
+            unit=_unit(q.get("unit")),
+            choices=tuple(
+                Choice(c["code"], dict(c["label"]), bool(c.get("exclusive", False)))
+                for c in q.get("choices") or []
+            ),
+            personal=bool(q.get("personal", False)),
+            accept=tuple(q.get("accept") or ()),
         )
         for q in questions
     )

@@ -5,9 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from app.questionnaires.definition import Definition, Question
-from app.questionnaires.validator import DATE_RE
+from app.questionnaires.validator import DATE_RE, FILE_NAME_BAD, FILE_NAME_MAX
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+
+GEOPOINT: dict[str, Any] = {
+    "type": "object",
+    "required": ["lat", "lon"],
+    "properties": {
+        "lat": {"type": "number", "minimum": -90, "maximum": 90},
+        "lon": {"type": "number", "minimum": -180, "maximum": 180},
+        "alt": {"type": "number"},
+        "accuracy_m": {"type": "number", "minimum": 0},
+    },
+    "additionalProperties": False,
+}
 
 
 def _text(labels: dict[str, str] | None, lang: str) -> str | None:
@@ -36,8 +49,9 @@ def _condition(cond: dict[str, Any], types: dict[str, str]) -> dict[str, Any]:
 def question_schema(q: Question, lang: str) -> dict[str, Any]:
     s: dict[str, Any] = {"title": _text(q.label, lang)}
     desc = _text(q.hint, lang)
-    if q.unit:
-        desc = f"{desc} ({q.unit})" if desc else q.unit
+    unit = q.unit_text(lang)
+    if unit:
+        desc = f"{desc} ({unit})" if desc else unit
     if desc:
         s["description"] = desc
     if q.type in ("integer", "boolean"):
@@ -54,6 +68,14 @@ def question_schema(q: Question, lang: str) -> dict[str, Any]:
             s["pattern"] = q.pattern
     elif q.type == "date":
         s.update(type="string", format="date", pattern=DATE_RE.pattern)
+    elif q.type == "geopoint":
+        s.update(GEOPOINT)
+    elif q.type in ("image", "file"):
+        # "contains none of the refused characters", unanchored: an anchored `^[^...]*$` would let a trailing
+        # newline through in Python's regex dialect ($ matches before it), and the validator refuses it.
+        s.update(
+            type="string", minLength=1, maxLength=FILE_NAME_MAX, **{"not": {"pattern": FILE_NAME_BAD.pattern}}
+        )
     elif q.type == "select_one":
         s["type"] = "string"
         s["oneOf"] = [{"const": c.code, "title": _text(c.label, lang)} for c in q.choices]
@@ -65,6 +87,10 @@ def question_schema(q: Question, lang: str) -> dict[str, Any]:
         }
         if q.required:
             s["minItems"] = 1
+        if q.exclusive_codes:
+            # an exclusive choice is ticked alone: a list containing one holds nothing else
+            s["if"] = {"contains": {"enum": list(q.exclusive_codes)}}
+            s["then"] = {"maxItems": 1}
     if q.type in ("integer", "decimal"):
         if q.min is not None:
             s["minimum"] = q.min

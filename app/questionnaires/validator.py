@@ -17,6 +17,10 @@ from typing import Any
 from app.questionnaires.definition import Definition, Question
 
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# A file name as a device names an attachment: no path separators, no control characters (Unicode Cc).
+FILE_NAME_MAX = 255
+FILE_NAME_BAD = re.compile(r"[/\\\x00-\x1f\x7f-\x9f]")
+GEOPOINT_KEYS = ("lat", "lon", "alt", "accuracy_m")
 
 Error = dict[str, str]
 
@@ -89,8 +93,9 @@ def _fmt(n: float | int) -> str:
 def compile_question(q: Question) -> Callable[[Any], list[tuple[str, str]]]:
     """A function from one (non-null) answer to its (code, message) problems."""
     label = q.label.get("en") or q.label["vi"]
-    unit = f" {q.unit}" if q.unit else ""
+    unit = f" {q.unit_text('en')}" if q.unit else ""
     codes = set(q.choice_codes)
+    exclusive = set(q.exclusive_codes)
     pattern = re.compile(q.pattern) if q.pattern else None
 
     def bounds(v: float | int) -> list[tuple[str, str]]:
@@ -148,6 +153,26 @@ def compile_question(q: Question) -> Callable[[Any], list[tuple[str, str]]]:
             except ValueError:
                 return [("invalid_date", f"{label}: must be a real date written YYYY-MM-DD; got {v!r}.")]
             return []
+        if t == "geopoint":
+            return _geopoint(label, v)
+        if t in ("image", "file"):
+            if not isinstance(v, str):
+                return [("type", f"{label}: must be the attachment's file name, not {_describe(v)}.")]
+            if not 1 <= len(v) <= FILE_NAME_MAX:
+                return [
+                    (
+                        "invalid_file_name",
+                        f"{label}: a file name has 1 to {FILE_NAME_MAX} characters; got {len(v)}.",
+                    )
+                ]
+            if FILE_NAME_BAD.search(v):
+                return [
+                    (
+                        "invalid_file_name",
+                        f"{label}: a file name has no '/', '\\' or control characters; got {v[:40]!r}.",
+                    )
+                ]
+            return []
         if t == "select_one":
             if not isinstance(v, str) or v not in codes:
                 return [
@@ -171,9 +196,39 @@ def compile_question(q: Question) -> Callable[[Any], list[tuple[str, str]]]:
             out.append(("duplicate_choice", f"{label}: each choice may be selected once."))
         if q.required and not v:
             out.append(("required", f"{label}: is required: select at least one choice."))
+        alone = [x for x in dict.fromkeys(hashable) if x in exclusive]
+        if alone and len(set(hashable)) > 1:
+            out.append(
+                ("exclusive_choice", f"{label}: {alone[0]!r} excludes every other choice; select it alone.")
+            )
         return out
 
     return check
+
+
+def _geopoint(label: str, v: Any) -> list[tuple[str, str]]:
+    if not isinstance(v, dict):
+        return [("type", f"{label}: must be a location {{lat, lon, alt?, accuracy_m?}}, not {_describe(v)}.")]
+    out = []
+    extra = [k for k in v if k not in GEOPOINT_KEYS]
+    if extra:
+        out.append(
+            ("unknown_key", f"{label}: a location has lat, lon, alt and accuracy_m only; not {extra!r}.")
+        )
+    for k, lo, hi in (("lat", -90, 90), ("lon", -180, 180), ("alt", None, None), ("accuracy_m", 0, None)):
+        if k not in v:
+            if k in ("lat", "lon"):
+                out.append(("required", f"{label}: a location needs {k}."))
+            continue
+        x = v[k]
+        if not is_number(x):
+            out.append(("type", f"{label}: {k} must be a number, not {_describe(x)}."))
+        elif not finite(x):
+            out.append(("not_finite", f"{label}: {k} must be a finite number."))
+        elif (lo is not None and x < lo) or (hi is not None and x > hi):
+            span = f"between {lo} and {hi}" if hi is not None else f"at least {lo}"
+            out.append(("out_of_range", f"{label}: {k} must be {span}; got {x}."))
+    return out
 
 
 def _has_duplicates(v: list[Any]) -> bool:

@@ -45,24 +45,40 @@ def neutralise(value: Any) -> Any:
     return value
 
 
+GEOPOINT_PARTS = ("lat", "lon", "alt", "accuracy_m")
+
+
 def response_columns(d: Definition) -> list[str]:
+    """`select_multiple`: one 0/1 column per choice (`question/choice`); `geopoint`: `question/lat`, `/lon`,
+    `/alt`, `/accuracy_m`; `image`/`file`: the attachment's file name."""
     cols = list(BASE_COLUMNS)
     for q in d.questions:
-        cols.extend(f"{q.id}/{c}" for c in q.choice_codes) if q.type == "select_multiple" else cols.append(
-            q.id
-        )
+        if q.type == "select_multiple":
+            cols.extend(f"{q.id}/{c}" for c in q.choice_codes)
+        elif q.type == "geopoint":
+            cols.extend(f"{q.id}/{p}" for p in GEOPOINT_PARTS)
+        else:
+            cols.append(q.id)
     return cols
 
 
 _PLAIN, _MULTI, _BOOL, _TEXT = range(4)
+_KINDS = {
+    "select_multiple": _MULTI,
+    "geopoint": _MULTI,
+    "boolean": _BOOL,
+    "text": _TEXT,
+    "image": _TEXT,
+    "file": _TEXT,
+}
 
 
 def _cells_plan(d: Definition) -> Callable[[dict[str, Any]], list[Any]]:
     """Compiled once per export: answers → the cells of one row, in definition order."""
-    kinds = {"select_multiple": _MULTI, "boolean": _BOOL, "text": _TEXT}
-    plan = [
-        (kinds.get(q.type, _PLAIN), q.id, q.choice_codes, [None] * len(q.choice_codes)) for q in d.questions
-    ]
+    plan = []
+    for q in d.questions:
+        parts = GEOPOINT_PARTS if q.type == "geopoint" else q.choice_codes
+        plan.append((_KINDS.get(q.type, _PLAIN), q.id, parts, [None] * len(parts)))
 
     def cells(answers: dict[str, Any]) -> list[Any]:
         get = answers.get
@@ -77,7 +93,10 @@ def _cells_plan(d: Definition) -> Callable[[dict[str, Any]], list[Any]]:
             elif kind == _PLAIN:
                 out.append(v)
             elif kind == _MULTI:
-                out.extend([1 if c in v else 0 for c in codes])
+                if type(v) is dict:  # a geopoint: its parts, blank where the device gave none
+                    out.extend([v.get(p) for p in codes])
+                else:
+                    out.extend([1 if c in v else 0 for c in codes])
             elif kind == _BOOL:
                 out.append(1 if v else 0)
             else:

@@ -435,3 +435,33 @@ def test_profiles_served(client) -> None:
     assert (
         p.status_code == 200 and all(c.get("rationale") for c in p.json()["criteria"]) and p.headers["etag"]
     )
+
+
+def test_personal_and_non_numeric_questions_are_never_sources() -> None:
+    """Personal answers (name, phone) never reach a ranking: the profile loader refuses them as sources."""
+    from pathlib import Path
+
+    from app.questionnaires.definition import load_dir
+    from app.questionnaires.registry import Registry
+
+    defs, problems = load_dir(Path(__file__).resolve().parents[1] / "questionnaires" / "schemas")
+    assert problems == []
+    registry = Registry(defs)
+    doc = {"key": "visits", "version": 1, "method": "weighted_sum", "criteria": [
+        {"id": "a", "source": "site-visit.respondent_phone", "direction": "benefit", "weight": 1},
+        {"id": "b", "source": "site-visit.machine_count", "per": "site-visit.respondent_name", "direction": "benefit", "weight": 1},
+        {"id": "c", "source": "site-visit.workshop_location", "direction": "benefit", "weight": 1},
+        {"id": "d", "source": "site-visit.workshop_photo", "direction": "benefit", "weight": 1},
+    ]}  # fmt: skip
+    _, problems = parse(doc, "visits.yaml", registry)
+    got = {p.path: p.message for p in problems}
+    assert "personal data (v1)" in got["criteria.0.source"]
+    assert "personal data" in got["criteria.1.per"] and "criteria.1.source" not in got
+    assert "geopoint answer is not a number" in got["criteria.2.source"]
+    assert "image answer is not a number" in got["criteria.3.source"]
+    ok = {
+        **doc,
+        "criteria": [{"id": "m", "source": "site-visit.machine_count", "direction": "benefit", "weight": 1}],
+    }
+    prof, problems = parse(ok, "visits.yaml", registry)
+    assert problems == [] and prof is not None

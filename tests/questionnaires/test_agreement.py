@@ -16,6 +16,10 @@ from app.questionnaires.jsonschema_export import export
 from app.questionnaires.validator import AnswerValidator
 
 DEFS, _ = load_dir(Path(__file__).resolve().parents[2] / "survey_schemas")
+# The test-only questionnaire with geopoint, image, file, an exclusive choice and a {vi, en} unit.
+TEST_ONLY, _problems = load_dir(Path(__file__).resolve().parent / "schemas")
+assert not _problems and TEST_ONLY, _problems
+DEFS = {**DEFS, **TEST_ONLY}
 FORMATS = jsonschema.Draft202012Validator.FORMAT_CHECKER
 
 
@@ -51,11 +55,39 @@ def plausible(q: Question) -> st.SearchStrategy[Any]:
         return st.one_of(
             st.text(alphabet, max_size=30), prefixed, st.text(alphabet, min_size=990, max_size=1010)
         )
+    if q.type == "geopoint":
+        coord = st.one_of(
+            st.floats(-200, 200, allow_nan=False), st.integers(-181, 181), st.just(True), st.just("1")
+        )
+        keys = st.sampled_from(["lat", "lon", "alt", "accuracy_m", "lat", "lon", "elevation"])
+        return st.one_of(
+            st.dictionaries(keys, coord, max_size=5),
+            st.fixed_dictionaries({"lat": st.floats(-91, 91), "lon": st.floats(-181, 181)},
+                                  optional={"alt": st.floats(-100, 9000), "accuracy_m": st.floats(-2, 100)}),
+            st.dictionaries(st.sampled_from(["alt", "accuracy_m", "elevation", "Lat"]), st.floats(-1, 10), max_size=2)
+            .map(lambda extra: {"lat": 10.5, "lon": 106.1, **extra}),
+            st.just([10.0, 106.0]),
+            st.just("10.0 106.0 0 5"),
+        )  # fmt: skip
+    if q.type in ("image", "file"):
+        alphabet = string.ascii_letters + string.digits + "._- ảđ/\\\n\t\x00\x7f\x85"
+        return st.one_of(
+            st.text(alphabet, max_size=12),
+            st.text(string.ascii_letters, min_size=250, max_size=260),
+            st.just("photo.jpg\n"),
+            st.just("../photo.jpg"),
+        )
     codes = list(q.choice_codes)
     if q.type == "select_one":
         return st.one_of(st.sampled_from(codes), st.just("nope"), st.just([codes[0]]))
+    exclusive = list(q.exclusive_codes)
     return st.one_of(
         st.lists(st.sampled_from(codes), max_size=len(codes) + 1),
+        *(
+            [st.lists(st.sampled_from(codes), min_size=1, max_size=2).map(lambda xs: [*xs, exclusive[0]])]
+            if exclusive
+            else []
+        ),  # fmt: skip
         st.lists(st.sampled_from([*codes, "nope"]), max_size=3),
         st.sampled_from(codes),
     )
@@ -129,3 +161,35 @@ def test_minimal_valid_answers_accepted_by_both(ident: tuple[str, int]) -> None:
         ans = valid_answers(d, seed)
         assert AnswerValidator(d).validate(ans) == []
         assert jsonschema.Draft202012Validator(export(d, "en"), format_checker=FORMATS).is_valid(ans)
+
+
+QUESTIONS = [(ident, q.id) for ident in sorted(DEFS) for q in DEFS[ident].questions]
+
+
+@pytest.mark.parametrize(
+    "ident, qid", QUESTIONS, ids=lambda x: f"{x[0]}-v{x[1]}" if isinstance(x, tuple) else x
+)
+def test_one_answer_changed_in_a_valid_set(ident: tuple[str, int], qid: str) -> None:
+    """Per question: a complete valid answer set with only this answer replaced, so each rule of each type
+    (an exclusive choice, a geopoint's ranges, a file name's characters ...) decides the verdict alone."""
+    from tests.factories import valid_answers
+
+    d = DEFS[ident]
+    q = d.question(qid)
+    assert q is not None
+    validator = AnswerValidator(d)
+    schema = jsonschema.Draft202012Validator(export(d, "en"), format_checker=FORMATS)
+    bases = [a for a in (valid_answers(d, seed, fill=1.0) for seed in range(40)) if qid in a]
+    assert bases, f"no generated answer set makes {qid} relevant"
+    seen = {"accepted": 0, "rejected": 0}
+
+    @settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    @given(st.sampled_from(bases), st.one_of(plausible(q), plausible(q), junk()))
+    def check(base: dict[str, Any], value: Any) -> None:
+        answers = {**base, qid: value}
+        server_ok = not validator.validate(answers)
+        assert server_ok == schema.is_valid(answers), (answers, validator.validate(answers))
+        seen["accepted" if server_ok else "rejected"] += 1
+
+    check()
+    assert seen["rejected"] > 0, seen

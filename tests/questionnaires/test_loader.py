@@ -136,3 +136,62 @@ def test_shipped_definitions_are_sound() -> None:
     v1, v2 = defs[("loans", 1)], defs[("loans", 2)]
     ids1, ids2 = {q.id for q in v1.questions}, {q.id for q in v2.questions}
     assert ids2 - ids1 and ids1 - ids2  # v2 adds and retires questions
+
+
+TEST_ONLY = Path(__file__).resolve().parent / "schemas"
+
+
+def test_test_only_questionnaire_has_every_new_feature() -> None:
+    defs, problems = load_dir(TEST_ONLY)
+    assert problems == []
+    d = defs[("site-visit", 1)]
+    types = {q.type for q in d.questions}
+    assert {"geopoint", "image", "file", "select_multiple"} <= types
+    support = d.question("support_received")
+    assert support is not None and support.exclusive_codes == ("none",)
+    machines, area = d.question("machine_count"), d.question("floor_area_m2")
+    assert machines is not None and machines.unit == {"vi": "chiếc", "en": "machines"}
+    assert area is not None and area.unit == {"vi": "m²"} and area.unit_text("en") == "m²"
+    photo = d.question("workshop_photo")
+    assert photo is not None and photo.accept == ("image/jpeg", "image/png")
+    assert [q.id for q in d.questions if q.personal] == ["respondent_name", "respondent_phone"]
+
+
+def test_new_question_properties_are_checked() -> None:
+    doc = yaml.safe_load(yaml.safe_dump(GOOD))
+    doc["questions"] += [
+        {"id": "where", "type": "geopoint", "label": {"vi": "Vị trí"}, "min": 0},
+        {"id": "photo", "type": "image", "label": {"vi": "Ảnh"}, "accept": ["application/pdf", "Image/JPEG", "image/*"]},
+        {"id": "doc", "type": "file", "label": {"vi": "Tệp"}, "accept": []},
+        {"id": "n", "type": "integer", "label": {"vi": "N"}, "accept": ["image/png"], "unit": {"en": "pcs"}, "personal": "yes"},
+        {"id": "m", "type": "select_multiple", "label": {"vi": "M"}, "unit": "",
+         "choices": [{"code": "a", "label": {"vi": "A"}}, {"code": "none", "label": {"vi": "Không"}, "exclusive": "yes"}]},
+        {"id": "one", "type": "select_one", "label": {"vi": "1"},
+         "choices": [{"code": "a", "label": {"vi": "A"}, "exclusive": True}, {"code": "b", "label": {"vi": "B"}, "colour": 1}]},
+        {"id": "after", "type": "text", "label": {"vi": "Sau"}, "relevant": {"question": "photo", "equals": "x.jpg"}},
+        {"id": "after2", "type": "text", "label": {"vi": "Sau"}, "relevant": {"question": "where", "equals": "x"}},
+    ]  # fmt: skip
+    got = problems_of(doc)
+    assert "only integer and decimal" in got["questions.3.min"]
+    assert "image/... types only" in got["questions.4.accept.0"]
+    assert "lower-case media type" in got["questions.4.accept.1"]
+    assert "questions.4.accept.2" not in got  # image/* is fine
+    assert "non-empty list of media types" in got["questions.5.accept"]
+    assert "only image and file" in got["questions.6.accept"]
+    assert "Vietnamese" in got["questions.6.unit.vi"]
+    assert "true or false" in got["questions.6.personal"]
+    assert "must be text" in got["questions.7.unit"]
+    assert "true or false" in got["questions.7.choices.1.exclusive"]
+    assert "select_multiple choices only" in got["questions.8.choices.0.exclusive"]
+    assert "code, label and exclusive" in got["questions.8.choices.1.colour"]
+    assert "image question; relevance cannot depend" in got["questions.9.relevant.question"]
+    assert "geopoint question" in got["questions.10.relevant.question"]
+
+
+def test_plain_and_bilingual_units_both_parse() -> None:
+    d, problems = parse(with_question(1, unit={"vi": "cái", "en": "pieces"}), "f.yaml")
+    assert problems == [] and d is not None
+    b = d.question("b")
+    assert b is not None and b.unit_text("vi") == "cái" and b.unit_text("en") == "pieces"
+    d, _ = parse(with_question(1, unit="VND"), "f.yaml")
+    assert d is not None and d.questions[1].unit == {"vi": "VND"}

@@ -94,3 +94,82 @@ def test_every_error_is_returned_with_a_plain_message() -> None:
     assert {e["path"] for e in errors} == {"answers.flag", "answers.n", "answers.s", "answers.zzz"}
     n = next(e for e in errors if e["path"] == "answers.n")
     assert n["message"] == "Count: must be at least 0 VND; got -5."
+
+
+NEW = {
+    "key": "new-types",
+    "version": 1,
+    "status": "published",
+    "title": {"vi": "T"},
+    "questions": [
+        {"id": "where", "type": "geopoint", "label": {"vi": "Vị trí", "en": "Location"}},
+        {"id": "photo", "type": "image", "label": {"vi": "Ảnh", "en": "Photo"}},
+        {"id": "doc", "type": "file", "label": {"vi": "Tệp", "en": "Document"}},
+        {"id": "help", "type": "select_multiple", "label": {"vi": "Hỗ trợ", "en": "Support"}, "required": True,
+         "choices": [{"code": "a", "label": {"vi": "A"}}, {"code": "b", "label": {"vi": "B"}},
+                     {"code": "none", "label": {"vi": "Không"}, "exclusive": True},
+                     {"code": "unknown", "label": {"vi": "Không biết"}, "exclusive": True}]},
+        {"id": "n", "type": "integer", "label": {"vi": "Số máy", "en": "Machines"}, "max": 5,
+         "unit": {"vi": "chiếc", "en": "machines"}},
+    ],
+}  # fmt: skip
+NEW_DEFN, _ = parse(NEW, "n.yaml")
+assert NEW_DEFN is not None
+NV = AnswerValidator(NEW_DEFN)
+OK = {"help": ["a"]}
+
+
+@pytest.mark.parametrize(
+    "answers, code",
+    [
+        ({**OK, "where": [10, 106]}, "type"),
+        ({**OK, "where": "10.1 106.2 0 5"}, "type"),
+        ({**OK, "where": {"lat": 10}}, "required"),
+        ({**OK, "where": {"lat": 91, "lon": 106}}, "out_of_range"),
+        ({**OK, "where": {"lat": 10, "lon": -180.5}}, "out_of_range"),
+        ({**OK, "where": {"lat": 10, "lon": 106, "accuracy_m": -1}}, "out_of_range"),
+        ({**OK, "where": {"lat": 10, "lon": 106, "alt": float("inf")}}, "not_finite"),
+        ({**OK, "where": {"lat": True, "lon": 106}}, "type"),
+        ({**OK, "where": {"lat": "10", "lon": 106}}, "type"),
+        ({**OK, "where": {"lat": 10, "lon": 106, "elevation": 3}}, "unknown_key"),
+        ({**OK, "photo": ""}, "invalid_file_name"),
+        ({**OK, "photo": "a" * 256}, "invalid_file_name"),
+        ({**OK, "photo": "../etc/passwd"}, "invalid_file_name"),
+        ({**OK, "photo": "a\\b.jpg"}, "invalid_file_name"),
+        ({**OK, "photo": "a.jpg\n"}, "invalid_file_name"),
+        ({**OK, "photo": "a\x85.jpg"}, "invalid_file_name"),
+        ({**OK, "doc": 12}, "type"),
+        ({"help": ["a", "none"]}, "exclusive_choice"),
+        ({"help": ["none", "unknown"]}, "exclusive_choice"),
+    ],
+)
+def test_new_type_rule_fails(answers: dict, code: str) -> None:
+    got = {e["path"]: e["code"] for e in NV.validate(answers)}
+    assert code in got.values(), NV.validate(answers)
+    assert len(got) == 1, got
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [
+        {**OK, "where": {"lat": -90, "lon": 180}},
+        {**OK, "where": {"lat": 10.762622, "lon": 106.660172, "alt": -3.5, "accuracy_m": 0}},
+        {**OK, "photo": "1700000000000.jpg", "doc": "Giấy phép kinh doanh (bản sao).pdf"},
+        {**OK, "photo": "a" * 255},
+        {"help": ["none"]},
+        {"help": ["unknown"]},
+        {"help": ["b", "a"]},
+    ],
+)
+def test_new_type_rule_passes(answers: dict) -> None:
+    assert NV.validate(answers) == []
+
+
+def test_messages_of_new_rules() -> None:
+    by_path = {
+        e["path"]: e["message"]
+        for e in NV.validate({"help": ["a", "none"], "n": 9, "where": {"lat": 99, "lon": 1}})
+    }
+    assert by_path["answers.help"] == "Support: 'none' excludes every other choice; select it alone."
+    assert by_path["answers.n"] == "Machines: must be at most 5 machines; got 9."
+    assert by_path["answers.where"] == "Location: lat must be between -90 and 90; got 99."

@@ -138,3 +138,27 @@ def test_facilities_csv(client, make_key) -> None:
         client.get("/api/v1/exports/facilities.csv", params={"province_code": "01"}, headers=planner)
     )
     assert len(only) == 1
+
+
+def test_location_and_attachment_columns() -> None:
+    """geopoint → question/lat, /lon, /alt, /accuracy_m; image/file → the file name (neutralised like text)."""
+    from pathlib import Path
+
+    from app.questionnaires.definition import load_dir
+    from app.responses.export import _cells_plan, response_columns
+
+    defs, _ = load_dir(Path(__file__).resolve().parents[1] / "questionnaires" / "schemas")
+    d = defs[("site-visit", 1)]
+    cols = response_columns(d)[7:]
+    cells = _cells_plan(d)
+    row = dict(zip(cols, cells({"workshop_location": {"lat": 11.9, "lon": 108.4, "accuracy_m": 4.5},
+                                "workshop_photo": "=cmd.jpg", "support_received": ["none"]}), strict=True))  # fmt: skip
+    assert [c for c in cols if c.startswith("workshop_location/")] == [
+        "workshop_location/lat", "workshop_location/lon", "workshop_location/alt", "workshop_location/accuracy_m"
+    ]  # fmt: skip
+    assert (row["workshop_location/lat"], row["workshop_location/lon"]) == (11.9, 108.4)
+    assert row["workshop_location/alt"] is None and row["workshop_location/accuracy_m"] == 4.5
+    assert row["workshop_photo"] == "'=cmd.jpg" and row["business_licence"] is None
+    assert row["support_received/none"] == 1 and row["support_received/training"] == 0
+    empty = dict(zip(cols, cells({}), strict=True))
+    assert empty["workshop_location/lat"] is None and empty["support_received/none"] is None
