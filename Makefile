@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
+CHROMIUM := /usr/bin/chromium
+
 .PHONY: run test test-faults lint bench install clean migrate check-schemas
 
 $(BIN)/python:
@@ -17,6 +19,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
+# Browser tests drive Debian's Chromium (Playwright from PyPI never downloads a browser here).
+$(CHROMIUM):
+	$$(command -v sudo || true) sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium'
+
 migrate: $(STAMP)
 	$(BIN)/alembic upgrade head
 
@@ -26,7 +32,7 @@ check-schemas: migrate
 run: check-schemas
 	$(BIN)/khuyencong serve
 
-test: $(STAMP)
+test: $(STAMP) $(CHROMIUM)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -52,6 +52,9 @@ def serve(
         workers=workers or s.workers,
         log_config=None,
         access_log=False,
+        # Forwarded headers are believed only from configured proxies (the audit trail records client IPs).
+        proxy_headers=bool(s.trusted_proxies),
+        forwarded_allow_ips=",".join(s.trusted_proxies) or None,
         timeout_graceful_shutdown=10,
     )
 
@@ -131,7 +134,7 @@ def keys_list() -> None:
     from app.core.db import session_scope
 
     with session_scope() as session:
-        for k in service.list_keys(session=session):
+        for k in service.list_keys(session=session, principal=None):
             state = f"revoked {k.revoked_at:%Y-%m-%d}" if k.revoked_at else "active"
             scope = ",".join(k.provinces) if k.provinces else "all"
             used = f"{k.last_used_at:%Y-%m-%d %H:%M}" if k.last_used_at else "never"
@@ -194,21 +197,23 @@ def import_facilities(path: Path = typer.Argument(..., exists=True, dir_okay=Fal
     from rich.progress import Progress
 
     from app.core.db import session_scope
+    from app.core.errors import AppError
     from app.facilities import importer
 
     try:
-        text = importer.decode(path.read_bytes())
-    except UnicodeDecodeError:
-        _fail("the file is not UTF-8; save the CSV as UTF-8")
-    rows, header = importer.read_csv(text)
-    missing = [c for c in ("name", "kind", "sector", "province") if c not in header]
-    if missing:
-        _fail(f"the CSV header lacks columns {missing}")
-    with Progress(transient=True) as bar, session_scope(write=True) as session:
+        rows, _ = importer.read_csv(importer.decode(path.read_bytes()), max_rows=None)
+    except AppError as exc:
+        _fail("; ".join(e["message"] for e in exc.errors or []) or str(exc))
+    results = []
+    with Progress(transient=True) as bar:
         task = bar.add_task("rows", total=len(rows))
-        results = importer.import_rows(
-            session=session, principal=None, rows=rows, progress=lambda _: bar.advance(task)
-        )
+        for start in range(0, len(rows), importer.MAX_ROWS):  # one short write transaction per part
+            with session_scope() as session:
+                part = importer.import_rows(
+                    session=session, principal=None, rows=rows[start : start + importer.MAX_ROWS]
+                )
+            results += [r.model_copy(update={"row": r.row + start}) for r in part]
+            bar.advance(task, len(part))
     tally = Counter(r.status for r in results)
     for r in results:
         if r.status == "invalid":

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 
 from app import __version__
 from app.access.router import router as access_router
@@ -16,7 +15,7 @@ from app.core import logging as app_logging
 from app.core.config import Settings, get_settings
 from app.core.db import session_scope
 from app.core.health import router as health_router
-from app.core.middleware import BodyLimitMiddleware, RequestContextMiddleware, UrlGuardMiddleware
+from app.core.middleware import ProblemCORSMiddleware, RequestContextMiddleware, TrustedProxies
 from app.facilities.router import router as facilities_router
 from app.places.router import router as places_router
 from app.prioritisation.profiles import Profiles
@@ -89,11 +88,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         prioritisation_router,
     ):
         app.include_router(router)
-    # Outermost first: request id wraps everything, then CORS, then the body ceiling.
-    app.add_middleware(BodyLimitMiddleware, settings=settings)
-    app.add_middleware(UrlGuardMiddleware)
+    # Outermost first: request context (id, URL guard, log, metrics) wraps everything, then CORS.
     app.add_middleware(
-        CORSMiddleware,
+        ProblemCORSMiddleware,
         allow_origins=settings.cors_origins,
         allow_credentials=False,
         allow_methods=["GET", "POST", "PUT", "PATCH", "OPTIONS"],
@@ -101,5 +98,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         expose_headers=["ETag", "X-Request-ID", "Retry-After"],
         max_age=600,
     )
-    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(RequestContextMiddleware, trusted=TrustedProxies(settings.trusted_proxies))
     return app

@@ -58,7 +58,7 @@ def main() -> None:
     demo(url, args.facilities, seed=args.seed)
     loaded = time.perf_counter() - t
     os.environ["DATABASE_URL"] = url
-    from app.access.deps import Principal
+    from app.access.principal import Principal
     from app.core.config import get_settings
     from app.core.db import session_scope
     from app.prioritisation import selection, service

@@ -125,6 +125,42 @@ def admin(make_key: KeyFactory) -> dict[str, str]:
     return make_key("admin", name="admin")
 
 
+@pytest.fixture(scope="session")
+def live_server(_database) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """Base URL of a real server process on the test database (wipe data with the `client` fixture)."""
+    from tests.live import serve
+
+    with serve() as base:
+        yield base
+
+
+CHROMIUM = "/usr/bin/chromium"
+# What this machine's closed network needs (no background requests to Google's hosts), as root in a container.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Debian's Chromium driven by Playwright (installed by `make test`); a missing browser fails, never skips."""
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: `make test` installs Debian's chromium package"
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):  # type: ignore[no-untyped-def]
+    """A fresh browser context (no cookies) and page for one test."""
+    context = browser.new_context(locale="vi-VN", viewport={"width": 1366, "height": 768})
+    p = context.new_page()
+    yield p
+    context.close()
+
+
 def assert_problem(resp, status: int, *paths: str) -> dict:  # type: ignore[no-untyped-def]
     """The response is problem+json with this status and (when given) errors at these paths."""
     assert resp.status_code == status, resp.text

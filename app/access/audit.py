@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from app.access.deps import Principal
+from app.access.principal import Principal
 from app.models import AuditEvent
 
 
@@ -17,8 +17,13 @@ def record(
     resource_type: str,
     resource_id: str,
     detail: dict[str, Any] | None = None,
+    *,
+    province: str | None = None,
 ) -> None:
-    """Add one audit row; the caller's transaction commits it together with the change."""
+    """Add one audit row; the caller's transaction commits it together with the change.
+
+    `province`: the one province the resource belongs to (see access.scope.audit_province), which decides
+    which province-scoped admins read the event."""
     session.add(
         AuditEvent(
             key_name=principal.name if principal else "cli",
@@ -29,5 +34,6 @@ def record(
             client_ip=principal.client_ip if principal else None,
             request_id=principal.request_id if principal else None,
             detail=detail,
+            province_code=province,
         )
     )

@@ -1,77 +1,79 @@
-"""Who is calling: API key → Principal, role requirements declared per route, and the rate limit.
+"""Authentication from the headers alone, role requirements declared per route, and the rate limit.
 
 Every route declares exactly one access rule: `dependencies=[public]` or a parameter typed with
 `require(...)`. tests/access/test_matrix.py enumerates the app's routes and fails on any route without one.
+`require(...)` carries its check as `pre_body`, which the route class (core.routing.ApiRoute) runs before
+the body is read: a request without a valid key, or with the wrong role, costs the server its headers.
+
+Credentials: `Authorization: Bearer <secret>` or HTTP Basic with the key's name and secret (ODK Collect).
+Other kinds of principal (form links) register a resolver for their token prefix with `register_token_kind`.
 """
 
 from __future__ import annotations
 
-import hashlib
+import base64
+import binascii
 import hmac
+import math
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import bindparam, select, update
+from starlette.concurrency import run_in_threadpool
 
+from app.access.principal import KEY_ROLES, ROLES, Principal, hash_secret
 from app.core.config import get_settings
-from app.core.db import SessionDep, session_scope
+from app.core.db import get_engine, session_scope
 from app.core.errors import Forbidden, TooManyRequests, Unauthorized
 from app.models import ApiKey
 from app.models.types import utcnow
 
-ROLES = ("admin", "planner", "field_officer", "portal")
+__all__ = ["KEY_PREFIX", "KEY_ROLES", "ROLES", "Principal", "hash_secret", "public", "require"]
+
 KEY_PREFIX = "kc_"
 
 
-@dataclass(frozen=True)
-class Principal:
-    """The authenticated caller of one request."""
-
-    key_id: int
-    name: str
-    role: str
-    provinces: frozenset[str] | None  # None: every province
-    client_ip: str | None = None
-    request_id: str | None = None
-
-    @property
-    def all_provinces(self) -> bool:
-        return self.provinces is None
-
-    def in_scope(self, province_code: str | None) -> bool:
-        return self.provinces is None or (province_code is not None and province_code in self.provinces)
-
-
-def hash_secret(secret: str) -> str:
-    # The secret carries 256 bits of entropy, so one SHA-256 is enough: nothing to brute-force.
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
 class RateLimiter:
-    """Fixed one-minute windows per key, per process (documented: the limit applies per worker)."""
+    """Sliding one-minute window per key and process (documented: the limit applies per worker).
 
-    def __init__(self) -> None:
+    Requests are counted in one-second buckets; a request passes when fewer than `limit` were counted in the
+    last 60 s, so no burst at a minute's edge passes twice the limit (as fixed windows did). A refused request
+    is not counted, and Retry-After says when enough of the window will have slid past.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._lock = threading.Lock()
-        self._windows: dict[str, tuple[int, int]] = {}
+        self._windows: dict[
+            str, tuple[deque[list[int]], list[int]]
+        ] = {}  # key -> ([second, count] buckets, [total])
+        self._clock = clock
 
     def hit(self, key: str, limit: int) -> int | None:
         """Count one request; return seconds to wait if over the limit, else None."""
-        now = time.time()
-        window = int(now // 60)
+        now = self._clock()
+        second = int(now)
         with self._lock:
-            start, count = self._windows.get(key, (window, 0))
-            if start != window:
-                start, count = window, 0
-            count += 1
-            self._windows[key] = (start, count)
-        if count > limit:
-            return max(1, int((window + 1) * 60 - now) + 1)
+            buckets, total = self._windows.setdefault(key, (deque(), [0]))
+            while buckets and buckets[0][0] <= second - 60:
+                total[0] -= buckets.popleft()[1]
+            if total[0] + 1 > limit:
+                left = total[0]
+                for at, count in buckets:  # the oldest buckets leave the window first
+                    left -= count
+                    if left + 1 <= limit:
+                        return max(1, math.ceil(at + 60 - now))
+                return 60
+            if buckets and buckets[-1][0] == second:
+                buckets[-1][1] += 1
+            else:
+                buckets.append([second, 1])
+            total[0] += 1
         return None
 
     def reset(self) -> None:
@@ -82,8 +84,6 @@ class RateLimiter:
 rate_limiter = RateLimiter()
 _last_used_written: dict[str, float] = {}  # by secret hash: row ids can be reused after deletion in tests
 LAST_USED_EVERY_S = 60.0
-
-
 _bookkeeper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="last-used")
 
 
@@ -96,25 +96,12 @@ def _write_last_used(key_id: int, when: datetime) -> None:
 
 
 def _touch_last_used(key_id: int, digest: str) -> None:
-    # At most once a minute per key and process, and off the request path: the request's own
-    # transaction may hold SQLite's write lock, so waiting for it here would stall the request.
+    # At most once a minute per key and process, and off the request path.
     now = time.monotonic()
     if now - _last_used_written.get(digest, -1e9) < LAST_USED_EVERY_S:
         return
     _last_used_written[digest] = now
     _bookkeeper.submit(_write_last_used, key_id, utcnow())
-
-
-def _bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization")
-    if not header:
-        return None
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized(
-            "Use the header 'Authorization: Bearer <key>'.", headers={"WWW-Authenticate": "Bearer"}
-        )
-    return token.strip()
 
 
 _KEY_BY_HASH = select(
@@ -123,53 +110,113 @@ _KEY_BY_HASH = select(
     ApiKey.secret_hash == bindparam("digest")  # type: ignore[arg-type]
 )
 
+# A resolver turns a token into a Principal (None: unknown/revoked/expired), given the request's client ip
+# and request id. API keys are built in; form links register theirs.
+Resolver = Callable[[str, str | None, str | None], Principal | None]
+_token_kinds: dict[str, Resolver] = {}
 
-def authenticate(request: Request, session: SessionDep) -> Principal:
-    """Resolve the key in the Authorization header: 401 when missing, unknown or revoked."""
-    secret = _bearer(request)
-    if secret is None:
-        raise Unauthorized("This endpoint needs an API key.", headers={"WWW-Authenticate": "Bearer"})
+
+def register_token_kind(prefix: str, resolve: Resolver) -> None:
+    """Let tokens starting with `prefix` authenticate as another kind of principal (e.g. form links)."""
+    _token_kinds[prefix] = resolve
+
+
+def _key_principal(
+    secret: str, client_ip: str | None, request_id: str | None, name: str | None = None
+) -> Principal | None:
     digest = hash_secret(secret)
-    # One indexed lookup in the request's own transaction: revocation is seen by every process at once.
-    row = session.connection().execute(_KEY_BY_HASH, {"digest": digest}).first()
+    # One indexed lookup on its own short connection: revocation is seen by every process at once.
+    with get_engine().connect() as conn:
+        row = conn.execute(_KEY_BY_HASH, {"digest": digest}).first()
     if row is None or not hmac.compare_digest(row.secret_hash, digest) or row.revoked_at is not None:
-        raise Unauthorized(
-            "The API key is unknown or has been revoked.", headers={"WWW-Authenticate": "Bearer"}
-        )
-    wait = rate_limiter.hit(row.name, get_settings().rate_limit_per_minute)
-    if wait is not None:
-        raise TooManyRequests(
-            f"This key may make {get_settings().rate_limit_per_minute} requests a minute; retry in {wait} s.",
-            headers={"Retry-After": str(wait)},
-        )
+        return None
+    if name is not None and not hmac.compare_digest(row.name.encode(), name.encode()):
+        return None
     _touch_last_used(row.id, digest)
-    request.scope.setdefault("state", {})["key_name"] = row.name
     return Principal(
         key_id=row.id,
         name=row.name,
         role=row.role,
         provinces=None if row.provinces is None else frozenset(row.provinces),
-        client_ip=request.client.host if request.client else None,
-        request_id=(request.scope.get("state") or {}).get("request_id"),
+        client_ip=client_ip,
+        request_id=request_id,
     )
 
 
+def _unauthorized(detail: str) -> Unauthorized:
+    return Unauthorized(detail, headers={"WWW-Authenticate": 'Bearer, Basic realm="khuyencong"'})
+
+
+def _credentials(request: Request) -> tuple[str, str | None]:
+    """(secret, key name for Basic or None) from the Authorization header; 401 when missing or malformed."""
+    header = request.headers.get("authorization")
+    if not header:
+        raise _unauthorized("This endpoint needs an API key: send 'Authorization: Bearer <key>'.")
+    scheme, _, value = header.partition(" ")
+    value = value.strip()
+    if scheme.lower() == "bearer" and value:
+        return value, None
+    if scheme.lower() == "basic" and value:
+        try:
+            name, sep, secret = base64.b64decode(value, validate=True).decode("utf-8").partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            name, sep, secret = "", "", ""
+        if sep and name and secret:
+            return secret, name
+    raise _unauthorized("Use 'Authorization: Bearer <key>' (or HTTP Basic with the key's name and secret).")
+
+
+def _resolve(
+    secret: str, name: str | None, client_ip: str | None, request_id: str | None
+) -> Principal | None:
+    for prefix, resolve in _token_kinds.items():
+        if secret.startswith(prefix):
+            return None if name is not None else resolve(secret, client_ip, request_id)
+    return _key_principal(secret, client_ip, request_id, name)
+
+
+async def authenticate(request: Request) -> Principal:
+    """The caller, from the headers only: 401 when missing, unknown, revoked or expired; 429 over the rate."""
+    state = request.scope.setdefault("state", {})
+    if "principal" in state:
+        return state["principal"]  # type: ignore[no-any-return]
+    secret, name = _credentials(request)
+    client_ip = request.client.host if request.client else None
+    principal = await run_in_threadpool(_resolve, secret, name, client_ip, state.get("request_id"))
+    if principal is None:
+        raise _unauthorized("The API key is unknown or has been revoked.")
+    limit = get_settings().rate_limit_per_minute
+    wait = rate_limiter.hit(f"{principal.kind}:{principal.key_id}", limit)
+    if wait is not None:
+        raise TooManyRequests(
+            f"This key may make {limit} requests a minute; retry in {wait} s.",
+            headers={"Retry-After": str(wait)},
+        )
+    state["principal"] = principal
+    state["key_name"] = principal.name
+    return principal
+
+
 def require(*roles: str) -> Callable[..., Any]:
-    """A dependency admitting only these roles (admin always); 403 for any other authenticated key."""
+    """A dependency admitting only these roles (admin always); 403 for any other authenticated caller."""
     allowed = frozenset(roles) | {"admin"}
     unknown = allowed - set(ROLES)
     if unknown:
         raise ValueError(f"unknown roles {unknown}")
 
-    # async: a pure check, so FastAPI need not hop to a worker thread for it
-    async def _dep(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    async def check(request: Request) -> Principal:
+        principal = await authenticate(request)
         if principal.role not in allowed:
             raise Forbidden(
                 f"The role {principal.role!r} may not do this; it needs one of: {', '.join(sorted(allowed))}."
             )
         return principal
 
+    async def _dep(request: Request) -> Principal:
+        return await check(request)
+
     _dep.access_roles = allowed  # type: ignore[attr-defined]
+    _dep.pre_body = check  # type: ignore[attr-defined]
     return _dep
 
 

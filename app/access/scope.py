@@ -1,19 +1,33 @@
-"""The one place that turns a principal into "the rows it may read" and checks writes against scope."""
+"""Every rule of what a principal may read, write or administer, in one place.
+
+Services never spell a scope rule themselves: they call these. Reads filter silently (lists) or answer
+404 (by id, existence not revealed); writes naming a province outside scope answer 403.
+
+- read: a key reads what lies in its provinces; a field officer reads the responses it submitted itself;
+  a form link reads nothing.
+- write: a key writes only in its provinces; a form link only submits to its questionnaires.
+- administer: a province-scoped admin creates, lists and revokes keys and form links only within its own
+  provinces (never a nationwide key), and reads the audit trail of its provinces (and its own actions);
+  only a nationwide admin (or the CLI) makes nationwide keys.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Select, false
+from sqlalchemy import Select, false, or_
 
-from app.access.deps import Principal
-from app.core.errors import Forbidden
+from app.access.principal import Principal
+from app.core.errors import Forbidden, Invalid
 
 
 def readable(
     stmt: Select[Any], principal: Principal, province_col: Any, owner_col: Any | None = None
 ) -> Select[Any]:
     """Filter a query to the caller's provinces (and, for field officers, to what it submitted itself)."""
+    if principal.kind == "form_link":
+        return stmt.where(false())
     if principal.provinces is not None:
         stmt = (
             stmt.where(province_col.in_(sorted(principal.provinces)))
@@ -28,7 +42,8 @@ def readable(
 def may_read(
     principal: Principal, province_code: str | None, owner: str | None = None, *, owned: bool = False
 ) -> bool:
-    if not principal.in_scope(province_code):
+    """The one-row form of `readable`: `owned` rows (responses) are read by field officers only if theirs."""
+    if principal.kind == "form_link" or not principal.in_scope(province_code):
         return False
     return not (owned and principal.role == "field_officer" and owner != principal.name)
 
@@ -36,13 +51,93 @@ def may_read(
 def check_write(principal: Principal, province_code: str, path: str = "province_code") -> None:
     """403 when a write names a province outside the caller's scope."""
     if not principal.in_scope(province_code):
-        raise Forbidden(
-            f"This key may not write in province {province_code}.",
-            errors=[
-                {
-                    "path": path,
-                    "code": "out_of_scope",
-                    "message": f"Province {province_code} is outside this key's provinces.",
-                }
-            ],
+        raise Forbidden.at(
+            path,
+            "out_of_scope",
+            f"Province {province_code} is outside this key's provinces.",
+            detail=f"This key may not write in province {province_code}.",
         )
+
+
+def check_submit(principal: Principal, questionnaire: str, path: str = "questionnaire") -> None:
+    """403 when a form link submits to a questionnaire it was not made for."""
+    if principal.questionnaires is not None and questionnaire not in principal.questionnaires:
+        raise Forbidden.at(
+            path,
+            "questionnaire_not_allowed",
+            f"This form link takes responses to {', '.join(sorted(principal.questionnaires))} only.",
+        )
+
+
+def check_move(principal: Principal, old_province: str, new_province: str) -> None:
+    """A facility (with its responses) moves only between provinces the caller may write in."""
+    check_write(principal, old_province)
+    check_write(principal, new_province)
+
+
+def ranking_provinces(principal: Principal, requested: Iterable[str] = ()) -> list[str] | None:
+    """The provinces a ranking of this caller covers: the requested ones within scope (None: every province)."""
+    wanted = set(requested) or None
+    if principal.provinces is not None:
+        wanted = set(principal.provinces) if wanted is None else wanted & set(principal.provinces)
+    return None if wanted is None else sorted(wanted)
+
+
+def may_read_ranking(principal: Principal, ranking_scope: list[str] | None) -> bool:
+    """A frozen ranking is visible to keys whose scope covers every province it was computed over."""
+    if principal.kind == "form_link":
+        return False
+    if principal.provinces is None:
+        return True
+    return ranking_scope is not None and set(ranking_scope) <= principal.provinces
+
+
+# -- administration: keys, form links, audit ------------------------------------------------------------
+
+
+def check_grant(principal: Principal | None, provinces: list[str] | None, path: str = "provinces") -> None:
+    """May the caller make a key (or form link) covering `provinces` (None: every province)?
+
+    `[]` is never "all": it is refused (422). Only a nationwide admin or the CLI (principal None) makes
+    nationwide keys; a province-scoped admin grants only provinces inside its own (403 otherwise).
+    """
+    if provinces is not None and not provinces:
+        raise Invalid.at(
+            path, "empty", "List at least one province code, or leave provinces out for a nationwide key."
+        )
+    if principal is None or principal.provinces is None:
+        return
+    if provinces is None:
+        raise Forbidden.at(
+            path,
+            "out_of_scope",
+            "A province-scoped admin key may only create keys for its own provinces: list them in 'provinces'.",
+        )
+    outside = sorted(set(provinces) - principal.provinces)
+    if outside:
+        raise Forbidden.at(
+            path,
+            "out_of_scope",
+            f"Province(s) {', '.join(outside)} are outside this key's provinces "
+            f"({', '.join(sorted(principal.provinces))}).",
+        )
+
+
+def may_administer(principal: Principal | None, provinces: list[str] | None) -> bool:
+    """May the caller see or revoke a key (or form link) covering `provinces` (None: every province)?"""
+    if principal is None or principal.provinces is None:
+        return True
+    return provinces is not None and set(provinces) <= principal.provinces
+
+
+def audit_province(provinces: Iterable[str] | None) -> str | None:
+    """The province an audit event belongs to: the one province of its resource, else None (nationwide)."""
+    found = sorted(set(provinces)) if provinces is not None else []
+    return found[0] if len(found) == 1 else None
+
+
+def readable_audit(stmt: Select[Any], principal: Principal, province_col: Any, actor_col: Any) -> Select[Any]:
+    """Audit events of the caller's provinces, and its own actions; a nationwide admin reads them all."""
+    if principal.provinces is None:
+        return stmt
+    return stmt.where(or_(province_col.in_(sorted(principal.provinces)), actor_col == principal.name))

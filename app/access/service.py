@@ -1,4 +1,4 @@
-"""API keys (create, list, revoke) and the audit trail listing."""
+"""API keys (create, list, revoke) and the audit trail listing, each within the caller's scope."""
 
 from __future__ import annotations
 
@@ -10,25 +10,23 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from app.access import audit
-from app.access.deps import KEY_PREFIX, ROLES, Principal, hash_secret
-from app.core.errors import Conflict, Invalid, NotFound
-from app.core.pagination import decode_cursor, encode_cursor
+from app.access import audit, scope
+from app.access.deps import KEY_PREFIX
+from app.access.principal import KEY_ROLES, Principal, hash_secret
+from app.core.errors import Conflict, Invalid, NotFound, field_error
+from app.core.pagination import Keyset, page
 from app.models import ApiKey, AuditEvent
-from app.models.types import utcnow
 from app.places.service import provinces as current_provinces
 
 
 def _check(role: str, province_codes: list[str] | None) -> None:
     errors = []
-    if role not in ROLES:
-        errors.append(
-            {"path": "role", "code": "unknown_role", "message": f"Role must be one of {', '.join(ROLES)}."}
-        )
+    if role not in KEY_ROLES:
+        errors.append(field_error("role", "unknown_role", f"Role must be one of {', '.join(KEY_ROLES)}."))
     for i, code in enumerate(province_codes or []):
         if code not in current_provinces():
-            errors.append({"path": f"provinces.{i}", "code": "unknown_province",
-                           "message": f"{code!r} is not a current province code; see /api/v1/provinces."})  # fmt: skip
+            errors.append(field_error(f"provinces.{i}", "unknown_province",
+                                      f"{code!r} is not a current province code; see /api/v1/provinces."))  # fmt: skip
     if errors:
         raise Invalid("The key cannot be created as asked.", errors=errors)
 
@@ -36,38 +34,46 @@ def _check(role: str, province_codes: list[str] | None) -> None:
 def create(
     *, session: Session, principal: Principal | None, name: str, role: str, provinces: list[str] | None
 ) -> tuple[ApiKey, str]:
-    """Create a key; returns the row and the secret (shown once, never stored)."""
+    """Create a key within the caller's provinces; returns the row and the secret (shown once, never stored).
+
+    `principal` None is the CLI, which may make any key."""
     _check(role, provinces)
+    scope.check_grant(principal, provinces)
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
     key = ApiKey(name=name, prefix=secret[:10], secret_hash=hash_secret(secret), role=role,
-                 provinces=sorted(set(provinces)) if provinces else None)  # fmt: skip
+                 provinces=sorted(set(provinces)) if provinces is not None else None)  # fmt: skip
     try:
         with session.begin_nested():
             session.add(key)
             session.flush()
-    except IntegrityError as exc:
-        raise Conflict(f"A key named {name!r} already exists; choose another name.",
-                       errors=[{"path": "name", "code": "duplicate", "message": "Key names are unique."}]) from exc  # fmt: skip
-    audit.record(
-        session, principal, "key.created", "api_key", name, {"role": role, "provinces": key.provinces}
-    )
+    except IntegrityError:
+        raise Conflict.at(
+            "name", "duplicate", f"A key named {name!r} already exists; choose another name."
+        ) from None
+    audit.record(session, principal, "key.created", "api_key", name, {"role": role, "provinces": key.provinces},
+                 province=scope.audit_province(key.provinces))  # fmt: skip
     return key, secret
 
 
-def list_keys(*, session: Session) -> list[ApiKey]:
-    """Every key, oldest first (secrets are never stored, so never shown)."""
-    return list(session.execute(select(ApiKey).order_by(ApiKey.id)).scalars())  # type: ignore[arg-type]
+def list_keys(*, session: Session, principal: Principal | None) -> list[ApiKey]:
+    """The keys the caller may administer, oldest first (secrets are never stored, so never shown)."""
+    rows = session.execute(select(ApiKey).order_by(ApiKey.id)).scalars()  # type: ignore[arg-type]
+    return [k for k in rows if scope.may_administer(principal, k.provinces)]
 
 
 def revoke(*, session: Session, principal: Principal | None, name: str) -> ApiKey:
-    """Revoke a key by name; effective on the very next request in every process."""
+    """Revoke a key by name (404 if the caller may not administer it); effective on the next request everywhere."""
     key = session.execute(select(ApiKey).where(ApiKey.name == name)).scalar_one_or_none()  # type: ignore[arg-type]
-    if key is None:
-        raise NotFound(f"There is no key named {name!r}.")
+    if key is None or not scope.may_administer(principal, key.provinces):
+        raise NotFound(f"There is no key named {name!r} that you may administer.")
     if key.revoked_at is None:
+        from app.models.types import utcnow
+
         key.revoked_at = utcnow()
         session.add(key)
-        audit.record(session, principal, "key.revoked", "api_key", name)
+        audit.record(
+            session, principal, "key.revoked", "api_key", name, province=scope.audit_province(key.provinces)
+        )
         session.flush()
     return key
 
@@ -75,6 +81,7 @@ def revoke(*, session: Session, principal: Principal | None, name: str) -> ApiKe
 def list_audit(
     *,
     session: Session,
+    principal: Principal,
     cursor: str | None,
     limit: int,
     action: str | None = None,
@@ -83,17 +90,14 @@ def list_audit(
     resource_id: str | None = None,
     since: datetime | None = None,
 ) -> tuple[list[AuditEvent], str | None]:
-    """Audit events, newest first, keyset-paginated on the event id."""
-    stmt: Any = select(AuditEvent)
+    """Audit events the caller may read, newest first, keyset-paginated on the event id."""
+    stmt: Any = scope.readable_audit(
+        select(AuditEvent), principal, AuditEvent.province_code, AuditEvent.key_name
+    )
     for col, val in ((AuditEvent.action, action), (AuditEvent.key_name, key_name),
                      (AuditEvent.resource_type, resource_type), (AuditEvent.resource_id, resource_id)):  # fmt: skip
         if val is not None:
             stmt = stmt.where(col == val)
     if since is not None:
         stmt = stmt.where(AuditEvent.at >= since)  # type: ignore[operator]
-    if cursor:
-        (last,) = decode_cursor(cursor, 1)
-        stmt = stmt.where(AuditEvent.id < int(last))  # type: ignore[operator]
-    rows = list(session.execute(stmt.order_by(AuditEvent.id.desc()).limit(limit + 1)).scalars())  # type: ignore[union-attr]
-    nxt = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
-    return rows[:limit], nxt
+    return page(session, stmt, Keyset(AuditEvent.id, descending=True), cursor=cursor, limit=limit)

@@ -22,9 +22,12 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     workers: int = 1
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto / X-Request-ID are believed (IPs or CIDRs).
+    # Empty: none, the peer address is the client (as recorded in the audit trail).
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     log_level: str = "INFO"
     schemas_dir: Path = ROOT / "survey_schemas"
-    # Request bodies: ordinary JSON writes, batches, and CSV uploads have separate ceilings.
+    # Request bodies: ceilings declared per route (`max_body_size=`): ordinary JSON writes, batches, CSV uploads.
     max_body_bytes: int = 1_048_576
     max_batch_body_bytes: int = 16 * 1_048_576
     max_upload_bytes: int = 32 * 1_048_576
@@ -33,7 +36,7 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = 30_000
     db_pool_size: int = 10
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):

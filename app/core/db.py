@@ -115,26 +115,38 @@ def session_scope(*, write: bool = False, engine: Engine | None = None) -> Itera
             raise
 
 
-async def get_session() -> AsyncIterator[Session]:
-    """The request's one session (auth and route share it); the commit runs before the response is sent.
+def _session_dependency(kind: str, doc: str) -> Callable[[], AsyncIterator[Session]]:
+    async def dependency() -> AsyncIterator[Session]:
+        session = Session(bind=get_engine(), expire_on_commit=False)
+        try:
+            yield session
+        except BaseException:
+            await run_in_threadpool(_finish, session, False)
+            raise
+        if session.in_transaction():
+            await run_in_threadpool(_finish, session, True)
+        else:
+            session.close()
 
-    It starts as a read transaction. Writes run inside writing(session) in the endpoint's own thread:
-    endpoints marked @writes get it around the whole call, the ingest service opens it once its reads
-    and checks are done. Creating the session does no I/O (it takes a pooled connection on first use,
-    in the thread that uses it), so this dependency runs on the event loop without a hop to a worker
-    thread; at the end, a transaction still open (reads) is committed in a worker thread, and a session
-    whose transactions are already over is simply closed.
-    """
-    session = Session(bind=get_engine(), expire_on_commit=False)
-    try:
-        yield session
-    except BaseException:
-        await run_in_threadpool(_finish, session, False)
-        raise
-    if session.in_transaction():
-        await run_in_threadpool(_finish, session, True)
-    else:
-        session.close()
+    dependency.__doc__ = doc
+    dependency.session_kind = kind  # type: ignore[attr-defined]
+    return dependency
+
+
+# Creating the session does no I/O (a pooled connection is taken on first use, in the thread that uses it),
+# so these run on the event loop; at the end, a transaction still open (reads) is committed in a worker
+# thread, before the response is sent, and a session whose transactions are over is simply closed.
+get_session = _session_dependency("read", "The request's read session.")
+get_write_session = _session_dependency(
+    "write",
+    "A write route's session: the route class runs the whole (sync) endpoint inside writing(session), "
+    "so it commits before the response is sent.",
+)
+get_staged_session = _session_dependency(
+    "staged",
+    "A write route that reads and computes first (no lock held), then writes briefly: its service opens "
+    "`with writing(session):` itself (or hands rows to the group committer).",
+)
 
 
 def _finish(session: Session, commit: bool) -> None:
@@ -159,6 +171,8 @@ def begin_write(session: Session) -> None:
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+WriteSessionDep = Annotated[Session, Depends(get_write_session, scope="function")]
+StagedWriteSessionDep = Annotated[Session, Depends(get_staged_session, scope="function")]
 
 
 @contextmanager
@@ -180,18 +194,15 @@ def writing(session: Session) -> Iterator[None]:
         _release_writer(session)
 
 
-def writes(endpoint: Callable[..., T]) -> Callable[..., T]:
-    """Decorator for sync write endpoints taking `session`: the whole call runs inside writing(session)."""
+def in_write_transaction(endpoint: Callable[..., T], session_param: str) -> Callable[..., T]:
+    """`endpoint` run inside writing() of its write session (applied by the route class, not by hand)."""
 
     @functools.wraps(endpoint)
     def wrapper(*args: Any, **kwargs: Any) -> T:
-        with writing(kwargs["session"]):
+        with writing(kwargs[session_param]):
             return endpoint(*args, **kwargs)
 
     return wrapper
-
-
-WriteSessionDep = SessionDep  # write endpoints are marked with @writes
 
 
 def advisory_lock(session: Session, key: int) -> None:

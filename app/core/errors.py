@@ -42,6 +42,17 @@ class ProblemResponse(JSONResponse):
     media_type = "application/problem+json"
 
 
+def field_error(path: str, code: str, message: str) -> dict[str, str]:
+    """One entry of a problem's `errors`: the dotted path from the body root (or `query.x`, `url`, `file`),
+    the rule broken (a stable code) and what was expected, in words the caller can act on."""
+    return {"path": path, "code": code, "message": message}
+
+
+def prefixed(errors: list[dict[str, str]] | None, prefix: str) -> list[dict[str, str]]:
+    """The same field errors under another root, e.g. `items.3.` inside a batch."""
+    return [{**e, "path": f"{prefix}{e['path']}" if e["path"] else prefix.rstrip(".")} for e in errors or []]
+
+
 class AppError(Exception):
     """Base of every error a service may raise; carries its HTTP status and field errors."""
 
@@ -62,6 +73,13 @@ class AppError(Exception):
         self.errors = errors
         self.headers = headers
         self.extra = extra
+
+    @classmethod
+    def at(cls, path: str, code: str, message: str, detail: str | None = None, **kwargs: Any) -> AppError:
+        """The error with one field error: `raise Invalid.at("query.cursor", "invalid_cursor", "...")`.
+
+        `detail` defaults to the field message, so a caller reading only `detail` learns the same."""
+        return cls(detail or message, errors=[field_error(path, code, message)], **kwargs)
 
 
 class NotFound(AppError):
@@ -194,13 +212,24 @@ def install(app: FastAPI) -> None:
             # calls that a malformed body, 422.
             return problem(422, "invalid", "Invalid request", "The body could not be read.", errors=[{"path": "body", "code": "unreadable_body",
                            "message": "The body must be UTF-8 JSON (or multipart form data for file uploads)."}])  # fmt: skip
-        titles = {404: ("not-found", "Not found"), 405: ("method-not-allowed", "Method not allowed")}
+        titles = {
+            404: ("not-found", "Not found"),
+            405: ("method-not-allowed", "Method not allowed"),
+            413: ("payload-too-large", "Request body too large"),
+        }
         slug, title = titles.get(exc.status_code, ("http-error", str(exc.detail)))
         detail = None
         if exc.status_code == 404:
             detail = f"No resource at {request.url.path}."
         elif exc.status_code == 405:
             detail = f"{request.method} is not allowed on {request.url.path}."
+        elif exc.status_code == 413:
+            limit = request.scope.get("starlette.max_body_size")
+            detail = (
+                f"The body may be at most {limit} bytes here."
+                if limit
+                else "The body is too large for this route."
+            )
         elif isinstance(exc.detail, str):
             detail = exc.detail
         return problem(exc.status_code, slug, title, detail, headers=getattr(exc, "headers", None))

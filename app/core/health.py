@@ -16,9 +16,9 @@ from app.access.deps import public
 from app.core.config import ROOT
 from app.core.db import get_engine
 from app.core.errors import Unavailable
-from app.core.strictjson import StrictJSONRoute
+from app.core.routing import ApiRoute
 
-router = APIRouter(route_class=StrictJSONRoute, tags=["operations"])
+router = APIRouter(route_class=ApiRoute, tags=["operations"])
 
 
 @lru_cache

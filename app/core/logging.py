@@ -21,7 +21,7 @@ class JsonFormatter(logging.Formatter):
             "msg": record.getMessage(),
             "request_id": getattr(record, "request_id", None) or request_id_var.get(),
         }
-        for key in ("method", "path", "status", "duration_ms", "key_name", "client"):
+        for key in ("method", "path", "status", "duration_ms", "key_name", "client", "client_request_id"):
             if hasattr(record, key):
                 out[key] = getattr(record, key)
         if record.exc_info:

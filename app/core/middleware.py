@@ -1,7 +1,12 @@
-"""Pure-ASGI middleware: request id + access log + metrics, and the request body ceiling."""
+"""Pure-ASGI middleware: request id, URL guard, access log and metrics in one layer; CORS speaking problem+json.
+
+Body ceilings are not here: each route declares its own (`max_body_size=`), enforced while the body is read,
+after the route's access check (core.routing).
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 import time
@@ -9,9 +14,11 @@ import uuid
 from typing import Any
 
 from prometheus_client import Counter, Histogram
+from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
 
-from app.core.config import Settings
-from app.core.errors import PayloadTooLarge, problem
+from app.core.errors import problem
 from app.core.logging import request_id_var
 
 access_log = logging.getLogger("khuyencong.access")
@@ -26,28 +33,57 @@ LATENCY = Histogram(
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
 
 
-class RequestContextMiddleware:
-    """Assigns X-Request-ID, logs one JSON line per request, and records Prometheus metrics."""
+class TrustedProxies:
+    """The peers whose forwarding headers are believed (TRUSTED_PROXIES); nobody's by default."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, entries: list[str]) -> None:
+        self._nets = [ipaddress.ip_network(e, strict=False) for e in entries if e != "*"]
+        self._all = "*" in entries
+
+    def __contains__(self, host: str | None) -> bool:
+        if self._all:
+            return True
+        try:
+            addr = ipaddress.ip_address(host or "")
+        except ValueError:
+            return False
+        return any(addr in net for net in self._nets)
+
+
+class RequestContextMiddleware:
+    """Refuses NUL in the URL; assigns X-Request-ID; logs one JSON line per request; records metrics.
+
+    A client's own X-Request-ID is adopted only from a trusted proxy: the id is written to the audit trail,
+    so nobody else chooses it (theirs is still logged, as `client_request_id`)."""
+
+    def __init__(self, app: Any, trusted: TrustedProxies) -> None:
         self.app = app
+        self.trusted = trusted
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
-        rid = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
+        raw = (scope.get("raw_path") or b"") + b"?" + (scope.get("query_string") or b"")
+        if b"%00" in raw or b"\x00" in raw or "\x00" in scope.get("path", ""):
+            resp = problem(422, "invalid", "Invalid request", "The URL contains a NUL character (%00).",
+                           errors=[{"path": "url", "code": "nul_character", "message": "Remove %00 from the path or query."}])  # fmt: skip
+            await resp(scope, receive, send)
+            return
+        incoming = Headers(scope=scope).get("x-request-id", "")
+        peer = (scope.get("client") or ("", 0))[0]
+        rid = incoming if incoming and _SAFE_ID.match(incoming) and peer in self.trusted else uuid.uuid4().hex
         token = request_id_var.set(rid)
-        scope.setdefault("state", {})["request_id"] = rid
+        state = scope.setdefault("state", {})
+        state["request_id"] = rid
         status_holder = {"status": 500}
         start = time.perf_counter()
+        rid_header = (b"x-request-id", rid.encode())
 
         async def _send(message: dict) -> None:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = list(message["headers"]) + [(b"x-request-id", rid.encode())]
+                message["headers"] = [*message.get("headers", ()), rid_header]
             await send(message)
 
         try:
@@ -58,7 +94,6 @@ class RequestContextMiddleware:
             template = getattr(route, "path", None) or "unmatched"
             REQUESTS.labels(scope["method"], template, str(status_holder["status"])).inc()
             LATENCY.labels(scope["method"], template).observe(elapsed)
-            state = scope.get("state") or {}
             access_log.info(
                 "request",
                 extra={
@@ -67,83 +102,27 @@ class RequestContextMiddleware:
                     "status": status_holder["status"],
                     "duration_ms": round(elapsed * 1000, 2),
                     "key_name": state.get("key_name"),
-                    "client": (scope.get("client") or ("", 0))[0],
+                    "client": peer,
+                    "client_request_id": incoming[:64] if incoming and incoming != rid else None,
                 },
             )
             request_id_var.reset(token)
 
 
-class BodyLimitMiddleware:
-    """Refuses bodies over the ceiling while reading them (413), not after buffering them whole."""
+class ProblemCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS, with a refused preflight answered as problem+json like every other error."""
 
-    def __init__(self, app: Any, settings: Settings) -> None:
-        self.app = app
-        self.settings = settings
-
-    def _limit_for(self, path: str) -> int:
-        if path.endswith("/batch"):
-            return self.settings.max_batch_body_bytes
-        if path.endswith("/import"):
-            return self.settings.max_upload_bytes
-        return self.settings.max_body_bytes
-
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
-            await self.app(scope, receive, send)
-            return
-        limit = self._limit_for(scope["path"])
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            resp = problem(
-                413, "payload-too-large", "Request body too large", f"The body may be at most {limit} bytes."
-            )
-            await resp(scope, receive, send)
-            return
-        seen = 0
-        refused = False
-        started = False
-
-        async def _send(message: dict) -> None:
-            nonlocal started
-            if refused:
-                return  # the 413 already went out; whatever the app says after is dropped
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        async def _receive() -> dict:
-            nonlocal seen, refused
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > limit and not refused:
-                    if not started:
-                        resp = problem(
-                            413,
-                            "payload-too-large",
-                            "Request body too large",
-                            f"The body may be at most {limit} bytes.",
-                        )
-                        await resp(scope, receive, send)
-                    refused = True
-                    raise PayloadTooLarge(f"The body may be at most {limit} bytes.")
-            return message
-
-        await self.app(scope, _receive, _send)
-
-
-class UrlGuardMiddleware:
-    """Refuses NUL characters in the path or query string (PostgreSQL cannot compare text holding NUL)."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            raw = (scope.get("raw_path") or b"") + b"?" + (scope.get("query_string") or b"")
-            if b"%00" in raw or b"\x00" in raw or "\x00" in scope.get("path", ""):
-                resp = problem(422, "invalid", "Invalid request", "The URL contains a NUL character (%00).",
-                               errors=[{"path": "url", "code": "nul_character", "message": "Remove %00 from the path or query."}])  # fmt: skip
-                await resp(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:
+            return response
+        reason = response.body.decode(errors="replace") if isinstance(response.body, bytes) else "refused"
+        refused = problem(
+            response.status_code, "cors-refused", "CORS preflight refused",
+            f"{reason}. Allowed origins are configured with CORS_ORIGINS.",
+            errors=[{"path": "header.origin", "code": "cors_refused", "message": reason}],
+        )  # fmt: skip
+        for k, v in response.headers.items():
+            if k.lower() not in ("content-length", "content-type"):
+                refused.headers[k] = v
+        return refused

@@ -1,17 +1,20 @@
-"""Strict JSON bodies for every route: duplicate keys, NaN/Infinity, NUL characters and deep nesting are
-refused as malformed JSON (422) before any model sees them. PostgreSQL cannot store NUL in text, and
-duplicate keys make a body mean different things to different parsers."""
+"""Strict JSON bodies for every route: duplicate keys, NaN/Infinity, NUL characters, lone surrogates and deep
+nesting are refused as malformed JSON (422) before any model sees them. PostgreSQL cannot store NUL in text,
+a lone surrogate (\ud800) cannot be encoded as UTF-8 anywhere downstream, and duplicate keys make a body mean
+different things to different parsers. The route class (`core.routing.ApiRoute`) uses the request below."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Coroutine
+import re
 from typing import Any
 
-from fastapi import Request, Response
-from fastapi.routing import APIRoute
+from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 
 MAX_DEPTH = 32
+OFF_LOOP_BYTES = 64 * 1024  # bodies larger than this are parsed in a worker thread
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -34,15 +37,22 @@ def _check(value: Any) -> None:
         if depth > MAX_DEPTH:
             raise ValueError(f"nested more than {MAX_DEPTH} levels deep")
         if isinstance(v, str):
-            if "\x00" in v:
-                raise ValueError("text may not contain NUL characters (\\u0000)")
+            _check_text(v, "text")
         elif isinstance(v, dict):
             for k, item in v.items():
-                if "\x00" in k:
-                    raise ValueError("keys may not contain NUL characters (\\u0000)")
+                _check_text(k, "keys")
                 stack.append((item, depth + 1))
         elif isinstance(v, list):
             stack.extend((item, depth + 1) for item in v)
+
+
+def _check_text(v: str, what: str) -> None:
+    if "\x00" in v:
+        raise ValueError(f"{what} may not contain NUL characters (\\u0000)")
+    if _SURROGATE.search(v):
+        raise ValueError(
+            f"{what} may not contain a lone UTF-16 surrogate (\\ud800-\\udfff); send real characters"
+        )
 
 
 def loads(body: bytes) -> Any:
@@ -66,17 +76,6 @@ def loads(body: bytes) -> Any:
 class StrictJSONRequest(Request):
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
-            self._json = loads(await self.body())
+            body = await self.body()
+            self._json = await run_in_threadpool(loads, body) if len(body) > OFF_LOOP_BYTES else loads(body)
         return self._json
-
-
-class StrictJSONRoute(APIRoute):
-    """APIRoute whose requests parse JSON strictly (FastAPI's documented custom-route hook)."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def strict(request: Request) -> Response:
-            return await handler(StrictJSONRequest(request.scope, request.receive))
-
-        return strict

@@ -27,7 +27,9 @@ class Sector(StrEnum):
 
 
 Finite = Annotated[float, Field(allow_inf_nan=False, strict=True)]
-TAX_RE = re.compile(r"^\d{10}(-?\d{3})?$")
+TAX_RE = re.compile(
+    r"^[0-9]{10}(-?[0-9]{3})?$"
+)  # ASCII digits only: full-width ０１… must not slip past uniqueness
 Money = Annotated[StrictInt, Field(ge=0, le=10**15, description="integer VND")]
 
 
@@ -67,9 +69,11 @@ class _FacilityFields(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     tax_code: Annotated[StrictStr | None, Field(description="10 or 13 digits")] = None
-    vsic_code: Annotated[StrictStr | None, Field(pattern=r"^\d{1,5}$", description="VSIC 2018 code")] = None
+    vsic_code: Annotated[StrictStr | None, Field(pattern=r"^[0-9]{1,5}$", description="VSIC 2018 code")] = (
+        None
+    )
     ward_code: Annotated[
-        StrictStr | None, Field(pattern=r"^\d{5}$", description="five-digit GSO ward code")
+        StrictStr | None, Field(pattern=r"^[0-9]{5}$", description="five-digit GSO ward code")
     ] = None
     address: Annotated[StrictStr | None, Field(max_length=500)] = None
     employees: Annotated[StrictInt | None, Field(ge=0, le=1_000_000)] = None
@@ -88,7 +92,7 @@ class FacilityCreate(_FacilityFields):
     kind: Kind
     sector: Sector
     province_code: Annotated[
-        StrictStr, Field(pattern=r"^\d{2}$", description="current two-digit province code")
+        StrictStr, Field(pattern=r"^[0-9]{2}$", description="current two-digit province code")
     ]
     prior_support: list[PriorSupport] = Field(default_factory=list, max_length=200)
 
@@ -99,7 +103,7 @@ class FacilityUpdate(_FacilityFields):
     name: Annotated[StrictStr | None, Field(min_length=1, max_length=300)] = None
     kind: Kind | None = None
     sector: Sector | None = None
-    province_code: Annotated[StrictStr | None, Field(pattern=r"^\d{2}$")] = None
+    province_code: Annotated[StrictStr | None, Field(pattern=r"^[0-9]{2}$")] = None
     prior_support: list[PriorSupport] | None = Field(default=None, max_length=200)
 
 

@@ -6,16 +6,17 @@ import uuid
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from app.access import audit
-from app.access.deps import Principal
+from app.access import audit, scope
+from app.access.principal import Principal
 from app.access.scope import check_write, readable
-from app.core.errors import Conflict, Invalid, NotFound
-from app.core.pagination import decode_cursor, encode_cursor
+from app.core.errors import Conflict, Invalid, NotFound, field_error
+from app.core.pagination import Keyset, page
 from app.facilities.schemas import FacilityCreate, FacilityRead, FacilityUpdate
-from app.models import Facility, FacilityRevision
+from app.models import Facility, FacilityRevision, Response
 from app.models.types import utcnow
 from app.places.service import fold, provinces, ward_province
 
@@ -26,8 +27,8 @@ SNAPSHOT_FIELDS = ("name", "tax_code", "kind", "sector", "vsic_code", "province_
 def _check_places(province_code: str, ward_code: str | None, prefix: str = "") -> None:
     errors = []
     if province_code not in provinces():
-        errors.append({"path": f"{prefix}province_code", "code": "unknown_province",
-                       "message": f"{province_code!r} is not a current province code; see /api/v1/provinces."})  # fmt: skip
+        errors.append(field_error(f"{prefix}province_code", "unknown_province",
+                                  f"{province_code!r} is not a current province code; see /api/v1/provinces."))  # fmt: skip
     elif ward_code is not None and ward_province(ward_code) != province_code:
         where = ward_province(ward_code)
         msg = (
@@ -36,21 +37,21 @@ def _check_places(province_code: str, ward_code: str | None, prefix: str = "") -
             else f"{ward_code!r} is not a ward code."
         )
         errors.append(
-            {
-                "path": f"{prefix}ward_code",
-                "code": "unknown_ward" if not where else "ward_not_in_province",
-                "message": msg,
-            }
+            field_error(f"{prefix}ward_code", "ward_not_in_province" if where else "unknown_ward", msg)
         )
     if errors:
         raise Invalid("The facility's place is not valid.", errors=errors)
 
 
-def _derive(f: Facility) -> None:
+def derive(f: Facility) -> None:
+    """The fields computed from others: support counts and the accent-folded search text."""
     f.prior_support_count = len(f.prior_support or [])
     years = [p["year"] for p in f.prior_support or []]
     f.last_support_year = max(years) if years else None
     f.search_text = fold(" ".join(x for x in (f.name, f.tax_code or "", f.address or "") if x))
+
+
+STORED_FIELDS = ("id", *SNAPSHOT_FIELDS, "search_text", "revision", "created_at", "updated_at", "created_by")
 
 
 def snapshot(f: Facility) -> dict[str, Any]:
@@ -65,18 +66,16 @@ def by_tax_code(session: Session, tax_code: str) -> Facility | None:
     return session.execute(select(Facility).where(Facility.tax_code == tax_code)).scalar_one_or_none()  # type: ignore[arg-type]
 
 
-def _duplicate(existing: Facility) -> Conflict:
-    return Conflict(
-        f"A facility with tax code {existing.tax_code} is already registered.",
-        errors=[
-            {
-                "path": "tax_code",
-                "code": "duplicate",
-                "message": "This tax code is registered; use facility_id.",
-            }
-        ],
-        facility_id=existing.id,
-    )
+def duplicate_tax_code(existing: Any, principal: Principal | None, path: str = "tax_code") -> Conflict:
+    """409 for a tax code already registered; the existing facility's id only for a caller who may read it."""
+    if principal is None or scope.may_read(principal, existing.province_code):
+        return Conflict.at(path, "duplicate", "This tax code is registered; use facility_id.",  # type: ignore[return-value]
+                           detail=f"A facility with tax code {existing.tax_code} is already registered.",
+                           facility_id=existing.id)  # fmt: skip
+    return Conflict.at(path, "duplicate",  # type: ignore[return-value]
+                       "This tax code is registered to an establishment outside your provinces; "
+                       "ask the provincial industry and trade department (Sở Công Thương) to check it.",
+                       detail="A facility with this tax code is already registered.")  # fmt: skip
 
 
 def check_new(principal: Principal | None, data: FacilityCreate, prefix: str = "") -> None:
@@ -92,11 +91,11 @@ def create(
     """Register a facility (409 with the existing id when the tax code is known)."""
     check_new(principal, data, prefix)
     if data.tax_code and (existing := by_tax_code(session, data.tax_code)) is not None:
-        raise _duplicate(existing)
+        raise duplicate_tax_code(existing, principal, f"{prefix}tax_code")
     now = utcnow()
     f = Facility(id=str(uuid.uuid4()), created_at=now, updated_at=now, created_by=principal.name if principal else "cli",
                  **data.model_dump(mode="json"))  # fmt: skip
-    _derive(f)
+    derive(f)
     try:
         with session.begin_nested():
             session.add(f)
@@ -104,14 +103,14 @@ def create(
     except IntegrityError:
         existing = by_tax_code(session, data.tax_code) if data.tax_code else None
         if existing is not None:
-            raise _duplicate(existing) from None
+            raise duplicate_tax_code(existing, principal, f"{prefix}tax_code") from None
         raise
     session.add(
         FacilityRevision(
             facility_id=f.id, revision=1, data=snapshot(f), changed_at=now, changed_by=f.created_by
         )
     )
-    audit.record(session, principal, "facility.created", "facility", f.id)
+    audit.record(session, principal, "facility.created", "facility", f.id, province=f.province_code)
     return f
 
 
@@ -140,22 +139,28 @@ def update(*, session: Session, principal: Principal, facility_id: str, data: Fa
     if nulls:
         raise Invalid(
             "These fields cannot be emptied.",
-            errors=[{"path": k, "code": "required", "message": f"{k} cannot be null."} for k in nulls],
+            errors=[field_error(k, "required", f"{k} cannot be null.") for k in nulls],
         )
     if not changes:
         return f
     province = changes.get("province_code", f.province_code)
     _check_places(province, changes.get("ward_code", f.ward_code))
-    check_write(principal, province)
+    scope.check_move(principal, f.province_code, province)
     if (
         changes.get("tax_code")
         and changes["tax_code"] != f.tax_code
         and (other := by_tax_code(session, changes["tax_code"]))
     ):
-        raise _duplicate(other)
+        raise duplicate_tax_code(other, principal)
+    if province != f.province_code:
+        # A facility's responses follow it: whoever may read or revise them is decided by its current province.
+        # (Rankings as of an earlier instant still see the facility where it was: prioritisation.data.)
+        session.execute(
+            sql_update(Response).where(Response.facility_id == f.id).values(province_code=province)
+        )  # type: ignore[arg-type]
     for k, v in changes.items():
         setattr(f, k, v)
-    _derive(f)
+    derive(f)
     f.revision += 1
     f.updated_at = utcnow()
     session.add(f)
@@ -168,9 +173,13 @@ def update(*, session: Session, principal: Principal, facility_id: str, data: Fa
             changed_by=principal.name,
         )
     )
-    audit.record(session, principal, "facility.updated", "facility", f.id, {"fields": sorted(changes)})
+    audit.record(session, principal, "facility.updated", "facility", f.id, {"fields": sorted(changes)},
+                 province=f.province_code)  # fmt: skip
     session.flush()
     return f
+
+
+REGISTRATION_ORDER = Keyset(Facility.seq)
 
 
 def _escape_like(text: str) -> str:
@@ -199,9 +208,4 @@ def list_facilities(
     if q and q.strip():
         for word in fold(q).split():
             stmt = stmt.where(Facility.search_text.like(f"%{_escape_like(word)}%", escape="\\"))  # type: ignore[attr-defined]
-    if cursor:
-        (last,) = decode_cursor(cursor, 1)
-        stmt = stmt.where(Facility.seq > int(last))  # type: ignore[operator]
-    rows = list(session.execute(stmt.order_by(Facility.seq).limit(limit + 1)).scalars())
-    nxt = encode_cursor(rows[limit - 1].seq) if len(rows) > limit else None
-    return rows[:limit], nxt
+    return page(session, stmt, REGISTRATION_ORDER, cursor=cursor, limit=limit)

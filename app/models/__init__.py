@@ -63,6 +63,10 @@ class AuditEvent(SQLModel, table=True):
     client_ip: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
     request_id: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
     detail: dict[str, Any] | None = Field(default=None, sa_column=Column(JsonType, nullable=True))
+    # The one province the resource belongs to (None: several or every province): what scopes the trail.
+    province_code: str | None = Field(default=None, sa_column=Column(String(2), nullable=True))
+
+    __table_args__ = (Index("ix_audit_event_province_code_id", "province_code", "id"),)
 
 
 class Facility(SQLModel, table=True):

@@ -7,10 +7,10 @@ from pydantic import BaseModel
 
 from app.access.deps import public
 from app.core.errors import PROBLEM_RESPONSES, NotFound
-from app.core.strictjson import StrictJSONRoute
+from app.core.routing import ApiRoute
 from app.places import service
 
-router = APIRouter(route_class=StrictJSONRoute, prefix="/api/v1/provinces", tags=["places"])
+router = APIRouter(route_class=ApiRoute, prefix="/api/v1/provinces", tags=["places"])
 
 
 class ProvinceRead(BaseModel):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, literal, select, type_coerce
+from sqlalchemy import and_, func, literal, or_, select, type_coerce
 from sqlalchemy.types import NullType
 from sqlmodel import Session
 
@@ -33,6 +33,7 @@ class Snapshot:
     sector: str
     kind: str
     attrs: dict[str, float | None]
+    moved: bool = False  # in another province now than at as_of (its responses carry the current one)
 
 
 def facilities_as_of(session: Session, as_of: datetime, provinces: list[str] | None) -> list[Snapshot]:
@@ -42,14 +43,15 @@ def facilities_as_of(session: Session, as_of: datetime, provinces: list[str] | N
     if provinces is not None:
         stmt = stmt.where(Facility.province_code.in_(provinces))  # type: ignore[attr-defined]
     rows: dict[str, dict[str, Any]] = {}
-    changed: list[str] = []
+    changed: dict[str, str] = {}  # id -> current province, for facilities changed since as_of
     for r in session.execute(stmt):
         if r.updated_at > as_of:
-            changed.append(r.id)
+            changed[r.id] = r.province_code
         else:
             rows[r.id] = {c: getattr(r, c) for c in SNAP_COLS}
-    for i in range(0, len(changed), 500):
-        chunk = changed[i : i + 500]
+    changed_ids = list(changed)
+    for i in range(0, len(changed_ids), 500):
+        chunk = changed_ids[i : i + 500]
         latest = (
             select(FacilityRevision.facility_id, func.max(FacilityRevision.revision).label("rev"))
             .where(FacilityRevision.facility_id.in_(chunk), FacilityRevision.changed_at <= as_of)  # type: ignore[attr-defined,operator]
@@ -72,8 +74,17 @@ def facilities_as_of(session: Session, as_of: datetime, provinces: list[str] | N
         attrs: dict[str, float | None] = {f: _num(d.get(f)) for f in FACILITY_FIELDS if f in d}
         last = d.get("last_support_year")
         attrs["years_since_last_support"] = float(as_of.year - last) if last is not None else None
-        out.append(Snapshot(fid, d["name"], d["province_code"], d["sector"], d["kind"], attrs))
+        moved = fid in changed and changed[fid] != d["province_code"]
+        out.append(Snapshot(fid, d["name"], d["province_code"], d["sector"], d["kind"], attrs, moved))
     return out
+
+
+def moved_ids(session: Session, as_of: datetime, provinces: list[str] | None) -> list[str]:
+    """Facilities changed since `as_of` that are now outside `provinces` (they may have been inside then)."""
+    if provinces is None:
+        return []
+    stmt = select(Facility.id).where(Facility.updated_at > as_of, Facility.province_code.not_in(provinces))  # type: ignore[operator,attr-defined]
+    return list(session.execute(stmt).scalars())
 
 
 def _num(v: Any) -> float | None:
@@ -145,8 +156,12 @@ def latest_revisions(
     as_of: datetime,
     provinces: list[str] | None,
     cutoff: datetime | None = None,
+    also: list[str] | None = None,
 ) -> AnswerTable:
-    """Every response to `questionnaire` received by `as_of`, each at its latest revision received by then."""
+    """Every response to `questionnaire` received by `as_of`, each at its latest revision received by then.
+
+    `provinces` filters on the responses' (current) province; `also` adds the responses of these facilities
+    wherever they are now (facilities moved since as_of, ranked where they were)."""
     conn = session.connection()
     newest = conn.execute(
         select(func.max(ResponseRevision.received_at))
@@ -180,7 +195,8 @@ def latest_revisions(
         stmt = select(*cols).join(ResponseRevision, join_on)
     stmt = stmt.where(Response.questionnaire == questionnaire, Response.received_at <= as_of)  # type: ignore[arg-type,operator]
     if provinces is not None:
-        stmt = stmt.where(Response.province_code.in_(provinces))  # type: ignore[attr-defined]
+        where = Response.province_code.in_(provinces)  # type: ignore[attr-defined]
+        stmt = stmt.where(or_(where, Response.facility_id.in_(also)) if also else where)  # type: ignore[attr-defined]
     newest_first = (collected.desc(), Response.seq.desc())  # type: ignore[union-attr]
     rows = conn.execute(stmt.order_by(Response.facility_id, *newest_first)).all()
     columns: list[list[Any]] = [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in cols]

@@ -2,26 +2,27 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel
 
 from app.access.deps import Principal, public, require
-from app.core.db import SessionDep, WriteSessionDep, writes
+from app.core.db import SessionDep, StagedWriteSessionDep
 from app.core.errors import PROBLEM_RESPONSES, Invalid
-from app.core.pagination import MAX_LIMIT, Page, decode_cursor, encode_cursor
-from app.core.strictjson import StrictJSONRoute
+from app.core.fields import UtcDatetime
+from app.core.pagination import MAX_LIMIT, Page, PageDep, decode_cursor, encode_cursor
+from app.core.routing import ApiRoute
 from app.facilities.schemas import Kind, Sector
 from app.prioritisation import rankings, service
 from app.prioritisation.profiles import Profiles
+from app.prioritisation.schemas import PrioritiesPage, ProfileDocument, RankingDocument, RankingSummary
 from app.questionnaires.router import RegistryDep, cached_json, collapse
 from app.responses import export
 
-router = APIRouter(route_class=StrictJSONRoute, prefix="/api/v1", tags=["prioritisation"])
+router = APIRouter(route_class=ApiRoute, prefix="/api/v1", tags=["prioritisation"])
 Planner = Annotated[Principal, Depends(require("planner"))]
 _ERR: dict[int | str, dict[str, Any]] = {k: PROBLEM_RESPONSES[k] for k in (401, 403, 404, 422, 429)}
 
@@ -53,7 +54,11 @@ def list_profiles(profiles: ProfilesDep) -> list[ProfileSummary]:
 @router.get(
     "/scoring-profiles/{key}/versions/{version}",
     dependencies=[public],
-    responses={404: PROBLEM_RESPONSES[404]},
+    response_model=ProfileDocument,
+    responses={
+        404: PROBLEM_RESPONSES[404],
+        304: {"description": "Not modified (If-None-Match matched the ETag)"},
+    },
 )
 def get_profile(
     request: Request, profiles: ProfilesDep, key: str, version: int, lang: Literal["vi", "en"] | None = None
@@ -61,31 +66,6 @@ def get_profile(
     """One scoring profile as authored, with weights as written (they are normalised to sum to 1 when used)."""
     p = profiles.get(key, version)
     return cached_json(request, collapse(p.raw, lang) if lang else p.raw, p)  # type: ignore[arg-type]
-
-
-_CACHE: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
-
-
-def _ranked(session, registry, profile, principal, filters, as_of) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    """Rankings are pure functions of (profile, filters, scope, as_of): pages of one ranking reuse it."""
-    key = (
-        profile.key,
-        profile.version,
-        profile.content_hash,
-        filters,
-        principal.provinces,
-        as_of.isoformat(),
-    )
-    if key in _CACHE:
-        _CACHE.move_to_end(key)
-        return _CACHE[key]
-    result = service.rank(
-        session=session, registry=registry, profile=profile, principal=principal, filters=filters, as_of=as_of
-    )
-    _CACHE[key] = result
-    while len(_CACHE) > 8:
-        _CACHE.popitem(last=False)
-    return result
 
 
 def _flat(result: dict[str, Any]) -> tuple[list[str], Any]:
@@ -116,27 +96,28 @@ def _flat(result: dict[str, Any]) -> tuple[list[str], Any]:
 
 def _decode_rank_cursor(cursor: str) -> tuple[datetime, int]:
     """A priorities cursor carries the ranking's as_of (so every page ranks the same data) and the last rank."""
-    as_of_text, after = decode_cursor(cursor, 2)
+    as_of_text, after = decode_cursor(cursor, str, int)
     try:
-        if not isinstance(after, int) or isinstance(after, bool) or after < 0:
-            raise ValueError
         return datetime.fromisoformat(as_of_text), after
-    except (TypeError, ValueError):
-        raise Invalid(
-            "Bad cursor.",
-            errors=[
-                {
-                    "path": "query.cursor",
-                    "code": "invalid_cursor",
-                    "message": "Pass back next_cursor exactly.",
-                }
-            ],
+    except ValueError:
+        raise Invalid.at(
+            "query.cursor", "invalid_cursor", "Pass back next_cursor exactly as received."
         ) from None
 
 
 @router.get(
     "/priorities",
-    responses={**_ERR, 200: {"description": "Ranked candidates (JSON), or CSV/XLSX with ?format="}},
+    response_model=PrioritiesPage,
+    responses={
+        **_ERR,
+        200: {
+            "description": "Ranked candidates (JSON), or CSV/XLSX with ?format=",
+            "content": {
+                "text/csv": {},
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {},
+            },
+        },
+    },
 )
 def priorities(
     session: SessionDep,
@@ -149,11 +130,11 @@ def priorities(
     sector: Annotated[list[Sector] | None, Query(description="repeatable")] = None,
     kind: Kind | None = None,
     as_of: Annotated[
-        datetime | None,
-        Query(description="RFC 3339; rank with data received up to then (default: now)"),
+        UtcDatetime | None,
+        Query(description="RFC 3339 with offset; rank with data received up to then (default: now)"),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
-    cursor: str | None = None,
+    cursor: Annotated[str | None, Query(max_length=400)] = None,
     format: Literal["json", "csv", "xlsx"] = "json",
 ) -> Any:
     """Rank candidate facilities with a scoring profile; every item explains its score criterion by criterion."""
@@ -167,7 +148,9 @@ def priorities(
         tuple(sorted(s.value for s in sector or [])),
         kind.value if kind else None,
     )
-    result = _ranked(session, registry, prof, principal, filters, when)
+    result = service.ranked(
+        session=session, registry=registry, profile=prof, principal=principal, filters=filters, as_of=when
+    )
     if format != "json":
         header, rows = _flat(result)
         chunks, media = export.stream(format, header, rows, f"{prof.key}-v{prof.version}")
@@ -182,32 +165,20 @@ def priorities(
     nxt = encode_cursor(when.isoformat(), after + limit) if after + limit < len(result["items"]) else None
     body = {k: v for k, v in result.items() if k not in ("items", "filters")}
     body["profile"] = {"key": prof.key, "version": prof.version}
-    return {**body, "items": page, "next_cursor": nxt}
+    return JSONResponse({**body, "items": page, "next_cursor": nxt})
 
 
-class RankingSummary(BaseModel):
-    id: str
-    created_at: datetime
-    created_by: str | None
-    profile_key: str
-    profile_version: int
-    profile_hash: str
-    as_of: datetime
-    request: dict[str, Any]
-
-
-@router.post("/rankings", status_code=201, responses=_ERR)
-@writes
+@router.post("/rankings", status_code=201, response_model=RankingDocument, responses=_ERR)
 def create_ranking(
     body: rankings.RankingCreate,
-    session: WriteSessionDep,
+    session: StagedWriteSessionDep,
     registry: RegistryDep,
     profiles: ProfilesDep,
     principal: Planner,
 ) -> Any:
     """Freeze a ranking (and, with a budget, its optimal selection); returns the stored document."""
     r = rankings.create(session=session, registry=registry, profiles=profiles, principal=principal, body=body)
-    return _document(r)
+    return JSONResponse(_document(r), status_code=201)
 
 
 def _document(r) -> dict[str, Any]:  # type: ignore[no-untyped-def]
@@ -216,21 +187,18 @@ def _document(r) -> dict[str, Any]:  # type: ignore[no-untyped-def]
 
 
 @router.get("/rankings", response_model=Page[RankingSummary], responses=_ERR)
-def list_rankings(
-    session: SessionDep,
-    principal: Planner,
-    cursor: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
-) -> Page[RankingSummary]:
+def list_rankings(session: SessionDep, principal: Planner, page: PageDep) -> Page[RankingSummary]:
     """Frozen rankings you may see, newest first."""
-    rows, nxt = rankings.list_rankings(session=session, principal=principal, cursor=cursor, limit=limit)
+    rows, nxt = rankings.list_rankings(
+        session=session, principal=principal, cursor=page.cursor, limit=page.limit
+    )
     return Page(items=[RankingSummary.model_validate(r, from_attributes=True) for r in rows], next_cursor=nxt)
 
 
-@router.get("/rankings/{ranking_id}", responses=_ERR)
+@router.get("/rankings/{ranking_id}", response_model=RankingDocument, responses=_ERR)
 def get_ranking(ranking_id: str, session: SessionDep, principal: Planner) -> Any:
     """A frozen ranking exactly as stored."""
-    return _document(rankings.get(session=session, principal=principal, ranking_id=ranking_id))
+    return JSONResponse(_document(rankings.get(session=session, principal=principal, ranking_id=ranking_id)))
 
 
 @router.get(

@@ -15,7 +15,7 @@ import numpy as np
 import scipy
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from app.core.errors import Infeasible
+from app.core.errors import Infeasible, field_error
 
 
 def select(
@@ -28,8 +28,9 @@ def select(
     time_limit_s: float = 120.0,
 ) -> dict[str, Any]:
     """`items` are ranked items (rank, facility{id, province_code, sector}, score)."""
-    selectable = [it for it in items if (c := costs.get(it["facility"]["id"])) is not None and c >= 0]
-    not_selectable = [it["facility"]["id"] for it in items if it not in selectable]
+    ok = [(c := costs.get(it["facility"]["id"])) is not None and c >= 0 for it in items]
+    selectable = [it for it, good in zip(items, ok, strict=True) if good]
+    not_selectable = [it["facility"]["id"] for it, good in zip(items, ok, strict=True) if not good]
     n = len(selectable)
     score = np.array([it["score"] for it in selectable], dtype=float)
     cost = np.array([costs[it["facility"]["id"]] for it in selectable], dtype=float)
@@ -45,14 +46,9 @@ def select(
         if needed > budget:
             raise Infeasible(
                 f"Selecting at least {province_min} per province costs at least {needed:,.0f} VND, more than the budget.",
-                errors=[
-                    {
-                        "path": "per_province.min",
-                        "code": "infeasible",
-                        "message": f"The cheapest {province_min} candidates of each of {len(by_prov)} provinces cost {needed:,.0f} VND; the budget is {budget:,} VND.",
-                    }
-                ],  # fmt: skip
-            )
+                errors=[field_error("per_province.min", "infeasible",
+                                    f"The cheapest {province_min} candidates of each of {len(by_prov)} provinces cost {needed:,.0f} VND; the budget is {budget:,} VND.")],
+            )  # fmt: skip
     rows, lb, ub, names = [cost / budget if budget else cost], [-np.inf], [1.0 if budget else 0.0], ["budget"]
     for p in sorted(by_prov):
         if province_min or province_max is not None:
@@ -146,8 +142,8 @@ def _solve(
     opts = {"disp": False, "time_limit": time_limit_s, "mip_rel_gap": 0.0}
     first = milp(-score, integrality=np.ones(n), bounds=Bounds(0, 1), constraints=constraints, options=opts)
     if first.status == 2:
-        raise Infeasible("No selection meets every constraint together.",
-                         errors=[{"path": "per_province", "code": "infeasible", "message": "The per-province and per-sector bounds cannot all be met within the budget."}])  # fmt: skip
+        raise Infeasible.at("per_province", "infeasible", "The per-province and per-sector bounds cannot all be met within the budget.",
+                            detail="No selection meets every constraint together.")  # fmt: skip
     if first.x is None:
         raise Infeasible(f"The solver stopped without a proven optimum: {first.message}")
     objective = float(score @ np.round(first.x))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -12,7 +14,8 @@ from typing import Any, overload
 import numpy as np
 from sqlmodel import Session
 
-from app.access.deps import Principal
+from app.access import scope
+from app.access.principal import Principal
 from app.core.errors import Invalid
 from app.models.types import utcnow
 from app.prioritisation import data
@@ -40,39 +43,31 @@ def default_as_of() -> datetime:
 
 
 def check_as_of(as_of: datetime | None, path: str = "as_of") -> datetime:
+    """The instant a ranking uses: `as_of` in UTC (now when absent); 422 when naive or in the future."""
     if as_of is None:
         return default_as_of()
     if as_of.tzinfo is None:
-        raise Invalid(
-            "as_of needs a time-zone offset.",
-            errors=[
-                {
-                    "path": path,
-                    "code": "naive_datetime",
-                    "message": "Write as_of as RFC 3339 with an offset, e.g. 2026-11-20T00:00:00+07:00.",
-                }
-            ],
-        )
-    as_of = as_of.astimezone(UTC)
+        raise Invalid.at(path, "naive_datetime", "Write as_of as RFC 3339 with an offset, e.g. 2026-11-20T00:00:00+07:00.",
+                         detail="as_of needs a time-zone offset.")  # fmt: skip
+    try:
+        as_of = as_of.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise Invalid.at(
+            path, "out_of_range", "as_of is outside the range of instants this service stores."
+        ) from None
     if as_of > utcnow():
-        raise Invalid(
-            "as_of is in the future.",
-            errors=[
-                {
-                    "path": path,
-                    "code": "in_future",
-                    "message": "A ranking can only use data received up to now.",
-                }
-            ],
+        raise Invalid.at(
+            path,
+            "in_future",
+            "A ranking can only use data received up to now.",
+            detail="as_of is in the future.",
         )
     return as_of
 
 
-def _provinces(principal: Principal, filters: Filters) -> list[str] | None:
-    wanted = set(filters.province_code) if filters.province_code else None
-    if principal.provinces is not None:
-        wanted = set(principal.provinces) if wanted is None else wanted & set(principal.provinces)
-    return None if wanted is None else sorted(wanted)
+def provinces_of(principal: Principal, filters: Filters) -> list[str] | None:
+    """The provinces a ranking of this caller with these filters covers (None: every province)."""
+    return scope.ranking_provinces(principal, filters.province_code)
 
 
 def _value(raw: Any, crit: Criterion) -> float | None:
@@ -229,7 +224,7 @@ def rank(
     as_of: datetime,
 ) -> dict[str, Any]:
     """The full ranking of every candidate, each item explaining itself; deterministic for the same inputs."""
-    provinces = _provinces(principal, filters)
+    provinces = provinces_of(principal, filters)
     everyone = data.facilities_as_of(session, as_of, provinces)
     snaps = [s for s in everyone
              if (not filters.sector or s.sector in filters.sector) and (not filters.kind or s.kind == filters.kind)]  # fmt: skip
@@ -240,7 +235,11 @@ def rank(
         _coverage(everyone, snaps)
     cutoff = as_of - timedelta(days=profile.max_age_days) if profile.max_age_days else None
     keys = _needed_keys([s for c in profile.criteria for s in c.all_sources])
-    tables = {q: data.latest_revisions(session, q, keys[q], as_of, provinces, cutoff) for q in sorted(keys)}
+    # Facilities that were elsewhere at as_of (moved since) carry their responses' current province.
+    moved = [e.id for e in everyone if e.moved]
+    tables = {
+        q: data.latest_revisions(session, q, keys[q], as_of, provinces, cutoff, moved) for q in sorted(keys)
+    }
     cols = _Columns(registry, tables, snaps)
 
     n, m = len(snaps), len(profile.criteria)
@@ -361,6 +360,68 @@ def rank(
     }
 
 
+class _RankingCache:
+    """The last few rankings computed in this process: rankings are pure functions of (profile, filters,
+    scope, as_of), so the pages of one ranking reuse it. Guarded by a lock (requests run in several threads);
+    the computation itself runs outside it."""
+
+    def __init__(self, size: int = 8) -> None:
+        self._lock = threading.Lock()
+        self._items: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
+        self._size = size
+
+    def get_or_compute(self, key: tuple[Any, ...], compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        result = compute()
+        with self._lock:
+            self._items[key] = result
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return result
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+_cache = _RankingCache()
+
+
+def ranked(
+    *,
+    session: Session,
+    registry: Registry,
+    profile: Profile,
+    principal: Principal,
+    filters: Filters,
+    as_of: datetime,
+) -> dict[str, Any]:
+    """`rank`, reusing this process's recent results for the same inputs (the pages of one ranking)."""
+    key = (
+        profile.key,
+        profile.version,
+        profile.content_hash,
+        filters,
+        principal.provinces,
+        as_of.isoformat(),
+    )
+    return _cache.get_or_compute(
+        key,
+        lambda: rank(
+            session=session,
+            registry=registry,
+            profile=profile,
+            principal=principal,
+            filters=filters,
+            as_of=as_of,
+        ),
+    )
+
+
 class LazyItems(Sequence[dict[str, Any]]):
     """Ranked items built on demand: a page of 100 out of 80,000 candidates explains only those 100."""
 
@@ -403,7 +464,9 @@ def cost_values(
         return {fid: by_id[fid].attrs.get(cost.name) for fid in ids}
     ranked = [data.Snapshot(fid, "", "", "", "", {}) for fid in sorted(ids)]
     q = cost.questionnaire or ""
-    table = data.latest_revisions(session, q, (cost.name,), as_of, provinces)
+    table = data.latest_revisions(
+        session, q, (cost.name,), as_of, provinces, None, data.moved_ids(session, as_of, provinces)
+    )
     crit = Criterion(id="cost", sources=(cost,), direction="cost", weight=1.0, missing="exclude")
     vals, _, _ = _Columns(registry, {q: table}, ranked).column(cost, crit)
     return {s.id: None if np.isnan(v) else float(v) for s, v in zip(ranked, vals, strict=True)}
@@ -430,7 +493,10 @@ def support_costs(
     snaps = [s for s in everyone if s.id in ids]
     cutoff = as_of - timedelta(days=profile.max_age_days) if profile.max_age_days else None
     keys = _needed_keys(list(rule_set.sources))
-    tables = {q: data.latest_revisions(session, q, keys[q], as_of, provinces, cutoff) for q in sorted(keys)}
+    moved = data.moved_ids(session, as_of, provinces)
+    tables = {
+        q: data.latest_revisions(session, q, keys[q], as_of, provinces, cutoff, moved) for q in sorted(keys)
+    }
     cols = _Columns(registry, tables, snaps)
     n = len(snaps)
     costs: list[float | None] = [None] * n

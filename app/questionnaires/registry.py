@@ -71,16 +71,7 @@ class Registry:
                     f"{key} v{version} is a draft and does not take responses yet; accepted versions: {known}.",
                     path,
                 )
-            raise Invalid(
-                msg,
-                errors=[
-                    {
-                        "path": where,
-                        "code": "unknown_version" if d is None else "draft_version",
-                        "message": msg,
-                    }
-                ],
-            )
+            raise Invalid.at(where, "unknown_version" if d is None else "draft_version", msg)
         return d
 
     def validator(self, d: Definition) -> AnswerValidator:

@@ -12,11 +12,11 @@ from pydantic import BaseModel
 
 from app.access.deps import public
 from app.core.errors import PROBLEM_RESPONSES
-from app.core.strictjson import StrictJSONRoute
+from app.core.routing import ApiRoute
 from app.questionnaires.definition import Definition
 from app.questionnaires.registry import Registry
 
-router = APIRouter(route_class=StrictJSONRoute, prefix="/api/v1/questionnaires", tags=["questionnaires"])
+router = APIRouter(route_class=ApiRoute, prefix="/api/v1/questionnaires", tags=["questionnaires"])
 
 Lang = Literal["vi", "en"]
 

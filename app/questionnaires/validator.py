@@ -16,7 +16,7 @@ from typing import Any
 
 from app.questionnaires.definition import Definition, Question
 
-DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 # A file name as a device names an attachment: no path separators, no control characters (Unicode Cc).
 FILE_NAME_MAX = 255
 FILE_NAME_BAD = re.compile(r"[/\\\x00-\x1f\x7f-\x9f]")

@@ -5,7 +5,7 @@ WAL flush), and SQLite has one writer at a time. With each request committing al
 officers syncing at once queues on that one lock, each holding it for a flush of its own. Here, a request
 that has done its reads and checks hands its insert to this process's writer thread and waits; the writer
 takes every insert waiting at that moment (up to MAX_GROUP) and stores them in one transaction with the
-same code as the batch endpoint (`service._store`), so one flush acknowledges them all.
+same code as the batch endpoint (`store.store`), so one flush acknowledges them all.
 
 What does not change: a response is acknowledged only after the transaction holding it has committed
 (the request thread waits for exactly that); a retried id is still resolved by the UNIQUE constraint,
@@ -24,6 +24,7 @@ from typing import Any
 from app.core.config import get_settings
 from app.core.db import session_scope
 from app.core.errors import Unavailable
+from app.responses.store import store
 
 MAX_GROUP = 256
 
@@ -46,7 +47,7 @@ class GroupCommitter:
         self._started = threading.Lock()
 
     def submit(self, item: Any) -> Any:
-        """Store one checked response (service._Pending); returns its outcome or AppError once committed."""
+        """Store one checked response (store.Pending); returns its outcome or AppError once committed."""
         self._ensure_thread()
         job = _Job(item)
         with self._ready:
@@ -75,11 +76,9 @@ class GroupCommitter:
             self._commit(group)
 
     def _commit(self, group: list[_Job]) -> None:
-        from app.responses.service import _store
-
         try:
             with session_scope(write=True) as session:
-                results = _store(session, [job.item for job in group])
+                results = store(session, [job.item for job in group])
         except Exception as exc:  # noqa: BLE001 - handed to the waiting request, or retried alone
             if len(group) > 1:
                 for job in group:

@@ -10,13 +10,14 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlalchemy import select, type_coerce
 from sqlalchemy.types import NullType
-from sqlmodel import col
 
-from app.access.deps import Principal
+from app.access.principal import Principal
 from app.access.scope import readable
-from app.core.db import session_scope
+from app.core.db import get_engine, session_scope
+from app.core.pagination import Keyset, pages
 from app.models import Facility, Response, ResponseRevision
 from app.models.types import UTCDateTime
 from app.questionnaires.definition import Definition
@@ -140,16 +141,9 @@ def response_rows(
     cells = _cells_plan(d)
     iso: Callable[[Any], str] | None = None
     loads = json.loads
-    last = 0
-    while True:
-        stmt = base.where(col(Response.seq) > last).order_by(Response.seq).limit(PAGE)
-        with session_scope() as s:
-            conn = s.connection()
-            rows = conn.execute(stmt).all()
-            if iso is None:
-                iso = _iso_utc(
-                    UTCDateTime().dialect_impl(conn.dialect).result_processor(conn.dialect, None) or _same
-                )
+    for rows in pages(session_scope, base, service.RECEIVE_ORDER, size=PAGE, scalars=False, key=_first):
+        if iso is None:
+            iso = _iso_utc(_datetime_reader())
         for _seq, rid, fid, fname, prov, collected, received, revision, answers in rows:
             yield [
                 rid,
@@ -161,9 +155,15 @@ def response_rows(
                 revision,
                 *cells(loads(answers) if type(answers) is str else answers),
             ]
-        if len(rows) < PAGE:
-            return
-        last = rows[-1][0]
+
+
+def _first(row: Any) -> int:
+    return int(row[0])
+
+
+def _datetime_reader() -> Callable[[Any], datetime]:
+    dialect = get_engine().dialect
+    return UTCDateTime().dialect_impl(dialect).result_processor(dialect, None) or _same  # type: ignore[return-value]
 
 
 def _same(v: Any) -> Any:
@@ -173,25 +173,18 @@ def _same(v: Any) -> Any:
 def facility_rows(
     principal: Principal, province_code: list[str] | None = None, sector: list[str] | None = None
 ) -> Iterator[list[Any]]:
-    last = 0
-    while True:
-        stmt: Any = readable(select(Facility), principal, Facility.province_code)
-        if province_code:
-            stmt = stmt.where(Facility.province_code.in_(province_code))  # type: ignore[attr-defined]
-        if sector:
-            stmt = stmt.where(Facility.sector.in_(sector))  # type: ignore[attr-defined]
-        with session_scope() as s:
-            page = stmt.where(col(Facility.seq) > last).order_by(Facility.seq).limit(PAGE)
-            rows = list(s.execute(page).scalars())
+    stmt: Any = readable(select(Facility), principal, Facility.province_code)
+    if province_code:
+        stmt = stmt.where(Facility.province_code.in_(province_code))  # type: ignore[attr-defined]
+    if sector:
+        stmt = stmt.where(Facility.sector.in_(sector))  # type: ignore[attr-defined]
+    for rows in pages(session_scope, stmt, Keyset(Facility.seq), size=PAGE):
         for f in rows:
             out = []
             for c in FACILITY_COLUMNS:
                 v = getattr(f, c)
                 out.append(v.isoformat() if hasattr(v, "isoformat") else neutralise(v))
             yield out
-        if len(rows) < PAGE:
-            return
-        last = int(rows[-1].seq or 0)
 
 
 def csv_stream(header: Sequence[str], rows: Iterator[list[Any]], batch: int = 500) -> Iterator[bytes]:
@@ -209,15 +202,21 @@ def csv_stream(header: Sequence[str], rows: Iterator[list[Any]], batch: int = 50
     yield buf.getvalue().encode()
 
 
+def _xlsx_text(v: str) -> str:
+    """XML 1.0, hence a workbook, cannot hold control characters (U+0000-U+001F but tab, LF, CR): a stored text
+    holding one (any device can send \\u0007) is written with U+FFFD in its place instead of breaking the file."""
+    return ILLEGAL_CHARACTERS_RE.sub("\ufffd", v)
+
+
 def xlsx_stream(header: Sequence[str], rows: Iterator[list[Any]], title: str) -> Iterator[bytes]:
     """openpyxl write-only workbook spooled to a temporary file, then streamed."""
     from openpyxl import Workbook
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(title=title[:31])
-    ws.append(list(header))
+    ws.append([_xlsx_text(h) for h in header])
     for row in rows:
-        ws.append(row)
+        ws.append([_xlsx_text(v) if type(v) is str else v for v in row])
     with tempfile.TemporaryFile() as fh:
         wb.save(fh)
         fh.seek(0)

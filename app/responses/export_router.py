@@ -9,13 +9,13 @@ from fastapi.responses import StreamingResponse
 
 from app.access.deps import Principal, require
 from app.core.errors import PROBLEM_RESPONSES
-from app.core.strictjson import StrictJSONRoute
+from app.core.routing import ApiRoute
 from app.facilities.schemas import Sector
 from app.questionnaires.router import RegistryDep
 from app.responses import export
 
 router = APIRouter(
-    route_class=StrictJSONRoute,
+    route_class=ApiRoute,
     prefix="/api/v1/exports",
     tags=["exports"],
     responses={k: PROBLEM_RESPONSES[k] for k in (401, 403, 404, 422, 429)},

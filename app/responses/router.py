@@ -2,36 +2,38 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from fastapi import Response as HttpResponse
 
 from app.access.deps import Principal, require
-from app.core.db import SessionDep, WriteSessionDep, writes
+from app.core.config import get_settings
+from app.core.db import SessionDep, StagedWriteSessionDep, WriteSessionDep
 from app.core.errors import PROBLEM_RESPONSES
+from app.core.fields import UtcDatetime
 from app.core.pagination import Page, PageDep
-from app.core.strictjson import StrictJSONRoute
+from app.core.routing import ApiRoute
 from app.questionnaires.router import RegistryDep
-from app.responses import service
+from app.responses import ingest, service
 from app.responses.schemas import (
     BatchIn,
     BatchItemResult,
     BatchOut,
     ResponseCreate,
     ResponseRead,
+    ResponseReceipt,
     ResponseRevise,
 )
 
 router = APIRouter(
-    route_class=StrictJSONRoute,
+    route_class=ApiRoute,
     prefix="/api/v1/responses",
     tags=["responses"],
-    responses={k: PROBLEM_RESPONSES[k] for k in (401, 403, 422, 429)},
+    responses={k: PROBLEM_RESPONSES[k] for k in (401, 403, 413, 422, 429)},
 )
 
-Submitter = Annotated[Principal, Depends(require("field_officer", "portal"))]
+Submitter = Annotated[Principal, Depends(require("field_officer", "portal", "form_link"))]
 Reviser = Annotated[Principal, Depends(require("field_officer"))]
 Reader = Annotated[Principal, Depends(require("planner", "field_officer"))]
 
@@ -39,27 +41,36 @@ Reader = Annotated[Principal, Depends(require("planner", "field_officer"))]
 @router.post(
     "",
     status_code=201,
-    response_model=ResponseRead,
+    response_model=ResponseRead | ResponseReceipt,
     responses={
-        200: {"model": ResponseRead, "description": "A retry of a stored response: the stored body"},
+        200: {
+            "model": ResponseRead | ResponseReceipt,
+            "description": "A retry of a stored response: the stored body if you may read it, else a receipt",
+        },
         409: PROBLEM_RESPONSES[409],
-        413: PROBLEM_RESPONSES[413],
     },  # fmt: skip
 )
 def submit(
-    body: ResponseCreate, session: SessionDep, registry: RegistryDep, principal: Submitter, http: HttpResponse
-) -> ResponseRead:
-    """Submit one response; the same id and content again is 200 with the stored body, other content 409."""
-    out = service.ingest(session=session, registry=registry, principal=principal, body=body)
+    body: ResponseCreate,
+    session: StagedWriteSessionDep,
+    registry: RegistryDep,
+    principal: Submitter,
+    http: HttpResponse,
+) -> ResponseRead | ResponseReceipt:
+    """Submit one response; the same id and content again is 200 (the stored body if you may read it), other
+    content under the same id 409."""
+    out = ingest.ingest(session=session, registry=registry, principal=principal, body=body)
     if out.status == "duplicate":
         http.status_code = 200
-    return out.read()
+    return out.read_for(principal)
 
 
-@router.post("/batch", response_model=BatchOut, responses={413: PROBLEM_RESPONSES[413]})
-def submit_batch(body: BatchIn, session: SessionDep, registry: RegistryDep, principal: Submitter) -> BatchOut:
+@router.post("/batch", response_model=BatchOut, max_body_size=get_settings().max_batch_body_bytes)
+def submit_batch(
+    body: BatchIn, session: StagedWriteSessionDep, registry: RegistryDep, principal: Submitter
+) -> BatchOut:
     """Up to 500 responses; each item gets its own status, in input order, and never affects the others."""
-    results = service.ingest_batch(session=session, registry=registry, principal=principal, items=body.items)
+    results = ingest.ingest_batch(session=session, registry=registry, principal=principal, items=body.items)
     return BatchOut(results=[BatchItemResult(**r) for r in results])
 
 
@@ -72,7 +83,7 @@ def list_responses(
     version: Annotated[int | None, Query(ge=1, le=10_000)] = None,
     facility_id: str | None = None,
     province_code: Annotated[list[str] | None, Query(description="repeatable")] = None,
-    received_after: Annotated[datetime | None, Query(description="RFC 3339")] = None,
+    received_after: Annotated[UtcDatetime | None, Query(description="RFC 3339 with offset")] = None,
 ) -> Page[ResponseRead]:
     """Latest revisions in the order received, keyset-paginated; stable while new responses arrive."""
     items, nxt = service.list_page(
@@ -98,7 +109,6 @@ def get_response(response_id: str, session: SessionDep, principal: Reader) -> Re
         409: PROBLEM_RESPONSES[409],
     },
 )
-@writes
 def revise_response(
     response_id: str,
     body: ResponseRevise,

@@ -6,8 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
 
+from app.core.fields import UtcDatetime
 from app.facilities.schemas import FacilityCreate, Finite
 
 MAX_BATCH = 500
@@ -41,7 +42,7 @@ class ResponseCreate(BaseModel):
         default=None, description="register a new facility inline (a known tax code resolves to it)"
     )
     answers: dict[str, Any]
-    collected_at: AwareDatetime = Field(description="RFC 3339 with offset, when the answers were collected")
+    collected_at: UtcDatetime = Field(description="RFC 3339 with offset, when the answers were collected")
     location: GeoPoint | None = None
 
     _v_id = field_validator("id")(classmethod(lambda cls, v: _uuid(v)))
@@ -54,7 +55,7 @@ class ResponseRevise(BaseModel):
     model_config = ConfigDict(extra="forbid")
     base_revision: Annotated[StrictInt, Field(ge=1, le=1_000_000)]
     answers: dict[str, Any]
-    collected_at: AwareDatetime
+    collected_at: UtcDatetime
     location: GeoPoint | None = None
 
 
@@ -70,6 +71,15 @@ class ResponseRead(BaseModel):
     revision: int
     received_at: datetime
     revised_at: datetime = Field(description="when this revision was received")
+
+
+class ResponseReceipt(BaseModel):
+    """A retry acknowledged for a caller who may not read the stored response (e.g. a portal): no stored body."""
+
+    id: str
+    questionnaire: str
+    version: int
+    status: str = Field(description="duplicate: this exact content was already received under this id")
 
 
 class BatchIn(BaseModel):

@@ -38,8 +38,8 @@ EXPECTED: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/facilities/import"): {"admin", "field_officer", "portal"},
     ("GET", "/api/v1/facilities/{facility_id}"): ALL,
     ("PATCH", "/api/v1/facilities/{facility_id}"): {"admin", "field_officer"},
-    ("POST", "/api/v1/responses"): {"admin", "field_officer", "portal"},
-    ("POST", "/api/v1/responses/batch"): {"admin", "field_officer", "portal"},
+    ("POST", "/api/v1/responses"): {"admin", "field_officer", "portal", "form_link"},
+    ("POST", "/api/v1/responses/batch"): {"admin", "field_officer", "portal", "form_link"},
     ("GET", "/api/v1/responses"): {"admin", "planner", "field_officer"},
     ("GET", "/api/v1/responses/{response_id}"): {"admin", "planner", "field_officer"},
     ("PUT", "/api/v1/responses/{response_id}"): {"admin", "field_officer"},
@@ -103,6 +103,21 @@ def test_every_route_declares_exactly_the_contract_rule() -> None:
         seen.add((method, path))
     # Every expected route exists (a route removed from the app must be removed here too).
     assert set(EXPECTED) == seen, set(EXPECTED) ^ seen
+
+
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def test_every_write_route_gets_a_write_session_by_construction() -> None:
+    """A write route takes WriteSessionDep (the route class wraps it in its write transaction) or
+    StagedWriteSessionDep (slow work first, then a short `writing()`); a read route takes neither."""
+    for method, path, route in ROUTES:
+        kinds = getattr(route, "session_kinds", None)
+        assert kinds is not None, f"{method} {path} is not built by core.routing.ApiRoute"
+        if method in WRITE_METHODS:
+            assert kinds & {"write", "staged"}, f"{method} {path} writes without a write session"
+        else:
+            assert not kinds & {"write", "staged"}, f"{method} {path} reads but takes a write session"
 
 
 class World:

@@ -43,11 +43,26 @@ def test_body_ceiling_with_and_without_content_length(client, admin) -> None:
     assert_problem(r, 413)
 
 
-def test_request_id_echoed_and_generated(client) -> None:
+def test_request_id_generated_unless_a_trusted_proxy_sent_it(client, monkeypatch) -> None:
+    # The request id goes into the audit trail: a client that is not a configured proxy does not choose it.
     r = client.get("/healthz", headers={"X-Request-ID": "device-42.sync-7"})
-    assert r.headers["x-request-id"] == "device-42.sync-7"
+    assert r.headers["x-request-id"] != "device-42.sync-7" and len(r.headers["x-request-id"]) == 32
     generated = client.get("/healthz", headers={"X-Request-ID": "bad id with spaces"}).headers["x-request-id"]
     assert len(generated) == 32 and " " not in generated
+    from app.core.middleware import RequestContextMiddleware, TrustedProxies
+
+    def trusted(app):  # type: ignore[no-untyped-def]
+        stack = app.middleware_stack
+        while not isinstance(stack, RequestContextMiddleware):
+            stack = stack.app
+        return stack
+
+    mw = trusted(client.app)
+    monkeypatch.setattr(mw, "trusted", TrustedProxies(["*"]))
+    assert (
+        client.get("/healthz", headers={"X-Request-ID": "device-42.sync-7"}).headers["x-request-id"]
+        == "device-42.sync-7"
+    )
 
 
 def test_logs_are_json_lines_with_request_id(client, capsys) -> None:

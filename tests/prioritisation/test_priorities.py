@@ -272,9 +272,9 @@ def test_as_of_reproduces_exactly(client, make_key, profile) -> None:
         == 200
     )
     client.post("/api/v1/facilities", json=facility_body(name="E"), headers=fo)
-    from app.prioritisation import router
+    from app.prioritisation import service as ranking_service
 
-    router._CACHE.clear()
+    ranking_service._cache.clear()
     again = client.get(
         "/api/v1/priorities",
         params={"profile": "test-profile", "profile_version": 1, "as_of": t1},

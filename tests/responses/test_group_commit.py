@@ -11,11 +11,12 @@ from collections import namedtuple
 
 from sqlalchemy import text
 
-from app.access.deps import Principal
+from app.access.principal import Principal
 from app.core.db import get_engine, session_scope
 from app.core.errors import AppError, Conflict
-from app.responses import service
+from app.responses import store
 from app.responses.committer import GroupCommitter, _Job
+from app.responses.ingest import content_hash
 from app.responses.schemas import ResponseCreate
 from tests.factories import response_body
 
@@ -23,12 +24,10 @@ Ref = namedtuple("Ref", "id province_code")
 OFFICER = Principal(key_id=1, name="fo", role="field_officer", provinces=frozenset({"68"}))
 
 
-def pending(app, fid: str, **over) -> service._Pending:  # type: ignore[no-untyped-def]
+def pending(app, fid: str, **over) -> store.Pending:  # type: ignore[no-untyped-def]
     body = ResponseCreate.model_validate(response_body(fid, **over))
     d = app.state.registry.get(body.questionnaire, body.version)
-    return service._Pending(
-        OFFICER, body, service.content_hash(body), d, Ref(fid, "68"), get_engine().dialect
-    )
+    return store.Pending(OFFICER, body, content_hash(body), d, Ref(fid, "68"), get_engine().dialect)
 
 
 def rows(sql: str) -> list[tuple]:
@@ -36,7 +35,7 @@ def rows(sql: str) -> list[tuple]:
         return [tuple(r) for r in s.execute(text(sql))]
 
 
-def run_group(items: list[service._Pending]) -> list[_Job]:
+def run_group(items: list[store.Pending]) -> list[_Job]:
     jobs = [_Job(p) for p in items]
     GroupCommitter()._commit(jobs)
     assert all(j.done.is_set() for j in jobs)

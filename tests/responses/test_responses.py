@@ -123,9 +123,14 @@ def test_bad_input_classes(client, fo, fid) -> None:
     assert count("response") == 0
 
 
-def test_out_of_scope_facility_is_403(client, make_key, fid) -> None:
+def test_out_of_scope_facility_answers_as_unknown(client, make_key, fid) -> None:
+    # v1.1 "Scope rules, tightened": an id the caller may not read answers as if it did not exist.
     hn = make_key("field_officer", provinces=["01"], name="hn")
-    assert_problem(client.post(URL, json=response_body(fid), headers=hn), 403, "facility_id")
+    body = assert_problem(client.post(URL, json=response_body(fid), headers=hn), 422, "facility_id")
+    assert "68" not in str(body)
+    assert body == assert_problem(
+        client.post(URL, json=response_body(str(uuid.uuid4())), headers=hn), 422
+    ) | {"detail": body["detail"], "errors": body["errors"]}
 
 
 def test_inline_facility_registration_and_tax_code_resolution(client, fo) -> None:
@@ -305,8 +310,12 @@ def test_batch_statuses_in_order(client, make_key, fo, fid) -> None:
         dict(stored, answers={"needs_loan": False}),  # conflict
         response_body(fid, answers={"needs_loan": "maybe"}),  # invalid (answers)
         {"id": str(uuid.uuid4()), "questionnaire": "loans"},  # invalid (shape)
-        response_body(hn_fid),  # forbidden
+        {
+            **{k: v for k, v in response_body(fid).items() if k != "facility_id"},
+            "facility": facility_body(province_code="01"),
+        },  # forbidden: names a province outside scope
         "not an object",  # invalid
+        response_body(hn_fid),  # another province's facility id: as if unknown (invalid), nothing revealed
     ]
     r = client.post(f"{URL}/batch", json={"items": items}, headers=fo)
     assert r.status_code == 200
@@ -319,7 +328,9 @@ def test_batch_statuses_in_order(client, make_key, fo, fid) -> None:
         "invalid",
         "forbidden",
         "invalid",
+        "invalid",
     ]
+    assert res[7]["errors"][0]["code"] == "unknown_facility" and "01" not in str(res[7])
     assert res[3]["errors"][0]["path"] == "items.3.answers.needs_loan"
     assert {e["path"] for e in res[4]["errors"]} >= {"items.4.version", "items.4.answers"}
     assert res[0]["id"] == items[0]["id"] and res[6]["id"] is None

@@ -1,0 +1,39 @@
+"""Who is calling: the one object every rule about access looks at."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+ROLES = ("admin", "planner", "field_officer", "portal", "form_link")
+KEY_ROLES = ROLES[:4]  # the roles an API key may have; form links are made by their own route
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller of one request.
+
+    `kind` says what authenticated it: an API key ("key") or a portal's form link ("form_link").
+    `questionnaires`: the only questionnaires it may submit to (None: any).
+    """
+
+    key_id: int
+    name: str
+    role: str
+    provinces: frozenset[str] | None  # None: every province
+    client_ip: str | None = None
+    request_id: str | None = None
+    kind: str = "key"
+    questionnaires: frozenset[str] | None = None
+
+    @property
+    def all_provinces(self) -> bool:
+        return self.provinces is None
+
+    def in_scope(self, province_code: str | None) -> bool:
+        return self.provinces is None or (province_code is not None and province_code in self.provinces)
+
+
+def hash_secret(secret: str) -> str:
+    # Secrets carry 256 bits of entropy, so one SHA-256 is enough: nothing to brute-force.
+    return hashlib.sha256(secret.encode()).hexdigest()

@@ -1,0 +1,188 @@
+"""Response ingest, single and batch: the reads and checks, then the write (group commit or one batch insert).
+
+Every client that submits responses (JSON API, OpenRosa, the hosted form page) comes through here.
+Order of the checks, so that nothing is revealed through a side door: the questionnaire version and what
+the caller may submit to, the answers, the facility and its scope, and only then whether the id is already
+stored (a duplicate returns the stored body only to a caller who may read it; see store.Outcome.read_for).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import bindparam, select
+from sqlmodel import Session, col
+
+from app.access import scope
+from app.access.principal import Principal
+from app.core.db import writing
+from app.core.errors import (
+    AppError,
+    Conflict,
+    Invalid,
+    InvalidAnswers,
+    field_error,
+    prefixed,
+    validation_errors,
+)
+from app.core.jsonutil import sha256_of
+from app.facilities import service as facilities
+from app.models import Facility, Response
+from app.models.types import utcnow
+from app.questionnaires.registry import Registry
+from app.responses.committer import committer
+from app.responses.schemas import ResponseCreate
+from app.responses.store import FacilityRef, Outcome, Pending, existing, store
+
+MAX_CLOCK_SKEW = timedelta(days=1)
+
+
+def content_hash(body: ResponseCreate) -> str:
+    """Hash of the normalised body: key order, whitespace and the offset's spelling do not matter."""
+    return sha256_of(body.model_dump(mode="json", exclude_none=False))
+
+
+def check_answers(registry: Registry, d: Any, answers: dict[str, Any], prefix: str = "answers") -> None:
+    """422 with one error per broken answer."""
+    errors = registry.validator(d).validate(answers, prefix)
+    if errors:
+        raise InvalidAnswers(f"{len(errors)} answer(s) do not fit {d.key} v{d.version}.", errors=errors)
+
+
+def check_collected_at(value: Any, path: str = "collected_at") -> None:
+    if value > utcnow() + MAX_CLOCK_SKEW:
+        raise Invalid.at(path, "in_future", "collected_at is more than a day ahead of the server's clock; check the device's date.",
+                         detail="collected_at is in the future.")  # fmt: skip
+
+
+_FACILITY_REF = select(Facility.id, Facility.province_code).where(Facility.id == bindparam("fid"))  # type: ignore[arg-type]
+
+
+def _unknown_facility(fid: str) -> Invalid:
+    return Invalid.at("facility_id", "unknown_facility",  # type: ignore[return-value]
+                      f"No facility {fid} is registered in your provinces; register it first or send it inline as 'facility'.")  # fmt: skip
+
+
+def _facility(
+    session: Session, principal: Principal, body: ResponseCreate, known: dict[str, Any] | None = None
+) -> FacilityRef | None:
+    """The facility the response is about, in the caller's scope (None: an inline facility still to register).
+
+    A facility id or tax code the caller may not read answers as if it did not exist (no province, no id)."""
+    if (body.facility_id is None) == (body.facility is None):
+        raise Invalid.at("facility_id", "one_of", "Exactly one of facility_id or facility is needed.",
+                         detail="Give either facility_id or facility, not both and not neither.")  # fmt: skip
+    if body.facility_id is not None:
+        f = known.get(body.facility_id) if known else None
+        if f is None:
+            f = session.connection().execute(_FACILITY_REF, {"fid": body.facility_id}).first()
+        if f is None or not principal.in_scope(f.province_code):
+            raise _unknown_facility(body.facility_id)
+        return f  # type: ignore[no-any-return]
+    assert body.facility is not None
+    if body.facility.tax_code and (f := facilities.by_tax_code(session, body.facility.tax_code)) is not None:
+        if not principal.in_scope(f.province_code):
+            raise facilities.duplicate_tax_code(f, principal, "facility.tax_code")
+        return f
+    facilities.check_new(principal, body.facility, prefix="facility.")
+    return None
+
+
+def _prepare(
+    session: Session,
+    registry: Registry,
+    principal: Principal,
+    body: ResponseCreate,
+    known: dict[str, Any] | None = None,
+) -> tuple[Any, FacilityRef | None]:
+    """Read-phase checks of one body: version, what the caller may submit, answers, collected_at, facility."""
+    d = registry.for_responses(body.questionnaire, body.version)
+    scope.check_submit(principal, d.key)
+    check_answers(registry, d, body.answers)
+    check_collected_at(body.collected_at)
+    return d, _facility(session, principal, body, known)
+
+
+def ingest(*, session: Session, registry: Registry, principal: Principal, body: ResponseCreate) -> Outcome:
+    """Store one response (created), recognise a retry (duplicate), or refuse (409/422/403).
+
+    Reads and checks happen in the request's own read transaction; the insert then joins the process's
+    group commit (`committer`), which writes whatever single posts are waiting in one short transaction
+    and answers each only once that transaction has committed.
+    """
+    digest = content_hash(body)
+    d, f = _prepare(session, registry, principal, body)
+    if (hit := existing(session, body.id, digest)) is not None:
+        return hit
+    pending = Pending(principal, body, digest, d, f, session.get_bind().dialect)
+    session.commit()  # end the read transaction: nothing in it is needed any more
+    result = committer.submit(pending)
+    if isinstance(result, AppError):
+        raise result
+    return result  # type: ignore[no-any-return]
+
+
+def _failed(i: int, item_id: str | None, exc: AppError) -> dict[str, Any]:
+    status = {409: "conflict", 403: "forbidden"}.get(exc.status, "invalid")
+    errs = prefixed(exc.errors, f"items.{i}.") or [
+        field_error(f"items.{i}", exc.slug, exc.detail or exc.title)
+    ]
+    return {"id": item_id, "status": status, "errors": errs}
+
+
+def ingest_batch(
+    *, session: Session, registry: Registry, principal: Principal, items: list[Any]
+) -> list[dict[str, Any]]:
+    """Each item stands alone with its own status; the new ones are stored with one multi-row insert."""
+    results: list[dict[str, Any] | None] = [None] * len(items)
+    parsed: list[tuple[int, ResponseCreate, str]] = []
+    for i, raw in enumerate(items):
+        item_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
+        try:
+            body = ResponseCreate.model_validate(raw)
+        except ValidationError as exc:
+            results[i] = {
+                "id": item_id,
+                "status": "invalid",
+                "errors": prefixed(validation_errors(exc.errors()), f"items.{i}."),
+            }
+            continue
+        parsed.append((i, body, content_hash(body)))
+    ids = sorted({b.id for _, b, _ in parsed})
+    stored = {r.id: (r.content_hash, r.current_revision) for r in session.execute(
+        select(Response.id, Response.content_hash, Response.current_revision).where(col(Response.id).in_(ids)))} if ids else {}  # fmt: skip
+    fids = sorted({b.facility_id for _, b, _ in parsed if b.facility_id})
+    known = {f.id: f for f in session.execute(select(Facility.id, Facility.province_code).where(col(Facility.id).in_(fids)))} if fids else {}  # fmt: skip
+    first_in_batch: dict[str, str] = {}
+    to_store: list[tuple[int, ResponseCreate, str, Any, FacilityRef | None]] = []
+    for i, body, digest in parsed:
+        try:
+            d, f = _prepare(session, registry, principal, body, known)
+        except AppError as exc:
+            results[i] = _failed(i, body.id, exc)
+            continue
+        if body.id in stored or body.id in first_in_batch:
+            # Already stored, or earlier in this very batch: same content is a duplicate, other content a conflict.
+            same_hash, rev = stored[body.id] if body.id in stored else (first_in_batch[body.id], 1)
+            if same_hash == digest:
+                results[i] = {"id": body.id, "status": "duplicate", "revision": rev}
+            else:
+                results[i] = _failed(
+                    i, body.id, Conflict.at("id", "conflict", "This id is taken by different content.")
+                )
+            continue
+        first_in_batch[body.id] = digest
+        to_store.append((i, body, digest, d, f))
+    if to_store:
+        dialect = session.get_bind().dialect
+        pending = [Pending(principal, b, dg, d, f, dialect) for _, b, dg, d, f in to_store]
+        with writing(session):
+            outcomes = store(session, pending)
+        for (i, body, _, _, _), o in zip(to_store, outcomes, strict=True):
+            if isinstance(o, AppError):
+                results[i] = _failed(i, body.id, o)
+            else:
+                results[i] = {"id": body.id, "status": o.status, "revision": o.revision.revision}
+    return [r for r in results if r is not None]

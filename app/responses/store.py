@@ -1,0 +1,235 @@
+"""The lowest layer of the response write path: stored forms of rows, the writers, outcomes, and `store()`.
+
+Nothing here imports the layers above (committer → ingest → service); they import this.
+
+Guarantees kept here:
+- a retry is never a duplicate: the client-chosen id is UNIQUE in the database; a losing racer reads the
+  winner's row and compares content hashes (same → duplicate, different → conflict);
+- the listing never skips a row: sequence numbers are handed out in commit order (SQLite has one writer;
+  PostgreSQL takes a transaction-scoped advisory lock around the insert).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any, Protocol
+
+from sqlalchemy import and_, bindparam, select
+from sqlmodel import Session
+
+from app.access import scope
+from app.access.principal import Principal
+from app.core.db import RowWriter, advisory_lock, row_writer
+from app.core.errors import AppError, Conflict
+from app.facilities import service as facilities
+from app.models import AuditEvent, Response, ResponseRevision
+from app.responses.schemas import ResponseCreate, ResponseRead, ResponseReceipt
+
+INGEST_LOCK = 7_300_001  # advisory lock key: response sequence numbers in commit order
+
+
+def to_read(r: Response, rev: ResponseRevision) -> ResponseRead:
+    tz = timezone(timedelta(minutes=rev.collected_offset_min))
+    return ResponseRead(
+        id=r.id, questionnaire=r.questionnaire, version=r.version, facility_id=r.facility_id, province_code=r.province_code,
+        answers=rev.answers, collected_at=rev.collected_at.astimezone(tz), location=rev.location, revision=rev.revision,
+        received_at=r.received_at, revised_at=rev.received_at,
+    )  # fmt: skip
+
+
+def latest(session: Session, response_id: str) -> tuple[Response, ResponseRevision] | None:
+    """A response with its current revision (None when unknown)."""
+    row = session.execute(
+        select(Response, ResponseRevision)
+        .join(
+            ResponseRevision,
+            and_(
+                ResponseRevision.response_id == Response.id,
+                ResponseRevision.revision == Response.current_revision,
+            ),
+        )  # type: ignore[arg-type]
+        .where(Response.id == response_id)  # type: ignore[arg-type]
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+class Outcome:
+    """What happened to one submitted response: created, or a duplicate of the stored one."""
+
+    __slots__ = ("status", "_response", "_revision")
+
+    def __init__(self, status: str, response: Response, revision: ResponseRevision) -> None:
+        self.status, self._response, self._revision = status, response, revision
+
+    @property
+    def response(self) -> Response:
+        return self._response
+
+    @property
+    def revision(self) -> ResponseRevision:
+        return self._revision
+
+    def read(self) -> ResponseRead:
+        return to_read(self.response, self.revision)
+
+    def read_for(self, principal: Principal) -> ResponseRead | ResponseReceipt:
+        """The stored body for a caller who may read it (always when just created); else only a receipt."""
+        r = self.response
+        if self.status == "created" or scope.may_read(principal, r.province_code, r.submitted_by, owned=True):
+            return self.read()
+        return ResponseReceipt(id=r.id, questionnaire=r.questionnaire, version=r.version, status=self.status)
+
+
+_STORED_HASH = select(Response.content_hash).where(Response.id == bindparam("rid"))  # type: ignore[arg-type]
+
+
+def existing(session: Session, body_id: str, digest: str) -> Outcome | None:
+    """The stored response with this id as a duplicate (same content hash), Conflict (other content), or None."""
+    stored = session.connection().execute(_STORED_HASH, {"rid": body_id}).scalar()
+    if stored is None:
+        return None
+    if stored != digest:
+        raise Conflict.at("id", "conflict", "This id is taken by different content; choose a new id for new content.",
+                          detail=f"A different response with id {body_id} was already received.")  # fmt: skip
+    found = latest(session, body_id)
+    return None if found is None else Outcome("duplicate", *found)
+
+
+class FacilityRef(Protocol):
+    """What ingest needs of a facility: a Facility, or its (id, province_code) row read without the ORM."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def province_code(self) -> str: ...
+
+
+RESPONSE_COLS = ("id", "questionnaire", "version", "facility_id", "province_code", "submitted_by", "content_hash",
+                 "current_revision", "received_at")  # fmt: skip
+REVISION_COLS = ("response_id", "revision", "answers", "collected_at", "collected_offset_min", "location", "submitted_by",
+                 "received_at")  # fmt: skip
+AUDIT_COLS = ("key_name", "role", "action", "resource_type", "resource_id", "client_ip", "request_id", "detail",
+              "province_code", "at")  # fmt: skip
+
+
+def _writers(dialect: Any) -> tuple[RowWriter, RowWriter, RowWriter]:
+    return (row_writer(Response.__table__, RESPONSE_COLS, dialect),  # type: ignore[attr-defined]
+            row_writer(ResponseRevision.__table__, REVISION_COLS, dialect),  # type: ignore[attr-defined]
+            row_writer(AuditEvent.__table__, AUDIT_COLS, dialect))  # type: ignore[attr-defined]  # fmt: skip
+
+
+class Pending:
+    """One checked response, ready to store. Once its facility is known, its rows are already in stored
+    form (the receive time, last in each row, is stamped by the write transaction), so the transaction
+    holding the write lock has nothing left to do but insert."""
+
+    __slots__ = ("principal", "body", "digest", "definition", "head", "rev", "stored")
+
+    def __init__(self, principal: Principal, body: ResponseCreate, digest: str, d: Any, f: FacilityRef | None,
+                 dialect: Any) -> None:  # fmt: skip
+        self.principal, self.body, self.digest, self.definition = principal, body, digest, d
+        self.head: dict[str, Any] = {}
+        self.rev: dict[str, Any] = {}
+        self.stored: tuple[tuple[Any, ...], ...] = ()
+        if f is not None:
+            self.bind(f, dialect)
+
+    def bind(self, f: FacilityRef, dialect: Any) -> None:
+        body, principal, d = self.body, self.principal, self.definition
+        self.head = {"id": body.id, "questionnaire": d.key, "version": d.version, "facility_id": f.id, "province_code": f.province_code,
+                     "submitted_by": principal.name, "content_hash": self.digest, "current_revision": 1, "received_at": None}  # fmt: skip
+        self.rev = {"response_id": body.id, "revision": 1, "answers": body.answers, "collected_at": body.collected_at,
+                    "collected_offset_min": int(body.collected_at.utcoffset().total_seconds() // 60),  # type: ignore[union-attr]
+                    "location": body.location.model_dump() if body.location else None, "submitted_by": principal.name,
+                    "received_at": None}  # fmt: skip
+        audit_row = {"key_name": principal.name, "role": principal.role, "action": "response.created", "resource_type": "response",
+                     "resource_id": body.id, "client_ip": principal.client_ip, "request_id": principal.request_id,
+                     "detail": {"questionnaire": d.key, "version": d.version}, "province_code": f.province_code, "at": None}  # fmt: skip
+        responses, revisions, audits = _writers(dialect)
+        self.stored = (
+            responses.stored(self.head)[:-1],
+            revisions.stored(self.rev)[:-1],
+            audits.stored(audit_row)[:-1],
+        )
+
+
+class Created(Outcome):
+    """A response this request stored; its ORM objects are built only if the caller asks for them."""
+
+    __slots__ = ("_pending", "_now")
+
+    def __init__(self, pending: Pending, now: datetime) -> None:
+        self.status, self._pending, self._now = "created", pending, now
+
+    @property
+    def response(self) -> Response:
+        return Response(**{**self._pending.head, "received_at": self._now})
+
+    @property
+    def revision(self) -> ResponseRevision:
+        return ResponseRevision(**{**self._pending.rev, "received_at": self._now})
+
+    def read(self) -> ResponseRead:
+        head, rev = self._pending.head, self._pending.rev
+        return ResponseRead(
+            id=head["id"], questionnaire=head["questionnaire"], version=head["version"], facility_id=head["facility_id"],
+            province_code=head["province_code"], answers=rev["answers"],
+            collected_at=rev["collected_at"].astimezone(timezone(timedelta(minutes=rev["collected_offset_min"]))),
+            location=rev["location"], revision=1, received_at=self._now, revised_at=self._now,
+        )  # fmt: skip
+
+
+def store(session: Session, items: list[Pending]) -> list[Outcome | AppError]:
+    """Write phase, in the caller's write transaction: register inline facilities, insert what is new.
+
+    Items may come from different callers (group commit) and may repeat an id: the first of an id is
+    inserted, later ones are compared with it like any retry. Results are in the order of `items`.
+    """
+    from app.models.types import utcnow
+
+    advisory_lock(session, INGEST_LOCK)
+    dialect = session.get_bind().dialect
+    responses, revisions, audits = _writers(dialect)
+    now = utcnow()
+    stamp = (responses.stored_value("received_at", now),)
+    out: list[Outcome | AppError | None] = [None] * len(items)
+    rows: list[tuple[int, Pending]] = []
+    for k, p in enumerate(items):
+        if not p.stored:  # an inline facility, registered now
+            assert p.body.facility is not None
+            try:
+                with session.begin_nested():
+                    f: FacilityRef = facilities.create(
+                        session=session, principal=p.principal, data=p.body.facility, prefix="facility."
+                    )
+            except Conflict as exc:  # registered by someone else since the read phase: use theirs if in scope
+                known = facilities.by_tax_code(session, p.body.facility.tax_code or "")
+                if known is None or not p.principal.in_scope(known.province_code):
+                    out[k] = exc
+                    continue
+                f = known
+            except AppError as exc:
+                out[k] = exc
+                continue
+            p.bind(f, dialect)
+        rows.append((k, p))
+    inserted = responses.insert(session, [p.stored[0] + stamp for _, p in rows], conflict_key="id")
+    winners: dict[str, int] = {}
+    for k, p in rows:
+        if p.body.id in inserted and p.body.id not in winners:
+            winners[p.body.id] = k
+    new = [p for k, p in rows if winners.get(p.body.id) == k]
+    if new:
+        revisions.insert(session, [p.stored[1] + stamp for p in new])
+        audits.insert(session, [p.stored[2] + stamp for p in new])
+    for k, p in rows:
+        if winners.get(p.body.id) == k:
+            out[k] = Created(p, now)
+        else:  # the id was already stored, or came earlier in this group: the stored row decides
+            try:
+                hit = existing(session, p.body.id, p.digest)
+                out[k] = hit if hit is not None else Conflict("The response could not be stored; retry.")
+            except AppError as exc:
+                out[k] = exc
+    assert all(o is not None for o in out)  # every item is either refused above or resolved here
+    return out  # type: ignore[return-value]
