@@ -297,6 +297,8 @@ def test_loader_refuses_bad_extensions(app) -> None:
          "applies_when": {"source": "facility.employees", "gte": 1, "lte": 9}},
         {"id": "i", "source": "loans.loan_amount_vnd", "per": "facility.years_since_last_support", "direction": "benefit",
          "weight": 1, "normalise": "log_minmax"},
+        {"id": "j", "source": "facility.employees", "direction": "benefit", "weight": 1,
+         "applies_when": {"source": "market-needs.respondent_phone", "equals": "0912345678"}},
     ], "support_cost": {"source": "loans.loan_purpose", "share": 1.5, "cap_vnd": 10, "floor_vnd": 20}}  # fmt: skip
     _, problems = parse(doc, "bad.yaml", reg)
     got = {p.path: p.message for p in problems}
@@ -312,6 +314,7 @@ def test_loader_refuses_bad_extensions(app) -> None:
     assert "compare with a number" in got["criteria.6.applies_when.all.0.gte"]
     assert "exactly one of" in got["criteria.7.applies_when"]
     assert "never negative" in got["criteria.8.normalise"]
+    assert "personal data" in got["criteria.9.applies_when.source"]  # never read, not even as a condition
     assert "not a number" in got["support_cost.source"] and "at most 1" in got["support_cost.share"]
     ok = {"source": "loans.planned_investment_vnd", "share": 0.3, "cap_vnd": 10, "floor_vnd": 20, "extra": 1}
     _, problems = parse({**doc, "criteria": doc["criteria"][1:2], "support_cost": ok}, "bad.yaml", reg)
