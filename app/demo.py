@@ -4,6 +4,12 @@ Deterministic for a seed (with the same numpy release: numpy does not promise th
 releases). Amounts are log-normal and tied to the facility's size; needs are correlated (a loan is likelier
 where needs are high, pollution urgency follows the sector); some facilities skip modules, some were
 surveyed twice a year apart (the first time on the retired loans form), some responses were revised.
+A questionnaire's current version took over from the one before it `SWITCH_DAYS` ago: older responses use
+the earlier version. The technology questionnaire is newer still: its responses are all from that window.
+The technology answers follow the facility's equipment level (old, manual workshops want new machinery more
+often), counterpart funds scale with the investment and the facility's means, workers by sex, rural and
+ethnic-minority origin are counts of the facility's own workforce (women by sector, ethnic minorities by
+province).
 
 Speed: facilities and the shape of their surveys (which modules, when, which form version) are drawn one
 by one with `random`; answers are then drawn column-wise with numpy, a chunk of responses and one
@@ -37,7 +43,6 @@ from app.models import Facility, FacilityRevision, Response, ResponseRevision
 from app.places.service import fold, provinces
 from app.questionnaires.definition import Definition, Question
 from app.questionnaires.registry import Registry
-from app.questionnaires.validator import compile_condition
 
 SECTORS = [("agro_food_processing", 0.38), ("handicrafts", 0.2), ("textiles_garments", 0.14),
            ("mechanical_engineering", 0.12), ("building_materials", 0.08), ("other", 0.08)]  # fmt: skip
@@ -61,6 +66,41 @@ BRANDS = ["Hưng Phát", "Thành Công", "Bình An", "Tân Tiến", "Phú Quý",
 NOTES = ["Cần hỗ trợ sớm", "Đề nghị ưu tiên", "Không", "Đang mở rộng sản xuất"]
 PROGRAMMES = ["khuyến công quốc gia", "khuyến công địa phương"]
 BATCH = 5000  # facilities drawn and written per round; responses answered 4 × BATCH at a time
+SWITCH_DAYS = (
+    120  # the current versions replaced the earlier ones this long ago (the technology one began then)
+)
+NEW_KEYS = ("technology-demonstration",)
+# Share of women in the workforce by sector (SECTORS order), and of ethnic-minority workers by province:
+# rough demo figures (mountainous northern and Central Highlands provinces high), not statistics.
+FEMALE = (0.5, 0.6, 0.75, 0.15, 0.25, 0.45)
+ETHNIC = {"04": 0.9, "08": 0.75, "11": 0.8, "12": 0.85, "14": 0.8, "15": 0.55, "19": 0.3, "20": 0.8, "22": 0.1,
+          "24": 0.07, "25": 0.2, "38": 0.15, "40": 0.12, "44": 0.08, "51": 0.25, "52": 0.3, "56": 0.1, "66": 0.25,
+          "68": 0.2, "82": 0.01, "86": 0.1, "91": 0.08, "92": 0.12, "96": 0.04}  # fmt: skip
+CITIES = ("01", "31", "46", "48", "79", "92")
+SURNAMES = [
+    "Nguyễn",
+    "Trần",
+    "Lê",
+    "Phạm",
+    "Hoàng",
+    "Vũ",
+    "Đặng",
+    "Bùi",
+    "Đỗ",
+    "Hồ",
+    "Ngô",
+    "Lò",
+    "Hà",
+    "Nông",
+]
+GIVEN = ["Văn An", "Thị Bình", "Văn Cường", "Thị Dung", "Minh Đức", "Thị Hoa", "Văn Hùng", "Thị Lan", "Quốc Long",
+         "Thị Mai", "Văn Nam", "Thị Oanh", "Hữu Phúc", "Thị Quyên", "Văn Sơn", "Thị Thu", "Đức Trung", "Thị Yến"]  # fmt: skip
+POSITIONS = {"household_business": ["Chủ hộ kinh doanh", "Thành viên hộ kinh doanh"],
+             "cooperative": ["Giám đốc hợp tác xã", "Phó Giám đốc hợp tác xã", "Kế toán hợp tác xã"],
+             "cooperative_group": ["Tổ trưởng tổ hợp tác", "Thành viên tổ hợp tác"],
+             "enterprise": ["Giám đốc", "Phó Giám đốc", "Kế toán trưởng", "Quản đốc phân xưởng"]}  # fmt: skip
+KIND_INDEX = {k: i for i, k in enumerate(POSITIONS)}
+POSITIONS_BY_INDEX = list(POSITIONS.values())
 
 
 def _lognormal(rnd: random.Random, median: float, sigma: float) -> float:
@@ -68,13 +108,21 @@ def _lognormal(rnd: random.Random, median: float, sigma: float) -> float:
 
 
 class _Traits:
-    """Per answer row: the traits of the facility it describes (numpy columns)."""
+    """Per answer row: the traits of the facility it describes (numpy columns).
 
-    def __init__(self, rows: Sequence[tuple[float, float, float, float, bool, int]]) -> None:
-        cols = np.array(rows, dtype=float).reshape(-1, 6)
+    need, dirty, wealth (0.2-1.5), revenue, enterprise, sector, employees, tech (0 manual and old .. 1 modern),
+    women's share, ethnic-minority share, rural share, kind."""
+
+    WIDTH = 12
+
+    def __init__(self, rows: Sequence[tuple[float, ...]]) -> None:
+        cols = np.array(rows, dtype=float).reshape(-1, self.WIDTH)
         self.need, self.dirty, self.wealth, self.revenue = cols[:, 0], cols[:, 1], cols[:, 2], cols[:, 3]
         self.enterprise = cols[:, 4] > 0.5
         self.sector = cols[:, 5].astype(np.int64)
+        self.employees, self.tech = cols[:, 6].astype(np.int64), cols[:, 7]
+        self.female, self.ethnic, self.rural = cols[:, 8], cols[:, 9], cols[:, 10]
+        self.kind = cols[:, 11].astype(np.int64)
         self.n = len(cols)
 
 
@@ -83,37 +131,58 @@ class _AnswerDrawer:
 
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
-        self._plans: dict[
-            tuple[str, int], list[tuple[Question, Callable[[dict[str, Any]], bool] | None]]
-        ] = {}
-
-    def plan(self, d: Definition) -> list[tuple[Question, Callable[[dict[str, Any]], bool] | None]]:
-        key = (d.key, d.version)
-        if key not in self._plans:
-            types = {q.id: q.type for q in d.questions}
-            self._plans[key] = [
-                (q, compile_condition(q.relevant, types) if q.relevant else None) for q in d.questions
-            ]
-        return self._plans[key]
 
     def draw(self, d: Definition, g: np.random.Generator, t: _Traits) -> list[dict[str, Any]]:
-        columns = []
-        for q, relevant in self.plan(d):
+        """Column by column: each question's values for every row, then where it is answered (kept and
+        relevant, relevance evaluated on the earlier columns as masks), then the rows filled column-wise, so
+        each row's keys follow the definition's order."""
+        n = t.n
+        types = {q.id: q.type for q in d.questions}
+        answered: dict[str, np.ndarray] = {}
+        columns: dict[str, list[Any]] = {}
+        drawn: dict[str, np.ndarray] = {}  # earlier numeric columns, for answers that depend on them
+        for q in d.questions:
             kept = (
-                np.ones(t.n, dtype=bool) if q.required else g.random(t.n) >= 0.25
+                np.ones(n, dtype=bool) if q.required else g.random(n) >= 0.25
             )  # optional: 1 in 4 left blank
-            values = self._special(q, g, t)
+            values = self._special(d.key, q, g, t, drawn)
             if values is None:
-                values = self._generic(q, g, t.n)
-            columns.append((q.id, relevant, kept.tolist(), values))
-        out = []
-        for r in range(t.n):
-            answers: dict[str, Any] = {}
-            for qid, relevant, present, values in columns:
-                if present[r] and (relevant is None or relevant(answers)):
-                    answers[qid] = values[r]
-            out.append(answers)
+                values = self._generic(q, g, n)
+            answered[q.id] = (
+                kept & self._holds(q.relevant, answered, columns, types, n) if q.relevant else kept
+            )
+            columns[q.id] = values
+        out: list[dict[str, Any]] = [{} for _ in range(n)]
+        for qid, values in columns.items():
+            for r in np.flatnonzero(answered[qid]).tolist():
+                out[r][qid] = values[r]
         return out
+
+    @classmethod
+    def _holds(
+        cls, cond: dict[str, Any], answered: dict[str, np.ndarray], columns: dict[str, list[Any]],
+        types: dict[str, str], n: int,
+    ) -> np.ndarray:  # fmt: skip
+        """Where a relevance condition holds, row by row (the validator's semantics: false on an unanswered
+        question; for select_multiple, equals/in mean "includes")."""
+        if "all" in cond or "any" in cond:
+            parts = [
+                cls._holds(c, answered, columns, types, n) for c in cond["all" if "all" in cond else "any"]
+            ]
+            return np.logical_and.reduce(parts) if "all" in cond else np.logical_or.reduce(parts)
+        qid = cond["question"]
+        base, values = answered[qid], columns[qid]
+        if "equals" in cond or "in" in cond:
+            wanted = set(cond["in"]) if "in" in cond else {cond["equals"]}
+            if types[qid] == "select_multiple":
+                hit = (not wanted.isdisjoint(v) for v in values)
+            else:
+                hit = (v in wanted for v in values)
+            return base & np.fromiter(hit, dtype=bool, count=n)
+        op = next(k for k in ("gt", "gte", "lt", "lte") if k in cond)
+        x = np.array(values, dtype=float)
+        cmp = {"gt": np.greater, "gte": np.greater_equal, "lt": np.less, "lte": np.less_equal}[op]
+        return base & cmp(x, float(cond[op]))
 
     @staticmethod
     def _number(q: Question, v: np.ndarray) -> list[Any]:
@@ -122,20 +191,60 @@ class _AnswerDrawer:
         v = np.clip(v, lo, hi)
         return np.rint(v).astype(np.int64).tolist() if q.type == "integer" else np.round(v, 2).tolist()
 
-    def _special(self, q: Question, g: np.random.Generator, t: _Traits) -> list[Any] | None:
+    def _special(
+        self, key: str, q: Question, g: np.random.Generator, t: _Traits, drawn: dict[str, np.ndarray]
+    ) -> list[Any] | None:
         n, qid = t.n, q.id
 
         def lognormal(median: np.ndarray, sigma: float) -> np.ndarray:
             return median * np.exp(g.normal(0.0, sigma, n))
 
+        def keep(values: np.ndarray) -> list[Any]:  # a numeric column later answers depend on
+            out = self._number(q, values)
+            drawn[qid] = np.asarray(out, dtype=float)
+            return out
+
+        if key == "technology-demonstration":
+            tech = self._technology(q, g, t, drawn, lognormal, keep)
+            if tech is not None:
+                return tech
+        people = self._people(key, q, g, t, keep)
+        if people is not None:
+            return people
+        # loans v3 asks everyone for the plan and the counterpart funds first: the loan covers the rest
+        planned, funds = drawn.get("planned_investment_vnd"), drawn.get("counterpart_funds_vnd")
+        if qid == "needs_loan" and planned is not None and funds is not None:
+            gap = planned - funds
+            return ((gap > 0) & (g.random(n) < 0.85) | (g.random(n) < 0.05)).tolist()
         if qid == "needs_loan":
             return (g.random(n) < 0.35 + 0.4 * t.need).tolist()
+        if qid == "loan_amount_vnd" and planned is not None and funds is not None:
+            gap = planned - funds
+            return self._number(
+                q, np.where(gap > 0, gap * g.uniform(0.5, 1.0, n), lognormal(0.3 * t.revenue, 0.8))
+            )
         if qid == "loan_amount_vnd":
             return self._number(q, lognormal(0.3 * t.revenue, 0.8))
+        if (
+            qid == "counterpart_funds_vnd" and planned is not None
+        ):  # a share of the plan, by the facility's means
+            return keep(planned * np.clip(g.beta(2, 5, n) * t.wealth, 0, 1))
         if qid == "counterpart_funds_vnd":
             return self._number(q, lognormal(0.1 * t.revenue, 0.9) * t.wealth)
-        if qid == "planned_investment_vnd":
-            return self._number(q, lognormal(0.5 * t.revenue, 0.7))
+        if qid == "planned_investment_vnd":  # asked of everyone in v3, where some plan nothing (0)
+            plans = g.random(n) < (0.45 + 0.4 * t.need if q.relevant is None else 1.0)
+            return keep(np.where(plans, lognormal(0.5 * t.revenue, 0.7), 0.0))
+        if qid == "trademark_status":
+            u = g.random(n) / np.where(t.enterprise, 1.8, 1.0) / (0.5 + t.wealth)
+            return np.where(u < 0.3, "granted", np.where(u < 0.45, "filed", "not_filed")).tolist()
+        if qid == "has_brand_identity":
+            return (g.random(n) < np.where(t.enterprise, 0.55, 0.12)).tolist()
+        if qid == "environmental_procedure":
+            u = g.random(n)
+            permit = np.where(t.enterprise, 0.35, 0.05) * (0.5 + t.dirty)
+            codes = np.where(u < permit, "permit", np.where(u < permit + 0.45, "registration",
+                                                              np.where(u < permit + 0.8, "exempt", "unknown")))  # fmt: skip
+            return codes.tolist()
         if qid == "investment_needed_vnd":
             return self._number(q, lognormal(0.2 * t.revenue, 0.8))
         if qid == "annual_output_value_vnd":
@@ -161,6 +270,98 @@ class _AnswerDrawer:
                 j = (i + 1 + int(b * (len(items) - 1))) % len(items)
                 out.append(f"{items[i]}, {items[j]}")
             return out
+        return None
+
+    def _technology(self, q, g, t, drawn, lognormal, keep) -> list[Any] | None:  # type: ignore[no-untyped-def]
+        """technology-demonstration answers, tied to the facility's equipment level (t.tech) and means."""
+        n, qid, old = t.n, q.id, 1.0 - t.tech
+        if qid == "equipment_age_years":
+            return keep(lognormal(2.0 + 14.0 * old, 0.45))
+        if qid == "mechanisation_level":  # manual .. automated, by equipment level
+            level = np.clip(np.floor(t.tech * 3.6 + g.normal(0, 0.5, n)), 0, 3).astype(int)
+            names = ("manual", "semi_mechanised", "mechanised", "automated")
+            return [names[i] for i in level.tolist()]
+        if qid == "needs_upgrade":  # old, manual workshops want new machinery more often
+            return (g.random(n) < 0.1 + 0.65 * old + 0.15 * t.need).tolist()
+        if qid == "upgrade_kind":
+            line = g.random(n) < np.where(t.enterprise, 0.35, 0.1)
+            first = np.where(
+                line, "production_line", np.where(g.random(n) < 0.6, "replace_machine", "mechanise_stage")
+            )
+            extra = g.random(n) < 0.35
+            other = np.array(["technology_transfer", "cleaner_production", "quality_testing"])[
+                g.integers(0, 3, n)
+            ]
+            return [
+                [a, b] if x else [a]
+                for a, b, x in zip(first.tolist(), other.tolist(), extra.tolist(), strict=True)
+            ]
+        if qid == "upgrade_cost_vnd":  # larger for bigger, older workshops
+            return keep(lognormal(0.35 * t.revenue * (0.6 + old), 0.8))
+        if qid == "expected_capacity_gain_pct":
+            return keep(np.clip(g.normal(10 + 50 * old, 12, n), 0, None))
+        if qid == "jobs_kept":
+            return keep(np.floor(t.employees * g.uniform(0.3, 1.0, n)))
+        if qid == "jobs_added":
+            return keep(g.poisson(0.5 + 0.2 * t.employees * old))
+        if qid == "counterpart_funds_vnd":  # a share of the upgrade, larger where the facility has means
+            share = np.clip(g.beta(2, 4, n) * t.wealth, 0, 1.2)
+            return keep(drawn.get("upgrade_cost_vnd", lognormal(0.35 * t.revenue, 0.8)) * share)
+        if qid == "hosts_demonstration":  # larger, better-equipped workshops are likelier hosts
+            return (g.random(n) < 0.08 + 0.35 * np.minimum(1.0, t.employees / 40) + 0.15 * t.tech).tolist()
+        if qid == "visitors_per_session":
+            return keep(lognormal(10 + 0.5 * t.employees, 0.5))
+        if qid == "sessions_per_year":
+            return keep(g.integers(1, 13, n).astype(float))
+        if qid == "needs_training":
+            return (g.random(n) < 0.3 + 0.3 * t.need + 0.2 * old).tolist()
+        if qid == "trainees":
+            return keep(1 + g.binomial(np.maximum(t.employees - 1, 0), 0.5))
+        if (
+            qid == "certifications"
+        ):  # household businesses mostly have none; food processors HACCP / food safety
+            none = g.random(n) < np.where(t.enterprise, 0.3, 0.75)
+            food = t.sector == SECTOR_INDEX["agro_food_processing"]
+            first = np.where(food, np.where(g.random(n) < 0.5, "food_safety_eligible", "haccp"),
+                             np.where(g.random(n) < 0.5, "iso_9001", "regulation_conformity"))  # fmt: skip
+            second = np.array(["iso_9001", "standard_conformity", "iso_14001", "vietgap", "organic"])[
+                g.integers(0, 5, n)
+            ]
+            both = (g.random(n) < 0.3) & (first != second)
+            return [["none"] if z else [a, b] if x else [a]
+                    for z, a, b, x in zip(none.tolist(), first.tolist(), second.tolist(), both.tolist(), strict=True)]  # fmt: skip
+        if qid == "ocop_rating":
+            u = g.random(n) * np.where(t.enterprise | (t.kind == KIND_INDEX["cooperative"]), 1.0, 1.6)
+            return np.where(u < 0.12, "4", np.where(u < 0.15, "5", np.where(u < 0.3, "3", "none"))).tolist()
+        if qid == "rural_product_award":
+            u = g.random(n)
+            return np.where(
+                u < 0.01, "national", np.where(u < 0.04, "regional", np.where(u < 0.14, "provincial", "none"))
+            ).tolist()
+        return None
+
+    def _people(self, key, q, g, t, keep) -> list[Any] | None:  # type: ignore[no-untyped-def]
+        """Who answered, and the workforce counts (each a part of the facility's own workers)."""
+        n, qid = t.n, q.id
+        if qid == "respondent_name":
+            s, gv = g.integers(0, len(SURNAMES), n).tolist(), g.integers(0, len(GIVEN), n).tolist()
+            return [f"{SURNAMES[a]} {GIVEN[b]}" for a, b in zip(s, gv, strict=True)]
+        if qid == "respondent_position":
+            u = g.random(n).tolist()
+            return [
+                POSITIONS_BY_INDEX[k][int(x * len(POSITIONS_BY_INDEX[k]))]
+                for k, x in zip(t.kind.tolist(), u, strict=True)
+            ]
+        if qid == "respondent_phone":
+            return [f"09{v:08d}" for v in g.integers(0, 10**8, n).tolist()]
+        if qid == "workers_total":
+            return keep(t.employees.astype(float))
+        if qid == "workers_female":
+            return keep(g.binomial(t.employees, np.clip(t.female, 0, 1)).astype(float))
+        if qid == "workers_rural":
+            return keep(g.binomial(t.employees, np.clip(t.rural, 0, 1)).astype(float))
+        if qid == "workers_ethnic_minority":
+            return keep(g.binomial(t.employees, np.clip(t.ethnic, 0, 1)).astype(float))
         return None
 
     def _generic(self, q: Question, g: np.random.Generator, n: int) -> list[Any]:
@@ -330,6 +531,9 @@ def _generate(
     drawer = _AnswerDrawer(registry)
     keys = registry.keys
     current = {k: (registry.latest_published(k) or registry.versions(k)[-1]).version for k in keys}
+    # The version before the current one, for responses collected before the switch (None: no earlier one).
+    earlier = {k: max((d.version for d in registry.versions(k) if d.version < current[k] and d.status != "draft"),
+                      default=None) for k in keys}  # fmt: skip
     conn = session.connection()
     if conn.dialect.name == "sqlite":  # a bigger page cache for this load: index pages stay in memory
         conn.exec_driver_sql("PRAGMA cache_size=-262144")
@@ -378,17 +582,28 @@ def _generate(
                      created_by="demo-data")  # fmt: skip
             facility_rows.append(tuple(f[c] for c in FACILITY_COLS))
             frev_rows.append((fid, 1, snapshot, f["created_at"], "demo-data"))
+            wealth = 0.2 + 1.3 * rnd.random()
+            tech = min(1.0, rnd.random() * (1.25 if kind == "enterprise" else 0.85) * (0.7 + 0.3 * wealth))
             traits = (rnd.random(), rnd.random() ** (0.7 if sector in ("agro_food_processing", "building_materials") else 1.5),
-                      0.2 + 1.3 * rnd.random(), float(revenue or 1_000_000_000), kind == "enterprise", SECTOR_INDEX[sector])  # fmt: skip
+                      wealth, float(revenue or 1_000_000_000), kind == "enterprise", SECTOR_INDEX[sector], employees, tech,
+                      FEMALE[SECTOR_INDEX[sector]] + 0.15 * (rnd.random() - 0.5), ETHNIC.get(province, 0.02) * 1.5 * rnd.random(),
+                      (0.5 if province in CITIES else 0.85) + 0.1 * (rnd.random() - 0.5), KIND_INDEX[kind])  # fmt: skip
             for key in keys:
                 if rnd.random() < 0.12:  # some modules not surveyed
                     continue
-                rounds = 2 if rnd.random() < 0.1 else 1
+                new = key in NEW_KEYS
+                rounds = 2 if not new and rnd.random() < 0.1 else 1
                 for r in range(rounds):
-                    version = current[key]
+                    ago = (SWITCH_DAYS if new else 170) * rnd.random() + (
+                        365 if r == 0 and rounds == 2 else 0
+                    )
+                    collected = now - day * ago
+                    before = earlier[key]
+                    version = (
+                        before if ago > SWITCH_DAYS and before is not None else current[key]
+                    )  # the form then
                     if key == "loans" and (r == 0 and rounds == 2 or rnd.random() < 0.15):
-                        version = 1  # surveyed with the earlier, now retired, loans form
-                    collected = now - day * (170 * rnd.random() + (365 if r == 0 and rounds == 2 else 0))
+                        version = 1  # surveyed with the first, long retired, loans form
                     if collected < first_collectable:
                         collected = first_collectable
                     received = collected + hour * (1 + 239 * rnd.random())

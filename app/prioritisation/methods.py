@@ -2,12 +2,18 @@
 
 Inputs are complete matrices (missing values already resolved by policy). Both return
 (scores, normalised, contributions, constant) where contributions sum, row by row, to the score.
+
+`weighted_sum_extended` is the weighted sum of "Scoring profiles, extended": a normalisation per criterion
+(`minmax`, `rank`, `log_minmax`) and a mask of the cells a criterion applies to (`applies_when`); it also
+returns the effective weights. With every cell applying and every criterion `minmax` it computes exactly
+what `weighted_sum` does, operation for operation.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.stats import rankdata
 
 Array = NDArray[np.float64]
 
@@ -46,6 +52,62 @@ def topsis(x: Array, benefit: NDArray[np.bool_], w: Array) -> tuple[Array, Array
     total = d_minus_sq.sum(axis=1, keepdims=True)
     contrib = np.where(total == 0, 0.0, score[:, None] * d_minus_sq / np.where(total == 0, 1.0, total))
     return score, v, contrib, constant
+
+
+def normalise(x: Array, benefit: bool, how: str) -> tuple[Array, bool]:
+    """One criterion over the candidates it is computed over: (normalised values in [0, 1], constant).
+
+    minmax: benefit (x-min)/(max-min), cost (max-x)/(max-min); a constant column gives 0.
+    log_minmax: minmax of ln(1 + x) (x ≥ 0, checked when the profile is loaded).
+    rank: (r-1)/(n-1) with r the value's rank from the smallest (ties share their average rank), 1 - that for
+    cost; 1.0 when n is 1 (so a constant column gives 0.5 to everyone, and a lone candidate 1.0).
+    """
+    n = x.shape[0]
+    constant = bool(n == 0 or x.max() == x.min())
+    if how == "rank":
+        if n == 1:
+            return np.ones(1), constant
+        r = rankdata(x, method="average") if n else np.zeros(0)
+        up = (r - 1.0) / (n - 1.0) if n else r
+        return (up if benefit else 1.0 - up), constant
+    if how == "log_minmax":
+        x = np.log1p(x)
+    elif how != "minmax":
+        raise ValueError(f"unknown normalisation {how!r}")
+    if n == 0:
+        return np.zeros(0), constant
+    lo, hi = x.min(), x.max()
+    span = hi - lo
+    if span == 0:
+        return np.zeros(n), True
+    return ((x - lo) / span if benefit else (hi - x) / span), constant
+
+
+def weighted_sum_extended(
+    x: Array, benefit: NDArray[np.bool_], w: Array, how: list[str], applies: NDArray[np.bool_]
+) -> tuple[Array, Array, Array, NDArray[np.bool_], Array]:
+    """Weighted sum with a normalisation per criterion and criteria that do not concern every candidate.
+
+    Each criterion is normalised over the candidates it applies to; elsewhere it is neutral: its normalised
+    value is NaN (not computed), it contributes 0 and the candidate's weights are re-normalised over the
+    criteria that apply to it (w_j / Σ w_k over those), so its weight is shared in proportion to theirs.
+    A candidate to whom every criterion applies keeps the profile's weights exactly.
+    Returns (scores, normalised with NaN where not applying, contributions, constant, effective weights).
+    """
+    n, m = x.shape
+    norm = np.full((n, m), np.nan)
+    constant = np.zeros(m, dtype=bool)
+    for j in range(m):
+        rows = applies[:, j]
+        values, constant[j] = normalise(x[rows, j], bool(benefit[j]), how[j])
+        norm[rows, j] = values
+    wa = np.where(applies, w, 0.0)
+    total = wa.sum(axis=1, keepdims=True)
+    everywhere = applies.all(axis=1, keepdims=True)
+    shared = np.where(total > 0, wa / np.where(total > 0, total, 1.0), 0.0)
+    eff = np.where(everywhere, np.broadcast_to(w, (n, m)), shared)
+    contrib = np.where(applies, np.nan_to_num(norm) * eff, 0.0)
+    return contrib.sum(axis=1), norm, contrib, constant, eff
 
 
 METHODS = {"weighted_sum": weighted_sum, "topsis": topsis}

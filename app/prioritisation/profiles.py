@@ -8,7 +8,7 @@ from typing import Any
 
 from app.core.errors import NotFound
 from app.core.jsonutil import sha256_of
-from app.questionnaires.definition import KEY_RE, STATUSES, Problem, read_versioned
+from app.questionnaires.definition import COMPARATORS, KEY_RE, STATUSES, Problem, read_versioned
 from app.questionnaires.registry import Registry
 
 METHODS = ("weighted_sum", "topsis")
@@ -16,8 +16,15 @@ DIRECTIONS = ("benefit", "cost")
 MISSING = ("worst", "zero", "exclude")
 FACILITY_FIELDS = ("employees", "annual_revenue_vnd", "established_year", "prior_support_count",
                    "years_since_last_support", "province_prior_support_count")  # fmt: skip
-CRITERION_KEYS = {"id", "source", "per", "direction", "weight", "missing", "map", "rationale"}
-TOP_KEYS = {"key", "version", "status", "title", "description", "method", "max_age_days", "criteria"}
+NORMALISE = ("minmax", "rank", "log_minmax")
+# Facility fields that are never negative (years_since_last_support is, for a support dated after as_of).
+NON_NEGATIVE_FIELDS = ("employees", "annual_revenue_vnd", "established_year", "prior_support_count",
+                       "province_prior_support_count")  # fmt: skip
+CRITERION_KEYS = {"id", "source", "per", "direction", "weight", "missing", "map", "rationale", "normalise",
+                  "applies_when"}  # fmt: skip
+TOP_KEYS = {"key", "version", "status", "title", "description", "method", "max_age_days", "criteria",
+            "support_cost"}  # fmt: skip
+SUPPORT_COST_KEYS = {"source", "share", "cap_vnd", "floor_vnd", "rationale"}
 
 
 @dataclass(frozen=True)
@@ -34,6 +41,27 @@ class Source:
 
 
 @dataclass(frozen=True)
+class Condition:
+    """`applies_when`: a leaf `{source, <op>: value}` or `all`/`any` of conditions.
+
+    `kind` is the source's answer type (`boolean`, `select_one`, `select_multiple`, `number`): it says how
+    a stored value compares (for select_multiple, equals/in mean "includes", as in questionnaire relevance).
+    """
+
+    op: str  # "all" | "any" | one of COMPARATORS
+    source: Source | None = None
+    value: Any = None
+    kind: str = "number"
+    parts: tuple[Condition, ...] = ()
+
+    @property
+    def sources(self) -> tuple[Source, ...]:
+        if self.source is not None:
+            return (self.source,)
+        return tuple(s for p in self.parts for s in p.sources)
+
+
+@dataclass(frozen=True)
 class Criterion:
     id: str
     sources: tuple[Source, ...]  # summed when several
@@ -43,6 +71,51 @@ class Criterion:
     map: dict[str, float] | None = None
     per: Source | None = None
     rationale: str | None = None
+    normalise: str = "minmax"
+    applies_when: Condition | None = None
+
+    @property
+    def all_sources(self) -> tuple[Source, ...]:
+        """Every source the criterion reads: summed values, divisor and the applies_when condition."""
+        return (*self.sources, *([self.per] if self.per else []),
+                *(self.applies_when.sources if self.applies_when else ()))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SupportRule:
+    """One kind of support: min(cap, max(floor, share × source)) in whole VND, where `applies_when` holds."""
+
+    source: Source
+    share: float
+    cap_vnd: int
+    floor_vnd: int = 0
+    applies_when: Condition | None = None
+    id: str | None = None
+
+    def of(self, value: float | None) -> float | None:
+        if value is None:
+            return None
+        return float(round(min(self.cap_vnd, max(self.floor_vnd, self.share * value))))
+
+
+@dataclass(frozen=True)
+class SupportCost:
+    """What the programme would pay a facility: the contract's single rule, or (an extension) a list of rules
+    for different kinds of support, each with its own share and cap, the first whose applies_when holds."""
+
+    rules: tuple[SupportRule, ...]
+    raw: Any = field(compare=False, repr=False)
+
+    @property
+    def sources(self) -> tuple[Source, ...]:
+        return tuple(
+            s for r in self.rules for s in (r.source, *(r.applies_when.sources if r.applies_when else ()))
+        )
+
+    @property
+    def source_text(self) -> str:
+        """The source the costs come from ("a; b" when rules read different ones)."""
+        return "; ".join(dict.fromkeys(r.source.text for r in self.rules))
 
 
 @dataclass(frozen=True)
@@ -55,6 +128,16 @@ class Profile:
     criteria: tuple[Criterion, ...]
     raw: dict[str, Any] = field(compare=False, repr=False)
     source: str = ""
+    support_cost: SupportCost | None = None
+
+    @property
+    def extended(self) -> bool:
+        """Uses a key of "Scoring profiles, extended": only such profiles explain `normalise`, `applies` and
+        `effective_weight`, so a profile written before them is explained byte for byte as it always was."""
+        return "support_cost" in self.raw or any(
+            isinstance(c, dict) and ("normalise" in c or "applies_when" in c)
+            for c in self.raw.get("criteria", [])
+        )
 
     @property
     def content_hash(self) -> str:
@@ -64,15 +147,26 @@ class Profile:
     def questionnaires(self) -> set[str]:
         out = set()
         for c in self.criteria:
-            for s in (*c.sources, *([c.per] if c.per else [])):
+            for s in c.all_sources:
                 if s.questionnaire:
                     out.add(s.questionnaire)
+        for src in self.support_cost.sources if self.support_cost else ():
+            if src.questionnaire:
+                out.add(src.questionnaire)
         return out
 
 
 def parse_source(
-    text: Any, registry: Registry, path: str, problems: list[Problem], file: str, *, mapped: bool
+    text: Any,
+    registry: Registry,
+    path: str,
+    problems: list[Problem],
+    file: str,
+    *,
+    mapped: bool,
+    condition: bool = False,
 ) -> Source | None:
+    """A numeric source (select_one with `mapped`); with `condition`, any answer a condition can compare."""
     if not isinstance(text, str) or "." not in text:
         problems.append(Problem(file, path, "must be 'questionnaire.question_id' or 'facility.<field>'"))
         return None
@@ -100,17 +194,161 @@ def parse_source(
                                 "personal answers are never a scoring source"))  # fmt: skip
         return None
     types = {q.type for q in questions if q is not None}
-    if types & {"text", "date", "select_multiple", "geopoint", "image", "file"} or (
-        types & {"select_one"} and not mapped
-    ):
+    if condition:
+        other = types - {"boolean", "select_one", "select_multiple", "integer", "decimal"}
+        if other:
+            problems.append(Problem(file, path, f"{text}: a condition compares numbers, yes/no or choice answers, "
+                                                f"not {'/'.join(sorted(other))}"))  # fmt: skip
+            return None
+        return Source("answer", head, name)
+    other = types - {"boolean", "integer", "decimal", *(["select_one"] if mapped else [])}
+    if other:
         what = (
             "select answers need a 'map' to numbers"
-            if types & {"select_one"}
-            else f"a {'/'.join(sorted(types))} answer is not a number"
+            if other == {"select_one"}
+            else f"a {'/'.join(sorted(other))} answer is not a number"
         )
         problems.append(Problem(file, path, f"{text}: {what}"))
         return None
     return Source("answer", head, name)
+
+
+def _carriers(registry: Registry, src: Source) -> list[Any]:
+    """The questions (one per carrying version) an answer source reads."""
+    return [q for d in registry.questions_by_id(src.questionnaire or "").get(src.name, [])
+            if (q := d.question(src.name)) is not None]  # fmt: skip
+
+
+def may_be_negative(registry: Registry, src: Source, cmap: dict[str, Any] | None) -> str | None:
+    """Why a source may hold a negative value (None: it never does) — log_minmax needs non-negative values."""
+    if src.kind == "facility":
+        return None if src.name in NON_NEGATIVE_FIELDS else f"facility.{src.name} can be negative"
+    for q in _carriers(registry, src):
+        if q.type == "boolean":
+            continue
+        if q.type == "select_one":
+            low = [k for k, v in (cmap or {}).items() if v < 0]
+            if low:
+                return f"the map gives negative numbers ({', '.join(low)})"
+            continue
+        if q.min is None or q.min < 0:
+            return f"{src.text} has no minimum of 0 or more in every version that carries it"
+    return None
+
+
+def _condition(
+    cond: Any, registry: Registry, path: str, problems: list[Problem], file: str
+) -> Condition | None:
+    """Parse `applies_when`, checking each value against the type of the answer it is compared with."""
+
+    def add(where: str, msg: str) -> None:
+        problems.append(Problem(file, where, msg))
+
+    if not isinstance(cond, dict):
+        add(path, "must be a mapping: {source: SOURCE, equals: VALUE} or {all: [...]} / {any: [...]}")
+        return None
+    if "all" in cond or "any" in cond:
+        op = "all" if "all" in cond else "any"
+        if set(cond) != {op} or not isinstance(cond[op], list) or not cond[op]:
+            add(path, f"'{op}' must be the only key and hold a non-empty list of conditions")
+            return None
+        parts = [_condition(c, registry, f"{path}.{op}.{i}", problems, file) for i, c in enumerate(cond[op])]
+        return None if any(p is None for p in parts) else Condition(op, parts=tuple(p for p in parts if p))
+    extra = set(cond) - {"source", *COMPARATORS}
+    if extra:
+        add(path, f"unknown keys {sorted(extra)}; use source plus one of {', '.join(COMPARATORS)}")
+    ops = [k for k in cond if k in COMPARATORS]
+    if len(ops) != 1:
+        add(path, f"needs exactly one of {', '.join(COMPARATORS)}")
+        return None
+    op, value = ops[0], cond[ops[0]]
+    src = parse_source(
+        cond.get("source"), registry, f"{path}.source", problems, file, mapped=True, condition=True
+    )
+    types = {q.type for q in _carriers(registry, src)} if src is not None and src.kind == "answer" else set()
+    if src is None:
+        return None
+    if len(types) > 1 and not types <= {"integer", "decimal"}:
+        add(f"{path}.source", f"{src.text} has different types across versions ({', '.join(sorted(types))})")
+        return None
+    kind = "number" if not types or types <= {"integer", "decimal"} else next(iter(types))
+    values = value if op == "in" else [value]
+    if op == "in" and (not isinstance(value, list) or not value):
+        add(f"{path}.in", "must be a non-empty list")
+        return None
+    if op in ("gt", "gte", "lt", "lte") and kind != "number":
+        add(f"{path}.{op}", f"'{op}' only applies to numeric sources; {src.text} is {kind}")
+        return None
+    codes = {c for q in _carriers(registry, src) for c in q.choice_codes}
+    for v in values:
+        if kind == "boolean" and not isinstance(v, bool):
+            add(f"{path}.{op}", f"{src.text} is a yes/no answer: compare with true or false")
+        elif kind in ("select_one", "select_multiple") and v not in codes:
+            add(
+                f"{path}.{op}", f"{v!r} is not a choice code of {src.text}; one of {', '.join(sorted(codes))}"
+            )
+        elif kind == "number" and (not isinstance(v, int | float) or isinstance(v, bool)):
+            add(f"{path}.{op}", f"{src.text} is numeric: compare with a number")
+    return Condition(op, src, tuple(value) if op == "in" else value, kind)
+
+
+def _support_rule(
+    raw: Any, path: str, registry: Registry, problems: list[Problem], file: str, *, listed: bool
+) -> SupportRule | None:
+    def add(where: str, msg: str) -> None:
+        problems.append(Problem(file, f"{path}{where}", msg))
+
+    allowed = SUPPORT_COST_KEYS | ({"id", "applies_when"} if listed else set())
+    if not isinstance(raw, dict):
+        add(
+            "",
+            "must be a mapping {source, share, cap_vnd, floor_vnd?}" + (", applies_when?" if listed else ""),
+        )
+        return None
+    for k in set(raw) - allowed:
+        add(f".{k}", f"unknown property; allowed: {', '.join(sorted(allowed))}")
+    src = parse_source(raw.get("source"), registry, f"{path}.source", problems, file, mapped=False)
+    share, cap, floor = raw.get("share"), raw.get("cap_vnd"), raw.get("floor_vnd", 0)
+    ok = src is not None
+    if not isinstance(share, int | float) or isinstance(share, bool) or not 0 < share <= 1:
+        add(".share", "must be a number greater than 0 and at most 1 (the programme's share of the source)")
+        ok = False
+    for name, v in (("cap_vnd", cap), ("floor_vnd", floor)):
+        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+            add(f".{name}", "must be a whole number of VND ≥ 0")
+            ok = False
+    if ok and floor > cap:
+        add(".floor_vnd", f"the floor ({floor:,} VND) is above the cap ({cap:,} VND)")
+        ok = False
+    cond = (
+        _condition(raw["applies_when"], registry, f"{path}.applies_when", problems, file)
+        if "applies_when" in raw
+        else None
+    )
+    if "applies_when" in raw and cond is None:
+        ok = False
+    if "id" in raw and not isinstance(raw["id"], str):
+        add(".id", "must be text")
+    if not ok or src is None:
+        return None
+    return SupportRule(src, float(share), int(cap), int(floor), cond, raw.get("id"))  # type: ignore[arg-type]
+
+
+def _support_cost(raw: Any, registry: Registry, problems: list[Problem], file: str) -> SupportCost | None:
+    """`support_cost`: one rule (the contract's form) or a non-empty list of rules, each with `applies_when`."""
+    if isinstance(raw, list):
+        if not raw:
+            problems.append(Problem(file, "support_cost", "a list of rules must not be empty"))
+            return None
+        rules = [
+            _support_rule(r, f"support_cost.{i}", registry, problems, file, listed=True)
+            for i, r in enumerate(raw)
+        ]
+    else:
+        rules = [_support_rule(raw, "support_cost", registry, problems, file, listed=False)]
+    if any(r is None for r in rules):
+        return None
+    return SupportCost(tuple(r for r in rules if r is not None), raw)
 
 
 def parse(
@@ -196,7 +434,33 @@ def parse(
             add(f"{p}.weight", "must be a number greater than 0")
         if c.get("missing", "worst") not in MISSING:
             add(f"{p}.missing", f"must be one of {', '.join(MISSING)}")
-        parsed.append({"c": c, "sources": sources, "per": per, "map": cmap})
+        norm = c.get("normalise", "minmax")
+        if norm not in NORMALISE:
+            add(f"{p}.normalise", f"must be one of {', '.join(NORMALISE)}")
+        elif method == "topsis" and "normalise" in c:
+            add(
+                f"{p}.normalise",
+                "topsis normalises every criterion by its vector norm; normalise applies to weighted_sum profiles",
+            )
+        elif norm == "log_minmax":
+            for s in [*sources, per]:
+                why = may_be_negative(registry, s, cmap) if s is not None else None
+                if why:
+                    add(f"{p}.normalise", f"log_minmax needs values that are never negative: {why}")
+                    break
+        cond = None
+        if "applies_when" in c:
+            if method == "topsis":
+                add(f"{p}.applies_when", "topsis compares every candidate on every criterion (one ideal, one anti-ideal); "
+                    "applies_when applies to weighted_sum profiles")  # fmt: skip
+            else:
+                cond = _condition(c["applies_when"], registry, f"{p}.applies_when", problems, file)
+        parsed.append(
+            {"c": c, "sources": sources, "per": per, "map": cmap, "normalise": norm, "applies_when": cond}
+        )
+    support_cost = (
+        _support_cost(raw["support_cost"], registry, problems, file) if "support_cost" in raw else None
+    )
     if problems:
         return None, problems
     total = sum(float(x["c"]["weight"]) for x in parsed)
@@ -204,7 +468,7 @@ def parse(
         Criterion(
             id=x["c"]["id"], sources=tuple(x["sources"]), direction=x["c"]["direction"], weight=float(x["c"]["weight"]) / total,
             missing=x["c"].get("missing", "worst"), map={str(k): float(v) for k, v in x["map"].items()} if x["map"] else None,
-            per=x["per"], rationale=x["c"].get("rationale"),
+            per=x["per"], rationale=x["c"].get("rationale"), normalise=x["normalise"], applies_when=x["applies_when"],
         )
         for x in parsed
     )  # fmt: skip
@@ -217,6 +481,7 @@ def parse(
         criteria=criteria,
         raw=raw,
         source=file,
+        support_cost=support_cost,
     ), []
 
 

@@ -20,7 +20,7 @@ from app.facilities.schemas import Kind, Sector
 from app.models import Ranking
 from app.models.types import utcnow
 from app.prioritisation import selection, service
-from app.prioritisation.profiles import Profiles, parse_source
+from app.prioritisation.profiles import Profile, Profiles, parse_source
 from app.questionnaires.definition import Problem
 from app.questionnaires.registry import Registry
 from app.review.states import DEFAULT_FILTER, ReviewFilter
@@ -70,18 +70,24 @@ def create(
     as_of = service.check_as_of(body.as_of)
     filters = service.Filters(tuple(sorted(body.filters.province_code)), tuple(sorted(s.value for s in body.filters.sector)),
                               body.filters.kind.value if body.filters.kind else None)  # fmt: skip
-    selection_args = _selection_args(registry, body)
+    selection_args = _selection_args(registry, body, profile)
     result = service.rank(session=session, registry=registry, profile=profile, principal=principal, filters=filters,
                           as_of=as_of, review=body.review)  # fmt: skip
     result["items"] = list(result["items"])  # a frozen ranking stores every item, explained
     if selection_args is not None:
         src, pp = selection_args
-        costs = service.cost_values(session=session, registry=registry, cost=src, as_of=as_of, items=result["items"],
-                                    provinces=service.provinces_of(principal, filters), review=body.review)  # fmt: skip
+        where = {"session": session, "registry": registry, "as_of": as_of, "items": result["items"],
+                 "provinces": service.provinces_of(principal, filters), "review": body.review}  # fmt: skip
+        costs = (
+            service.cost_values(cost=src, **where) if src else service.support_costs(profile=profile, **where)
+        )
         result["selection"] = selection.select(
             result["items"], costs, body.budget_vnd or 0, pp.min, pp.max, body.per_sector_max
         )
         result["selection"]["cost_source"] = body.cost_source
+        if src is None and profile.support_cost is not None:  # the profile's rule: what the programme pays
+            rule = profile.support_cost
+            result["selection"].update(cost_source=rule.source_text, support_cost=rule.raw)
     r = Ranking(
         id=str(uuid.uuid4()), created_at=utcnow(), created_by=principal.name, profile_key=profile.key, profile_version=profile.version,
         profile_hash=profile.content_hash, as_of=as_of, scope=sorted(principal.provinces) if principal.provinces is not None else None,
@@ -101,16 +107,24 @@ RANKING_COLS = ("id", "created_at", "created_by", "profile_key", "profile_versio
                 "request", "result")  # fmt: skip
 
 
-def _selection_args(registry: Registry, body: RankingCreate) -> tuple[Any, PerProvince] | None:
-    """The cost source and per-province bounds of a budgeted request (None without a budget); 422 when wrong."""
+def _selection_args(
+    registry: Registry, body: RankingCreate, profile: Profile
+) -> tuple[Any, PerProvince] | None:
+    """The cost source and per-province bounds of a budgeted request (None without a budget); 422 when wrong.
+    The source is None when the request names none and the profile's `support_cost` prices the candidates."""
     if body.budget_vnd is None:
         return None
-    if not body.cost_source:
-        raise Invalid.at("cost_source", "required", "Name the numeric source giving each candidate's cost, e.g. loans.loan_amount_vnd.",
+    if not body.cost_source and profile.support_cost is None:
+        raise Invalid.at("cost_source", "required", "Name the numeric source giving each candidate's cost, e.g. loans.loan_amount_vnd "
+                         "(profiles with a support_cost use it when no cost_source is named).",
                          detail="A budget needs a cost_source.")  # fmt: skip
     problems: list[Problem] = []
-    src = parse_source(body.cost_source, registry, "cost_source", problems, "request", mapped=False)
-    if src is None:
+    src = (
+        parse_source(body.cost_source, registry, "cost_source", problems, "request", mapped=False)
+        if body.cost_source
+        else None
+    )
+    if src is None and body.cost_source:
         raise Invalid("cost_source is not a numeric source.",
                       errors=[field_error("cost_source", "invalid_source", p.message) for p in problems])  # fmt: skip
     pp = body.per_province or PerProvince()

@@ -54,8 +54,22 @@ class CriterionExplanation(BaseModel):
     model_config = ConfigDict(extra="allow")
     id: str
     raw: float | None = Field(description="the value before normalisation (null: missing)")
-    normalised: float
-    weight: float
+    normalised: float | None = Field(
+        description="in [0, 1]; null where the criterion does not apply to the facility (applies_when)"
+    )
+    normalise: str | None = Field(
+        default=None,
+        description="minmax | rank | log_minmax (vector for topsis); present in profiles using the extensions",
+    )
+    applies: bool | None = Field(
+        default=None,
+        description="false: the criterion does not concern this facility (applies_when), so is neutral",
+    )
+    weight: float = Field(description="the profile's weight, normalised to sum to 1")
+    effective_weight: float | None = Field(
+        default=None,
+        description="the weight used for this facility: a neutral criterion's weight shared among the others",
+    )
     contribution: float = Field(
         description="this criterion's share of the score; contributions sum to the score"
     )
@@ -114,6 +128,9 @@ class Selection(BaseModel):
     model_config = ConfigDict(extra="allow")
     budget_vnd: int
     cost_source: str | None = None
+    support_cost: Any = Field(
+        default=None, description="the profile's support_cost rule(s) that priced the candidates, as written"
+    )
     candidates_selectable: int
     not_selectable: list[str] = Field(description="ranked facilities without a cost")
     solver: dict[str, Any]

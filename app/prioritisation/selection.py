@@ -78,31 +78,18 @@ def select(
         objective = 0.0
         status = "optimal"
     else:
-        a = np.vstack(rows)
-        constraints = LinearConstraint(a, np.array(lb), np.array(ub))
-        opts = {"disp": False, "time_limit": time_limit_s, "mip_rel_gap": 0.0}
-        first = milp(
-            -score, integrality=np.ones(n), bounds=Bounds(0, 1), constraints=constraints, options=opts
-        )
-        if first.status == 2:
-            raise Infeasible.at("per_province", "infeasible", "The per-province and per-sector bounds cannot all be met within the budget.",
-                                detail="No selection meets every constraint together.")  # fmt: skip
-        if first.x is None:
-            raise Infeasible(f"The solver stopped without a proven optimum: {first.message}")
-        objective = float(score @ np.round(first.x))
-        # Tie-break: keep the optimum, prefer better ranks (deterministic among equal-score selections).
-        tie = LinearConstraint(
-            np.vstack([a, score]),
-            np.array([*lb, objective - 1e-9 * max(1.0, abs(objective))]),
-            np.array([*ub, np.inf]),
-        )
-        prefer = np.array([-(len(items) - it["rank"] + 1) for it in selectable], dtype=float)
-        second = milp(prefer, integrality=np.ones(n), bounds=Bounds(0, 1), constraints=tie, options=opts)
-        x = np.round(second.x if second.x is not None else first.x).astype(int)
-        chosen = [i for i in range(n) if x[i] == 1]
-        objective = float(score[chosen].sum())
-        status = "optimal" if first.status == 0 else first.message
-        result["solver"]["mip_gap"] = float(getattr(first, "mip_gap", 0.0) or 0.0)
+        # HiGHS accepts a row that exceeds its bound by its feasibility tolerance (1e-6 of the budget, i.e. 20,000
+        # VND on 20 billion): a selection over budget by that much is solved again with the budget row tightened
+        # by twice the tolerance, so the selected total never exceeds the budget.
+        for budget_ub in (1.0, 1.0 - 2e-6):
+            ub[0] = budget_ub if budget else 0.0
+            chosen, objective, status, gap = _solve(score, rows, lb, ub, selectable, len(items), time_limit_s)
+            if float(cost[chosen].sum()) <= budget:
+                break
+            result["solver"]["budget_row_tightened"] = True  # optimal under a budget 2e-6 smaller
+        else:
+            raise Infeasible("The solver could not keep the selection within the budget exactly.")
+        result["solver"]["mip_gap"] = gap
     result["solver"]["status"] = status
     result["solver"]["seconds"] = round(time.perf_counter() - started, 4)
     used = float(cost[chosen].sum()) if chosen else 0.0
@@ -137,3 +124,38 @@ def select(
         ],  # fmt: skip
     )
     return result
+
+
+def _solve(
+    score: np.ndarray,
+    rows: list[np.ndarray],
+    lb: list[float],
+    ub: list[float],
+    selectable: list[dict[str, Any]],
+    ranked: int,
+    time_limit_s: float,
+) -> tuple[list[int], float, str, float]:
+    """The optimum, then among equal optima the one preferring better ranks: (chosen, objective, status, gap)."""
+    n = len(selectable)
+    a = np.vstack(rows)
+    constraints = LinearConstraint(a, np.array(lb), np.array(ub))
+    opts = {"disp": False, "time_limit": time_limit_s, "mip_rel_gap": 0.0}
+    first = milp(-score, integrality=np.ones(n), bounds=Bounds(0, 1), constraints=constraints, options=opts)
+    if first.status == 2:
+        raise Infeasible.at("per_province", "infeasible", "The per-province and per-sector bounds cannot all be met within the budget.",
+                            detail="No selection meets every constraint together.")  # fmt: skip
+    if first.x is None:
+        raise Infeasible(f"The solver stopped without a proven optimum: {first.message}")
+    objective = float(score @ np.round(first.x))
+    # Tie-break: keep the optimum, prefer better ranks (deterministic among equal-score selections).
+    tie = LinearConstraint(
+        np.vstack([a, score]),
+        np.array([*lb, objective - 1e-9 * max(1.0, abs(objective))]),
+        np.array([*ub, np.inf]),
+    )
+    prefer = np.array([-(ranked - it["rank"] + 1) for it in selectable], dtype=float)
+    second = milp(prefer, integrality=np.ones(n), bounds=Bounds(0, 1), constraints=tie, options=opts)
+    x = np.round(second.x if second.x is not None else first.x).astype(int)
+    chosen = [i for i in range(n) if x[i] == 1]
+    status = "optimal" if first.status == 0 else str(first.message)
+    return chosen, float(score[chosen].sum()), status, float(getattr(first, "mip_gap", 0.0) or 0.0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 from collections import OrderedDict
@@ -18,8 +19,8 @@ from app.access.principal import Principal
 from app.core.errors import Invalid
 from app.models.types import utcnow
 from app.prioritisation import data
-from app.prioritisation.methods import METHODS
-from app.prioritisation.profiles import Criterion, Profile, Source
+from app.prioritisation.methods import METHODS, weighted_sum_extended
+from app.prioritisation.profiles import Condition, Criterion, Profile, Source
 from app.questionnaires.registry import Registry
 from app.review.states import DEFAULT_FILTER
 
@@ -145,6 +146,66 @@ class _Columns:
                 vals[i] = v
         return vals, stale, rows
 
+    def raw(self, src: Source, kind: str) -> list[Any]:
+        """Per candidate, the answer as a condition compares it (None: missing or stale).
+
+        SQLite extracts yes/no answers as 1/0 and lists as JSON text; PostgreSQL returns JSON values: both are
+        brought to True/False and lists here, by the answer's type.
+        """
+        if src.kind == "facility":
+            return [s.attrs.get(src.name) for s in self.snaps]
+        t = self.tables[src.questionnaire or ""]
+        answers, old = t.answers[src.name], t.old
+        out: list[Any] = []
+        for r in self.picks(src):
+            v = None if r < 0 or old[r] else answers[r]
+            if v is not None:
+                if kind == "boolean":
+                    v = bool(v) if isinstance(v, bool | int) else None
+                elif kind == "select_multiple" and isinstance(v, str):
+                    v = json.loads(v)
+            out.append(v)
+        return out
+
+
+def _holds(cond: Condition, cols: _Columns, n: int) -> np.ndarray:
+    """Where a condition holds, per candidate; a condition on a missing (or stale) value does not hold, as
+    relevance on an unanswered question is false in the questionnaires."""
+    if cond.op in ("all", "any"):
+        parts = [_holds(p, cols, n) for p in cond.parts]
+        return np.logical_and.reduce(parts) if cond.op == "all" else np.logical_or.reduce(parts)
+    assert cond.source is not None
+    values = cols.raw(cond.source, cond.kind)
+    wanted = list(cond.value) if cond.op == "in" else [cond.value]
+    if cond.kind == "number":
+        x = np.array([np.nan if v is None or isinstance(v, bool) else float(v) for v in values], dtype=float)
+        with np.errstate(invalid="ignore"):
+            if cond.op in ("equals", "in"):
+                return np.isin(x, np.array(wanted, dtype=float))
+            return {"gt": np.greater, "gte": np.greater_equal, "lt": np.less, "lte": np.less_equal}[cond.op](
+                x, float(cond.value)
+            )  # NaN compares False
+    if cond.kind == "select_multiple":
+        codes = set(wanted)
+        return np.array([isinstance(v, list) and any(c in codes for c in v) for v in values], dtype=bool)
+    if cond.kind == "boolean":
+        return np.array([v is not None and any(v is w for w in wanted) for v in values], dtype=bool)
+    codes = set(wanted)
+    return np.array([isinstance(v, str) and v in codes for v in values], dtype=bool)
+
+
+def _coverage(everyone: list[data.Snapshot], snaps: list[data.Snapshot]) -> None:
+    """Set `province_prior_support_count` on `snaps`: supported facilities of their province among `everyone`.
+
+    Coverage counts every facility of the province, whatever the sector/kind filters; the snapshots already
+    loaded cover the candidate provinces completely, so no second pass over the table."""
+    counts: dict[str, int] = {}
+    for e in everyone:
+        if (e.attrs.get("prior_support_count") or 0) > 0:
+            counts[e.province_code] = counts.get(e.province_code, 0) + 1
+    for s in snaps:
+        s.attrs["province_prior_support_count"] = float(counts.get(s.province_code, 0))
+
 
 def _needed_keys(sources: list[Source]) -> dict[str, tuple[str, ...]]:
     out: dict[str, set[str]] = {}
@@ -172,21 +233,12 @@ def rank(
     snaps = [s for s in everyone
              if (not filters.sector or s.sector in filters.sector) and (not filters.kind or s.kind == filters.kind)]  # fmt: skip
     needs_coverage = any(
-        s.name == "province_prior_support_count"
-        for c in profile.criteria
-        for s in (*c.sources, *([c.per] if c.per else []))
+        s.name == "province_prior_support_count" for c in profile.criteria for s in c.all_sources
     )
     if needs_coverage:
-        # Coverage counts every facility of the province, whatever the sector/kind filters; the snapshots
-        # already loaded cover the candidate provinces completely, so no second pass over the table.
-        counts: dict[str, int] = {}
-        for e in everyone:
-            if (e.attrs.get("prior_support_count") or 0) > 0:
-                counts[e.province_code] = counts.get(e.province_code, 0) + 1
-        for s in snaps:
-            s.attrs["province_prior_support_count"] = float(counts.get(s.province_code, 0))
+        _coverage(everyone, snaps)
     cutoff = as_of - timedelta(days=profile.max_age_days) if profile.max_age_days else None
-    keys = _needed_keys([s for c in profile.criteria for s in (*c.sources, *([c.per] if c.per else []))])
+    keys = _needed_keys([s for c in profile.criteria for s in c.all_sources])
     # Facilities that were elsewhere at as_of (moved since) carry their responses' current province.
     moved = [e.id for e in everyone if e.moved]
     tables = {
@@ -234,30 +286,41 @@ def rank(
         newest = max(found, key=lambda f: (f[0], f[1]))
         return newest[2], newest[0].isoformat()
 
+    # Where each criterion concerns each candidate (applies_when); elsewhere it is neutral, whatever its value.
+    applies = np.ones((n, m), dtype=bool)
+    for j, c in enumerate(profile.criteria):
+        if c.applies_when is not None:
+            applies[:, j] = _holds(c.applies_when, cols, n)
     missing = np.isnan(raw)
     exclude_cols = np.array([c.missing == "exclude" for c in profile.criteria], dtype=bool)
-    keep = ~(missing[:, exclude_cols].any(axis=1)) if exclude_cols.any() else np.ones(n, dtype=bool)
+    gap = missing & applies  # only a missing value that matters can exclude a candidate
+    keep = ~(gap[:, exclude_cols].any(axis=1)) if exclude_cols.any() else np.ones(n, dtype=bool)
     idx = np.flatnonzero(keep)
     x = raw[idx].copy()
     miss = missing[idx]
+    app = applies[idx]
     benefit = np.array([c.direction == "benefit" for c in profile.criteria], dtype=bool)
     w = np.array([c.weight for c in profile.criteria])
     for j, c in enumerate(profile.criteria):
         col = x[:, j]
-        observed = col[~miss[:, j]]
+        observed = col[~miss[:, j] & app[:, j]]
         if c.missing == "zero" or observed.size == 0:
             col[miss[:, j]] = 0.0
-        else:  # worst observed value: it normalises to the bottom of the column
+        else:  # worst observed value (among the candidates it applies to): it normalises to the bottom
             col[miss[:, j]] = observed.min() if benefit[j] else observed.max()
-    if len(idx):
-        scores, norm, contrib, constant = METHODS[profile.method](x, benefit, w)
-    else:
+    eff: np.ndarray | None = None
+    if not len(idx):
         scores, norm, contrib, constant = (
             np.zeros(0),
             np.zeros((0, m)),
             np.zeros((0, m)),
             np.zeros(m, dtype=bool),
         )
+    elif profile.extended and profile.method == "weighted_sum":
+        how = [c.normalise for c in profile.criteria]
+        scores, norm, contrib, constant, eff = weighted_sum_extended(x, benefit, w, how, app)
+    else:  # a profile written before the extensions: computed exactly as it always was
+        scores, norm, contrib, constant = METHODS[profile.method](x, benefit, w)
 
     order = sorted(range(len(idx)), key=lambda k: (-round(float(scores[k]), 12), snaps[idx[k]].id))
 
@@ -268,11 +331,22 @@ def rank(
         crits = []
         for j, c in enumerate(profile.criteria):
             rid, cat = provenance(i, j)
-            crits.append({
+            crit = {
                 "id": c.id, "raw": None if missing[i, j] else _clean(raw[i, j]), "normalised": _clean(norm[k, j]),
                 "weight": _clean(w[j]), "contribution": _clean(contrib[k, j]), "response_id": rid, "collected_at": cat,
                 "stale": bool(stale[i, j]),
-            })  # fmt: skip
+            }  # fmt: skip
+            if (
+                profile.extended
+            ):  # named only by profiles that use the extensions: older ones stay byte for byte
+                on = bool(app[k, j])
+                crit = {
+                    "id": c.id, "raw": crit["raw"], "normalised": crit["normalised"] if on else None,
+                    "normalise": c.normalise if profile.method == "weighted_sum" else "vector", "applies": on,
+                    "weight": crit["weight"], "effective_weight": _clean(eff[k, j]) if eff is not None else crit["weight"],
+                    "contribution": crit["contribution"], "response_id": rid, "collected_at": cat, "stale": crit["stale"],
+                }  # fmt: skip
+            crits.append(crit)
         return {
             "rank": rank_no, "facility": {"id": s.id, "name": s.name, "province_code": s.province_code, "sector": s.sector},
             "score": _clean(scores[k]), "criteria": crits,
@@ -406,3 +480,47 @@ def cost_values(
     crit = Criterion(id="cost", sources=(cost,), direction="cost", weight=1.0, missing="exclude")
     vals, _, _ = _Columns(registry, {q: table}, ranked).column(cost, crit)
     return {s.id: None if np.isnan(v) else float(v) for s, v in zip(ranked, vals, strict=True)}
+
+
+def support_costs(
+    *,
+    session: Session,
+    registry: Registry,
+    profile: Profile,
+    as_of: datetime,
+    items: list[dict[str, Any]],
+    provinces: list[str] | None,
+    review: str = DEFAULT_FILTER,
+) -> dict[str, float | None]:
+    """What the programme would pay each ranked facility under the profile's `support_cost`: by the first rule
+    whose applies_when holds, min(cap, max(floor, share × source)) in whole VND. None (not selectable) when no
+    rule applies or its source has no usable value, including one older than the profile's max_age_days, or
+    none from a response that counts under the ranking's `review` filter."""
+    rule_set = profile.support_cost
+    assert rule_set is not None
+    ids = {it["facility"]["id"] for it in items}
+    everyone = data.facilities_as_of(session, as_of, provinces)
+    if any(s.name == "province_prior_support_count" for s in rule_set.sources):
+        _coverage(everyone, everyone)
+    snaps = [s for s in everyone if s.id in ids]
+    cutoff = as_of - timedelta(days=profile.max_age_days) if profile.max_age_days else None
+    keys = _needed_keys(list(rule_set.sources))
+    moved = data.moved_ids(session, as_of, provinces)
+    tables = {
+        q: data.latest_revisions(session, q, keys[q], as_of, provinces, cutoff, moved, review=review)
+        for q in sorted(keys)
+    }
+    cols = _Columns(registry, tables, snaps)
+    n = len(snaps)
+    costs: list[float | None] = [None] * n
+    open_ = np.ones(n, dtype=bool)  # not yet claimed by an earlier rule
+    for rule in rule_set.rules:
+        holds = (
+            _holds(rule.applies_when, cols, n) if rule.applies_when is not None else np.ones(n, dtype=bool)
+        )
+        crit = Criterion(id="cost", sources=(rule.source,), direction="cost", weight=1.0, missing="exclude")
+        values, _, _ = cols.column(rule.source, crit)
+        for i in np.flatnonzero(holds & open_).tolist():
+            costs[i] = None if np.isnan(values[i]) else rule.of(float(values[i]))
+        open_ &= ~holds
+    return {s.id: c for s, c in zip(snaps, costs, strict=True)}

@@ -108,3 +108,17 @@ def test_selection_matches_brute_force(inst) -> None:  # type: ignore[no-untyped
             assert sum(1 for c in chosen if c["province_code"] == p) <= pmax
     # deterministic: the same instance gives the same selection
     assert select(items, costs, budget, pmin, pmax, smax)["selected"] == chosen
+
+
+def test_selection_never_exceeds_the_budget_by_the_solver_tolerance() -> None:
+    """HiGHS accepts rows over their bound by 1e-6 (relative here): 150M + 100M must not fit 249,999,999 VND."""
+    items = [{"rank": 1, "score": 0.75, "facility": {"id": "P", "province_code": "68", "sector": "a"}},
+             {"rank": 2, "score": 0.33, "facility": {"id": "Q", "province_code": "68", "sector": "a"}}]  # fmt: skip
+    costs: dict[str, float | None] = {"P": 150e6, "Q": 100e6}
+    tight = select(items, costs, 249_999_999)
+    assert [s["facility_id"] for s in tight["selected"]] == ["P"] and tight["total_cost_vnd"] == 150_000_000
+    exact = select(items, costs, 250_000_000)
+    assert [s["facility_id"] for s in exact["selected"]] == ["P", "Q"] and exact[
+        "total_cost_vnd"
+    ] == 250_000_000
+    assert "budget_row_tightened" not in exact["solver"]

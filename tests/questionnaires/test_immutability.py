@@ -26,6 +26,9 @@ def make_dir(tmp_path: Path) -> tuple[Path, Path, str]:
         (ROOT / "survey_schemas" / "packaging" / "v1.yaml")
         .read_text(encoding="utf-8")
         .replace("key: packaging", f"key: {key}")
+        .replace(
+            "status: retired", "status: published"
+        )  # a published version, whatever the shipped one is now
     )
     f = root / key / "v1.yaml"
     f.write_text(text, encoding="utf-8")

@@ -7,15 +7,23 @@ import jsonschema
 from tests.conftest import assert_problem
 
 
-def test_lists_the_five_questionnaires(client) -> None:
+def test_lists_the_questionnaires(client) -> None:
     r = client.get("/api/v1/questionnaires")
     assert r.status_code == 200
     body = {q["key"]: q for q in r.json()}
-    assert set(body) == {"market-needs", "loans", "packaging", "websites", "pollution"}
-    assert body["loans"]["latest_version"] == 2
+    assert set(body) == {
+        "market-needs",
+        "loans",
+        "packaging",
+        "websites",
+        "pollution",
+        "technology-demonstration",
+    }
+    assert body["loans"]["latest_version"] == 3
     assert body["loans"]["versions"] == [
         {"version": 1, "status": "retired"},
-        {"version": 2, "status": "published"},
+        {"version": 2, "status": "retired"},
+        {"version": 3, "status": "published"},
     ]
     assert body["pollution"]["title"]["vi"] == "Xử lý ô nhiễm môi trường"
 
@@ -37,12 +45,12 @@ def test_retired_version_still_served(client) -> None:
 
 
 def test_etag_and_304(client) -> None:
-    r = client.get("/api/v1/questionnaires/packaging/versions/1")
+    r = client.get("/api/v1/questionnaires/packaging/versions/2")
     assert r.headers["cache-control"] == "public, max-age=31536000, immutable"
     etag = r.headers["etag"]
-    again = client.get("/api/v1/questionnaires/packaging/versions/1", headers={"If-None-Match": etag})
+    again = client.get("/api/v1/questionnaires/packaging/versions/2", headers={"If-None-Match": etag})
     assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
-    other = client.get("/api/v1/questionnaires/packaging/versions/1", headers={"If-None-Match": '"nope"'})
+    other = client.get("/api/v1/questionnaires/packaging/versions/2", headers={"If-None-Match": '"nope"'})
     assert other.status_code == 200
 
 
@@ -64,6 +72,6 @@ def test_json_schema_endpoint(client) -> None:
 def test_unknown_questionnaire_or_version_is_404(client) -> None:
     assert_problem(client.get("/api/v1/questionnaires/nope/versions/1"), 404)
     body = assert_problem(client.get("/api/v1/questionnaires/loans/versions/9"), 404)
-    assert "known versions: [1, 2]" in body["detail"]
+    assert "known versions: [1, 2, 3]" in body["detail"]
     assert_problem(client.get("/api/v1/questionnaires/loans/versions/x"), 422, "path.version")
     assert_problem(client.get("/api/v1/questionnaires/loans/versions/1?lang=fr"), 422, "query.lang")
