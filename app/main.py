@@ -18,6 +18,7 @@ from app.core.health import router as health_router
 from app.core.middleware import ProblemCORSMiddleware, RequestContextMiddleware, TrustedProxies
 from app.facilities.router import router as facilities_router
 from app.places.router import router as places_router
+from app.planner.router import router as planner_router
 from app.prioritisation.profiles import Profiles
 from app.prioritisation.router import router as prioritisation_router
 from app.questionnaires.definition import DefinitionError
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses_router,
         exports_router,
         prioritisation_router,
+        planner_router,
     ):
         app.include_router(router)
     # Outermost first: request context (id, URL guard, log, metrics) wraps everything, then CORS.

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     sqlite_synchronous: Literal["FULL", "NORMAL", "EXTRA"] = "FULL"
     sqlite_busy_timeout_ms: int = 30_000
     db_pool_size: int = 10
+    # Planner workspace (/planner/): how long a signed-in session lasts (it also ends at sign-out or revocation).
+    planner_session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
 
     @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
