@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test test-faults lint bench install clean migrate check-schemas
+.PHONY: run test test-faults lint bench install clean migrate check-schemas assets
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -39,6 +39,15 @@ lint: $(STAMP)
 	$(BIN)/ruff check app tests bench migrations/env.py
 	$(BIN)/ruff format --check app tests bench migrations/env.py
 	$(BIN)/mypy app
+
+# Web assets: every web/*/ package is built from its lockfile into the app (the built files are committed,
+# so `make run` needs no Node). Needs Node 20 and npm.
+assets:
+	@set -e; for d in web/*/; do \
+	  [ -f "$$d/package.json" ] || continue; \
+	  echo "== $$d"; \
+	  (cd "$$d" && npm ci --no-audit --no-fund && npm run --if-present check && npm run build); \
+	done
 
 bench: $(STAMP)
 	$(BIN)/python bench/auth.py
