@@ -26,6 +26,7 @@ from app.questionnaires.registry import Registry, verify_hashes
 from app.questionnaires.router import router as questionnaires_router
 from app.responses.export_router import router as exports_router
 from app.responses.router import router as responses_router
+from app.review.router import router as review_router
 
 log = logging.getLogger("khuyencong")
 
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         access_router,
         facilities_router,
         responses_router,
+        review_router,
         exports_router,
         prioritisation_router,
         planner_router,

@@ -59,6 +59,7 @@ def _database() -> Iterator[None]:
 TABLES = [
     "audit_event",
     "ranking",
+    "review_event",
     "response_revision",
     "response",
     "facility_revision",

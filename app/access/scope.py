@@ -4,7 +4,8 @@ Services never spell a scope rule themselves: they call these. Reads filter sile
 404 (by id, existence not revealed); writes naming a province outside scope answer 403.
 
 - read: a key reads what lies in its provinces; a field officer reads the responses it submitted itself;
-  a form link reads nothing.
+  a form link reads nothing. A response's reviews and comments are read exactly like the response.
+- review: planners and admins review the responses they may read (others: 403; out of scope: 404).
 - write: a key writes only in its provinces; a form link only submits to its questionnaires.
 - administer: a province-scoped admin creates, lists and revokes keys and form links only within its own
   provinces (never a nationwide key), and reads the audit trail of its provinces (and its own actions);
@@ -46,6 +47,18 @@ def may_read(
     if principal.kind == "form_link" or not principal.in_scope(province_code):
         return False
     return not (owned and principal.role == "field_officer" and owner != principal.name)
+
+
+# Who reads responses (field officers: their own) and who reviews them; routes declare the same roles with
+# require(...), and services called by pages (which have no route rule of their own) check them here.
+RESPONSE_READERS = frozenset({"admin", "planner", "field_officer"})
+REVIEWERS = frozenset({"admin", "planner"})
+
+
+def check_role(principal: Principal, roles: frozenset[str], what: str) -> None:
+    """403 unless the caller is a key of one of these roles (form links have none of them)."""
+    if principal.kind != "key" or principal.role not in roles:
+        raise Forbidden(f"A {principal.role} key may not {what}.")
 
 
 def check_write(principal: Principal, province_code: str, path: str = "province_code") -> None:

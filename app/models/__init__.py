@@ -136,9 +136,18 @@ class Response(SQLModel, table=True):
     received_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     content_hash: str = Field(sa_column=Column(String(64), nullable=False))
     current_revision: int = Field(default=1, sa_column=Column(Integer, nullable=False))
+    # The latest review action, denormalised from review_event (the history) for listing and reading:
+    # None while never reviewed. The state now is derived by app.review.states (a revision newer than
+    # review_revision makes it "edited").
+    review_state: str | None = Field(default=None, sa_column=Column(String(12), nullable=True))
+    review_revision: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    review_comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    reviewed_by: str | None = Field(default=None, sa_column=Column(String(120), nullable=True))
+    reviewed_at: datetime | None = _dt(nullable=True)
 
     __table_args__ = (
         Index("ix_response_questionnaire_version_seq", "questionnaire", "version", "seq"),
+        Index("ix_response_review_state_seq", "review_state", "seq"),
         Index("ix_response_province_seq", "province_code", "seq"),
         Index("ix_response_submitted_by_seq", "submitted_by", "seq"),
         Index("ix_response_received_at", "received_at"),
@@ -162,6 +171,24 @@ class ResponseRevision(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("response_id", "revision", name="uq_response_revision_response_id_revision"),
     )
+
+
+class ReviewEvent(SQLModel, table=True):
+    """Append-only: a review action (state set) or a comment (state None) on a response, with the revision
+    that was current then. Review states as of any instant are derived from these rows."""
+
+    __tablename__ = "review_event"
+    seq: int | None = Field(default=None, sa_column=Column(SeqType, primary_key=True, autoincrement=True))
+    id: str = Field(sa_column=Column(String(36), nullable=False, unique=True))
+    response_id: str = Field(sa_column=Column(String(36), ForeignKey("response.id"), nullable=False))
+    state: str | None = Field(default=None, sa_column=Column(String(12), nullable=True))
+    comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    revision: int = Field(sa_column=Column(Integer, nullable=False))
+    author: str = Field(sa_column=Column(String(120), nullable=False))
+    author_role: str = Field(sa_column=Column(String(20), nullable=False))
+    at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True))
+
+    __table_args__ = (Index("ix_review_event_response_id_seq", "response_id", "seq"),)
 
 
 class Ranking(SQLModel, table=True):
@@ -206,5 +233,6 @@ __all__ = [
     "Ranking",
     "Response",
     "ResponseRevision",
+    "ReviewEvent",
     "SQLModel",
 ]

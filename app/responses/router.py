@@ -25,6 +25,7 @@ from app.responses.schemas import (
     ResponseReceipt,
     ResponseRevise,
 )
+from app.review.states import ReviewState
 
 router = APIRouter(
     route_class=ApiRoute,
@@ -84,11 +85,16 @@ def list_responses(
     facility_id: str | None = None,
     province_code: Annotated[list[str] | None, Query(description="repeatable")] = None,
     received_after: Annotated[UtcDatetime | None, Query(description="RFC 3339 with offset")] = None,
+    review_state: Annotated[
+        list[ReviewState] | None,
+        Query(description="repeatable; e.g. a field officer's to-do list: review_state=has_issues"),
+    ] = None,
 ) -> Page[ResponseRead]:
     """Latest revisions in the order received, keyset-paginated; stable while new responses arrive."""
     items, nxt = service.list_page(
         session=session, principal=principal, cursor=page.cursor, limit=page.limit, questionnaire=questionnaire,
         version=version, facility_id=facility_id, province_code=province_code, received_after=received_after,
+        review_state=review_state,
     )  # fmt: skip
     return Page(items=items, next_cursor=nxt)
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_v
 
 from app.core.fields import UtcDatetime
 from app.facilities.schemas import FacilityCreate, Finite
+from app.review.states import ReviewAction, ReviewState
 
 MAX_BATCH = 500
 
@@ -59,6 +60,16 @@ class ResponseRevise(BaseModel):
     location: GeoPoint | None = None
 
 
+class LastReview(BaseModel):
+    """The latest review action on a response (its full history: GET /responses/{id}/reviews)."""
+
+    state: ReviewAction
+    revision: int = Field(description="the revision that was reviewed")
+    comment: str | None
+    by: str = Field(description="the reviewer's key name")
+    at: datetime
+
+
 class ResponseRead(BaseModel):
     id: str
     questionnaire: str
@@ -71,6 +82,14 @@ class ResponseRead(BaseModel):
     revision: int
     received_at: datetime
     revised_at: datetime = Field(description="when this revision was received")
+    review_state: ReviewState = Field(
+        default="received",
+        description="the response's review state now: received | has_issues | approved | rejected | edited "
+        "(a revision newer than the reviewed one arrived); on every revision of a response it is the response's",
+    )
+    last_review: LastReview | None = Field(
+        default=None, description="the latest review action (null: none yet)"
+    )
 
 
 class ResponseReceipt(BaseModel):

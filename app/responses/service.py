@@ -24,6 +24,7 @@ from app.questionnaires.registry import Registry
 from app.responses.ingest import check_answers, check_collected_at
 from app.responses.schemas import ResponseRead, ResponseRevise
 from app.responses.store import Outcome, latest, to_read
+from app.review import states
 
 __all__ = ["get", "list_page", "list_statement", "revise", "revisions", "to_read"]
 
@@ -113,10 +114,12 @@ def list_statement(
     facility_id: str | None = None,
     province_code: list[str] | None = None,
     received_after: datetime | None = None,
+    review_state: list[str] | None = None,
     columns: tuple[Any, ...] | None = None,
 ) -> Any:
     """Latest revisions of the responses the caller may read, in receive order (without paging).
 
+    `review_state`: only responses whose review state now is one of these (see app.review.states).
     `columns` selects plain columns instead of the two entities (exports: no ORM objects per row).
     """
     stmt: Any = (
@@ -141,6 +144,8 @@ def list_statement(
         stmt = stmt.where(Response.province_code.in_(province_code))  # type: ignore[attr-defined]
     if received_after is not None:
         stmt = stmt.where(Response.received_at > received_after)  # type: ignore[operator]
+    if review_state:
+        stmt = stmt.where(states.current_is(review_state))
     return stmt
 
 

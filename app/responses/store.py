@@ -23,17 +23,23 @@ from app.core.db import RowWriter, advisory_lock, row_writer
 from app.core.errors import AppError, Conflict
 from app.facilities import service as facilities
 from app.models import AuditEvent, Response, ResponseRevision
-from app.responses.schemas import ResponseCreate, ResponseRead, ResponseReceipt
+from app.responses.schemas import LastReview, ResponseCreate, ResponseRead, ResponseReceipt
+from app.review.states import derive
 
 INGEST_LOCK = 7_300_001  # advisory lock key: response sequence numbers in commit order
 
 
 def to_read(r: Response, rev: ResponseRevision) -> ResponseRead:
     tz = timezone(timedelta(minutes=rev.collected_offset_min))
+    last = None
+    if r.review_state is not None:
+        last = LastReview(state=r.review_state, revision=r.review_revision, comment=r.review_comment,  # type: ignore[arg-type]
+                          by=r.reviewed_by, at=r.reviewed_at)  # fmt: skip
     return ResponseRead(
         id=r.id, questionnaire=r.questionnaire, version=r.version, facility_id=r.facility_id, province_code=r.province_code,
         answers=rev.answers, collected_at=rev.collected_at.astimezone(tz), location=rev.location, revision=rev.revision,
         received_at=r.received_at, revised_at=rev.received_at,
+        review_state=derive(r.review_state, r.review_revision, r.current_revision), last_review=last,  # type: ignore[arg-type]
     )  # fmt: skip
 
 

@@ -44,6 +44,10 @@ EXPECTED: dict[tuple[str, str], Any] = {
     ("GET", "/api/v1/responses/{response_id}"): {"admin", "planner", "field_officer"},
     ("PUT", "/api/v1/responses/{response_id}"): {"admin", "field_officer"},
     ("GET", "/api/v1/responses/{response_id}/revisions"): {"admin", "planner", "field_officer"},
+    ("POST", "/api/v1/responses/{response_id}/review"): {"admin", "planner"},
+    ("GET", "/api/v1/responses/{response_id}/reviews"): {"admin", "planner", "field_officer"},
+    ("GET", "/api/v1/responses/{response_id}/comments"): {"admin", "planner", "field_officer"},
+    ("POST", "/api/v1/responses/{response_id}/comments"): {"admin", "planner", "field_officer"},
     ("GET", "/api/v1/exports/responses.csv"): {"admin", "planner"},
     ("GET", "/api/v1/exports/facilities.csv"): {"admin", "planner"},
     ("GET", "/api/v1/priorities"): {"admin", "planner"},
@@ -164,6 +168,10 @@ class World:
                 "answers": {"needs_loan": False},
                 "collected_at": "2026-11-21T09:00:00+07:00",
             }
+        elif path.endswith("/review"):
+            kwargs["json"] = {"state": "has_issues", "comment": "Số tiền vay có đúng không?"}
+        elif method == "POST" and path.endswith("/comments"):
+            kwargs["json"] = {"comment": "Đã kiểm tra lại với cơ sở."}
         elif path == "/api/v1/exports/responses.csv":
             params = {"questionnaire": "loans", "version": 2}
         elif path == "/api/v1/priorities":
