@@ -1,7 +1,7 @@
 """planner workspace sessions (/planner/): a random id in an HttpOnly cookie, its SHA-256 here
 
 Revision ID: planner01
-Revises: 0002
+Revises: review1
 Create Date: 2026-11-28 09:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import app.models.types
 
 revision: str = "planner01"
-down_revision: str | None = "0002"  # the lead re-chains this at merge time
+down_revision: str | None = "review1"  # chained after the review branch (merged here); the lead re-chains at merge
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
