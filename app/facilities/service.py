@@ -209,3 +209,11 @@ def list_facilities(
         for word in fold(q).split():
             stmt = stmt.where(Facility.search_text.like(f"%{_escape_like(word)}%", escape="\\"))  # type: ignore[attr-defined]
     return page(session, stmt, REGISTRATION_ORDER, cursor=cursor, limit=limit)
+
+
+def names(*, session: Session, principal: Principal, ids: list[str]) -> dict[str, str]:
+    """Facility id → name, for the ids the caller may read (others are left out)."""
+    if not ids:
+        return {}
+    stmt = readable(select(Facility.id, Facility.name), principal, Facility.province_code)
+    return dict(session.execute(stmt.where(Facility.id.in_(sorted(set(ids))))).tuples().all())  # type: ignore[attr-defined]

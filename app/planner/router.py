@@ -15,7 +15,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from pydantic import ValidationError
 
-from app.access import sessions
+from app.access import scope, sessions
 from app.access.deps import public
 from app.core.db import SessionDep, StagedWriteSessionDep, WriteSessionDep
 from app.core.errors import AppError, validation_errors
@@ -42,10 +42,11 @@ from app.prioritisation.router import ProfilesDep, _flat
 from app.questionnaires.router import RegistryDep
 from app.responses import export
 from app.responses import service as responses
+from app.review import service as review
+from app.review.schemas import CommentCreate, ReviewCreate
+from app.review.states import ReviewState
 
 router = APIRouter(route_class=PageRoute, prefix="/planner", include_in_schema=False)
-
-PAGE_SIZES = (25, 50, 100)
 
 
 def _safe_next(target: str | None) -> str:
@@ -162,7 +163,6 @@ def priorities(
     """The priorities of a profile version: filters, a stacked bar per item, stale and missing answers marked."""
     lang = language(request)
     principal = signed.principal
-    size = size if size in PAGE_SIZES else 50
     chosen = views.chosen_profile(profiles, profile)
     errors: list[dict[str, str]] = []
     result: dict[str, Any] | None = None
@@ -197,8 +197,7 @@ def priorities(
         pages = max(1, -(-total // size))
         page = min(page, pages)
         items = result["items"][(page - 1) * size : page * size]
-        ids = [c["id"] for c in chosen.raw.get("criteria", [])]
-        legend = views.criteria_legend(chosen.raw, ids, lang)
+        legend = views.criteria_legend(chosen, lang)
         rows = views.priority_rows(items, legend)
     context: dict[str, Any] = dict(
         section="priorities", profiles=views.profile_choices(profiles, lang), chosen=chosen, result=result, rows=rows,
@@ -236,11 +235,35 @@ def facility_list(
     return render(request, "facilities.html", **context)
 
 
+def _response_view(session: Any, principal: Any, registry: Any, r: Any, lang: str) -> dict[str, Any]:
+    """One response as the facility page shows it: answers, revisions (what changed), review history, comments."""
+    d = registry.definitions.get((r.questionnaire, r.version))
+    history: list[Any] = []
+    if r.revision > 1:
+        history, _ = responses.revisions(
+            session=session, principal=principal, response_id=r.id, cursor=None, limit=1000
+        )
+    revisions, previous = [], None
+    for rev in history:
+        revisions.append({"r": rev, "rows": views.answer_rows(d, rev.answers, lang, previous)})
+        previous = rev.answers
+    events, _ = review.history(session=session, principal=principal, response_id=r.id, limit=1000)
+    thread, _ = review.comments(session=session, principal=principal, response_id=r.id, limit=1000)
+    seen = {e.id for e in events}
+    timeline = sorted([*events, *(c for c in thread if c.id not in seen)], key=lambda e: e.at)
+    return {
+        "r": r, "rows": views.answer_rows(d, r.answers, lang), "revisions": list(reversed(revisions)), "timeline": timeline,
+        "questions": [(q.id, i18n.text_of(lang, q.label)) for q in d.questions if q.id in r.answers] if d else [],
+        "definition_title": i18n.text_of(lang, d.title) if d else r.questionnaire, "can_review": principal.role in scope.REVIEWERS,
+    }  # fmt: skip
+
+
 @router.get("/facilities/{facility_id}")
 def facility_page(
     request: Request, facility_id: str, signed: Planner, session: SessionDep, registry: RegistryDep
 ) -> Response:
-    """One facility: its record, location, and every answer of every questionnaire with its revisions."""
+    """One facility: its record, location, every answer of every questionnaire with its revisions, review states,
+    comments and the review actions."""
     lang = language(request)
     principal = signed.principal
     f = facilities.get_or_raise(session=session, principal=principal, facility_id=facility_id)
@@ -255,27 +278,109 @@ def facility_page(
             break
     groups: dict[str, dict[str, Any]] = {}
     for r in sorted(found, key=lambda r: (r.questionnaire, r.collected_at), reverse=True):
-        d = registry.definitions.get((r.questionnaire, r.version))
-        history: list[Any] = []
-        if r.revision > 1:
-            history, _ = responses.revisions(
-                session=session, principal=principal, response_id=r.id, cursor=None, limit=1000
-            )
-        revisions = []
-        previous = None
-        for rev in history:
-            revisions.append({"r": rev, "rows": views.answer_rows(d, rev.answers, lang, previous)})
-            previous = rev.answers
+        versions = registry.versions(r.questionnaire)
         g = groups.setdefault(r.questionnaire, {
-            "key": r.questionnaire,
-            "title": i18n.text_of(lang, (d or registry.latest_published(r.questionnaire) or registry.versions(r.questionnaire)[-1]).title)
-            if registry.versions(r.questionnaire) else r.questionnaire,
-            "responses": [],
+            "key": r.questionnaire, "responses": [],
+            "title": i18n.text_of(lang, (registry.latest_published(r.questionnaire) or versions[-1]).title) if versions else r.questionnaire,
         })  # fmt: skip
-        g["responses"].append({"r": r, "rows": views.answer_rows(d, r.answers, lang), "revisions": list(reversed(revisions)),
-                               "definition_title": i18n.text_of(lang, d.title) if d else r.questionnaire})  # fmt: skip
+        g["responses"].append(_response_view(session, principal, registry, r, lang))
     return render(request, "facility.html", section="facilities", f=f, groups=sorted(groups.values(), key=lambda g: g["title"]),
-                  responses_count=len(found))  # fmt: skip
+                  responses_count=len(found), states=views.state_counts(found))  # fmt: skip
+
+
+def _after_review(request: Request, session: Any, principal: Any, registry: Any, response_id: str,
+                  error: str | None = None, status: int = 200) -> Response:  # fmt: skip
+    """After a review action or a comment: the updated response (htmx) or back to the facility page."""
+    r = responses.to_read(*responses.get(session=session, principal=principal, response_id=response_id))
+    if request.headers.get("hx-request") == "true":
+        item = _response_view(session, principal, registry, r, language(request))
+        return render(request, "_response.html", status=status, item=item, review_error=error)
+    if error is not None:
+        return render(request, "error.html", status=status, title=error, detail=None, errors=[])
+    return RedirectResponse(f"/planner/facilities/{r.facility_id}#response-{r.id}", status_code=303)
+
+
+@router.post("/responses/{response_id}/review", max_body_size=64 * 1024)
+def review_response(
+    request: Request,
+    response_id: str,
+    signed: Planner,
+    form: CheckedForm,
+    session: WriteSessionDep,
+    registry: RegistryDep,
+) -> Response:
+    """A review action on the response's latest revision (approved, has_issues, rejected) with a comment; the
+    comment may name the doubtful answer."""
+    lang = language(request)
+    comment = str(form.get("comment") or "").strip()
+    question = str(form.get("question") or "").strip()
+    if question and comment:
+        comment = f"«{question}»: {comment}"
+    elif question:
+        comment = f"«{question}»"
+    try:
+        body = ReviewCreate.model_validate({"state": form.get("state"), "comment": comment or None})
+    except ValidationError:
+        return _after_review(request, session, signed.principal, registry, response_id,
+                             i18n.tr(lang, "Choose approve, has issues or reject; a comment has at most 4,000 characters."), 422)  # fmt: skip
+    review.act(
+        session=session,
+        principal=signed.principal,
+        response_id=response_id,
+        state=body.state,
+        comment=body.comment,
+    )
+    return _after_review(request, session, signed.principal, registry, response_id)
+
+
+@router.post("/responses/{response_id}/comments", max_body_size=64 * 1024)
+def comment_response(
+    request: Request,
+    response_id: str,
+    signed: Planner,
+    form: CheckedForm,
+    session: WriteSessionDep,
+    registry: RegistryDep,
+) -> Response:
+    """A comment on a response (it changes no review state)."""
+    lang = language(request)
+    try:
+        body = CommentCreate.model_validate({"comment": str(form.get("comment") or "")})
+    except ValidationError:
+        return _after_review(request, session, signed.principal, registry, response_id,
+                             i18n.tr(lang, "Write the comment (at most 4,000 characters)."), 422)  # fmt: skip
+    review.comment(session=session, principal=signed.principal, response_id=response_id, text=body.comment)
+    return _after_review(request, session, signed.principal, registry, response_id)
+
+
+@router.get("/review")
+def review_queue(
+    request: Request,
+    signed: Planner,
+    session: SessionDep,
+    registry: RegistryDep,
+    state: Annotated[list[ReviewState] | None, Query(max_length=5)] = None,
+    questionnaire: Annotated[str | None, Query(max_length=80)] = None,
+    province_code: Annotated[str | None, Query(max_length=2)] = None,
+    cursor: Annotated[str | None, Query(max_length=400)] = None,
+) -> Response:
+    """What came in and waits for a review (received, edited after a review), or any state asked for."""
+    lang = language(request)
+    wanted = list(state or ["received", "edited"])
+    items, nxt = responses.list_page(session=session, principal=signed.principal, cursor=cursor, limit=50,
+                                     questionnaire=questionnaire or None, province_code=[province_code] if province_code else None,
+                                     review_state=wanted)  # fmt: skip
+    names = facilities.names(session=session, principal=signed.principal, ids=[r.facility_id for r in items])
+    titles = {
+        key: i18n.text_of(lang, (registry.latest_published(key) or registry.versions(key)[-1]).title)
+        for key in registry.keys
+    }
+    context: dict[str, Any] = dict(section="review", items=items, next_cursor=nxt, names=names, titles=titles,
+                                   scope=_scope_provinces(signed.principal), states=list(i18n.REVIEW_STATES),
+                                   f={"state": wanted, "questionnaire": questionnaire or "", "province_code": province_code or ""})  # fmt: skip
+    if request.headers.get("hx-request") == "true" and request.headers.get("hx-target") == "results":
+        return render(request, "_review_results.html", **context)
+    return render(request, "review.html", **context)
 
 
 # -- budgeted selection → frozen ranking ------------------------------------------------------------------------
@@ -410,8 +515,7 @@ def ranking_page(
     names = provinces()
     sel = r.result.get("selection")
     profile = profiles.items.get((r.profile_key, r.profile_version))
-    ids = [c["id"] for c in (profile.raw.get("criteria", []) if profile else [])]
-    legend = views.criteria_legend(profile.raw if profile else {}, ids, lang) if profile else []
+    legend = views.criteria_legend(profile, lang) if profile else []
     top = views.priority_rows(r.result.get("items", [])[:10], legend) if legend else []
     return render(
         request, "ranking.html", section="rankings", r=r, sel=sel, counts=counts, created=created, legend=legend, top=top,

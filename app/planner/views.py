@@ -132,16 +132,19 @@ class PriorityRow:
 BAR_SCALE = 1000.0  # the SVG's width in user units: a score of 1.0 fills it
 
 
-def criteria_legend(profile_raw: dict[str, Any], criteria_ids: list[str], lang: str) -> list[dict[str, Any]]:
-    raw = {c.get("id"): c for c in profile_raw.get("criteria", [])}
-    return [{"index": i, "id": cid, "label": i18n.criterion_label(lang, raw.get(cid), cid),
-             "rationale": raw.get(cid, {}).get("rationale")} for i, cid in enumerate(criteria_ids)]  # fmt: skip
+def criteria_legend(profile: Profile, lang: str) -> list[dict[str, Any]]:
+    """The profile's criteria in order: colour index, label in `lang`, rationale, and whether the value is a
+    field of the facility's record (not an answer)."""
+    raw = {c.get("id"): c for c in profile.raw.get("criteria", [])}
+    return [{"index": i, "id": c.id, "label": i18n.criterion_label(lang, raw.get(c.id), c.id), "rationale": c.rationale,
+             "record": all(s.kind == "facility" for s in c.sources)} for i, c in enumerate(profile.criteria)]  # fmt: skip
 
 
 def priority_rows(items: list[dict[str, Any]], legend: list[dict[str, Any]]) -> list[PriorityRow]:
     """Each ranked item with its stacked bar (one segment per criterion's contribution) and its flags."""
     labels = {c["id"]: c["label"] for c in legend}
     index = {c["id"]: c["index"] for c in legend}
+    record = {c["id"] for c in legend if c["record"]}
     rows = []
     for it in items:
         x = 0.0
@@ -159,7 +162,7 @@ def priority_rows(items: list[dict[str, Any]], legend: list[dict[str, Any]]) -> 
             item=it, segments=segments,
             missing=[labels.get(m, m) for m in it["missing"]],
             stale=[labels[c["id"]] for c in it["criteria"] if c.get("stale")],
-            details=[{**c, "label": labels[c["id"]]} for c in it["criteria"]],
+            details=[{**c, "label": labels[c["id"]], "record": c["id"] in record} for c in it["criteria"]],
         ))  # fmt: skip
     return rows
 
@@ -245,6 +248,14 @@ def answer_rows(
             gone = d.question(k) if d else None
             rows.append(AnswerRow(k, i18n.text_of(lang, gone.label) if gone else k, "—", True))
     return rows
+
+
+def state_counts(found: list[Any]) -> dict[str, int]:
+    """How many of these responses are in each review state."""
+    out: dict[str, int] = {}
+    for r in found:
+        out[r.review_state] = out.get(r.review_state, 0) + 1
+    return out
 
 
 # -- a frozen ranking -----------------------------------------------------------------------------------------
