@@ -47,8 +47,8 @@ def sign_in(client: TestClient, secret: str, next: str = "/planner/") -> str:
 
 @dataclass
 class World:
-    """A (68, loan 500M, revised once, prior support 0), B (68, loan 300M, 1 prior support), C (68, no answers),
-    D (01 Hà Nội, loan 200M)."""
+    """A (68, agro-food, loan 500M, revised once, prior support 0), B (68, handicrafts, loan 300M, 1 prior support),
+    C (68, textiles, no answers), D (01 Hà Nội, handicrafts, loan 200M)."""
 
     app: Any
     client: TestClient
@@ -78,8 +78,9 @@ def world(app, client, make_key) -> World:  # type: ignore[no-untyped-def]
     }
     w = World(app, client, keys)
     fo = keys["field_officer"]
-    for tag, prov, support in (("A", "68", 0), ("B", "68", 1), ("C", "68", 0), ("D", "01", 0)):
-        body = facility_body(name=NAMES[tag], province_code=prov, annual_revenue_vnd=2_500_000_000,
+    for tag, prov, support, sector in (("A", "68", 0, "agro_food_processing"), ("B", "68", 1, "handicrafts"),
+                                       ("C", "68", 0, "textiles_garments"), ("D", "01", 0, "handicrafts")):  # fmt: skip
+        body = facility_body(name=NAMES[tag], province_code=prov, annual_revenue_vnd=2_500_000_000, sector=sector,
                              prior_support=[{"year": 2021, "programme": "Khuyến công quốc gia"}] * support)  # fmt: skip
         r = client.post("/api/v1/facilities", json=body, headers=fo)
         assert r.status_code == 201, r.text

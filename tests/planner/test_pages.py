@@ -73,7 +73,9 @@ def test_priorities_filters_and_htmx_fragments(world: World) -> None:
         headers={"HX-Request": "true", "HX-Target": "results"},
     )
     assert "<html" not in frag.text and NAMES["A"] in frag.text and NAMES["D"] not in frag.text
-    none = c.get("/planner/priorities", params={"sector": "textiles_garments"}).text
+    crafts = c.get("/planner/priorities", params={"sector": "handicrafts", "province_code": "68"}).text
+    assert NAMES["B"] in crafts and NAMES["A"] not in crafts and NAMES["D"] not in crafts
+    none = c.get("/planner/priorities", params={"sector": "building_materials"}).text
     assert "Không có cơ sở nào khớp bộ lọc" in _text(none)
     future = (datetime.now(TZ) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
     bad = c.get("/planner/priorities", params={"as_of": future}).text

@@ -6,6 +6,7 @@ import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'nod
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
+import { createHash } from 'node:crypto';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const outdir = join(here, '..', '..', 'app', 'planner', 'static');
@@ -50,6 +51,12 @@ for (const [path, info] of Object.entries(result.metafile.outputs)) {
 for (const name of readdirSync(outdir)) {
   if (OWNED.test(name) && !written.has(name)) rmSync(join(outdir, name));
 }
+// What the files were built from (tests/planner/test_assets.py fails when a source changed without `make assets`).
+const digest = createHash('sha256');
+for (const f of ['package-lock.json', 'build.mjs', ...readdirSync(join(here, 'src')).sort().map((n) => `src/${n}`)]) {
+  digest.update(`${f}\0`).update(readFileSync(join(here, f))).update('\0');
+}
+manifest.sources = digest.digest('hex');
 writeFileSync(join(outdir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
 
 // The licence of every package that ended up in the bundle, for anyone who receives the built files.
