@@ -16,7 +16,9 @@ def test_built_assets_match_their_sources() -> None:
         digest.update(f"{name}\0".encode())
         digest.update((WEB / name).read_bytes())
         digest.update(b"\0")
-    assert manifest()["sources"] == digest.hexdigest(), "web/planner changed: run `make assets` and commit the result"
+    assert manifest()["sources"] == digest.hexdigest(), (
+        "web/planner changed: run `make assets` and commit the result"
+    )
     for logical in ("planner.js", "planner.css"):
         for suffix in ("", ".gz", ".br"):
             assert (STATIC / f"{manifest()[logical]}{suffix}").is_file()
