@@ -16,6 +16,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Coroutine
+from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -82,10 +83,14 @@ def _ngettext(ctx: Any, singular: str, plural: str, n: int) -> str:
     return i18n.catalogue(ctx["lang"]).ngettext(singular, plural, n)
 
 
+# The language of the page being rendered: filters read it here (a context variable set by `render`), which is
+# cheaper than asking Jinja's context in each of the thousands of numbers a page of priorities formats.
+_rendering_lang: ContextVar[str] = ContextVar("planner_lang", default=i18n.DEFAULT_LANG)
+
+
 def _lang_filter(fn: Callable[..., str]) -> Callable[..., str]:
-    @pass_context
-    def f(ctx: Any, value: Any, *args: Any) -> str:
-        return fn(ctx["lang"], value, *args)
+    def f(value: Any, *args: Any) -> str:
+        return fn(_rendering_lang.get(), value, *args)
 
     return f
 
@@ -176,7 +181,11 @@ def render(
         "request_id": state.get("request_id", ""),
         **context,
     }
-    html = environment().get_template(template).render(ctx)
+    token = _rendering_lang.set(lang)
+    try:
+        html = environment().get_template(template).render(ctx)
+    finally:
+        _rendering_lang.reset(token)
     response = HTMLResponse(html, status_code=status, headers=headers)
     response.headers["Vary"] = "HX-Request, Cookie"
     _remember_language(request, response)

@@ -68,6 +68,19 @@ def test_money_and_numbers(lang: str, value: int, money: str, number: str) -> No
     assert i18n.money(lang, None) == "—"
 
 
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_numbers_agree_with_babels_cldr_formatting(lang: str) -> None:
+    from babel.numbers import format_currency, format_decimal
+
+    loc = i18n.LOCALES[lang]
+    for v in (0, 7, 999, 1000, 1234567, 20_000_000_000, -5_000):
+        assert i18n.number(lang, v) == format_decimal(v, locale=loc)
+        assert i18n.money(lang, v) == format_currency(v, "VND", locale=loc)
+    for v in (0.5, 0.8125, 12.25, 1234.5678, 0.0004):
+        assert i18n.number(lang, v) == format_decimal(v, locale=loc), v
+        assert i18n.number(lang, v, 4) == format_decimal(v, format="#,##0.0000", locale=loc), v
+
+
 def test_scores_and_times() -> None:
     assert i18n.number("vi", 0.81234, 4) == "0,8123" and i18n.number("en", 0.81234, 4) == "0.8123"
     at = datetime(2026, 11, 27, 17, 5, tzinfo=UTC)  # 00:05 on the 28th in Vietnam
