@@ -16,6 +16,7 @@ from app.core.config import Settings, get_settings
 from app.core.db import session_scope
 from app.core.health import router as health_router
 from app.core.middleware import ProblemCORSMiddleware, RequestContextMiddleware, TrustedProxies
+from app.exports.router import router as exports_router
 from app.facilities.router import router as facilities_router
 from app.places.router import router as places_router
 from app.planner.router import router as planner_router
@@ -24,7 +25,6 @@ from app.prioritisation.router import router as prioritisation_router
 from app.questionnaires.definition import DefinitionError
 from app.questionnaires.registry import Registry, verify_hashes
 from app.questionnaires.router import router as questionnaires_router
-from app.responses.export_router import router as exports_router
 from app.responses.router import router as responses_router
 from app.review.router import router as review_router
 

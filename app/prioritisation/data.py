@@ -1,9 +1,10 @@
 """Bulk, as-of extraction of what a ranking needs: facility attributes and latest answers.
 
 Facilities: the facility table for rows unchanged since `as_of`, facility_revision snapshots for the
-rest. Answers: one query per questionnaire returning, for every response received by `as_of`, its latest
-revision received by `as_of` (a plain join on current_revision when nothing newer exists), with only the
-answers the profile reads, extracted by the database.
+rest. Answers: one query per questionnaire returning, for every response received by `as_of` that counts under
+the ranking's review filter as of `as_of` (app.review.states), its latest revision received by `as_of` (a plain
+join on current_revision when nothing newer exists), with only the answers the profile reads, extracted by the
+database.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, literal, or_, select, type_coerce
+from sqlalchemy import and_, false, func, literal, or_, select, type_coerce
 from sqlalchemy.types import NullType
 from sqlmodel import Session
 
-from app.models import Facility, FacilityRevision, Response, ResponseRevision
+from app.models import Facility, FacilityRevision, Response, ResponseRevision, ReviewEvent
 from app.models.types import UTCDateTime
 from app.prioritisation.profiles import FACILITY_FIELDS
+from app.review import states
 
 SNAP_COLS = ("name", "province_code", "sector", "kind", "employees", "annual_revenue_vnd", "established_year",
              "prior_support_count", "last_support_year")  # fmt: skip
@@ -149,6 +151,39 @@ def _answer(bind: Any, key: str) -> Any:
     return func.json_extract(col, f'$."{key}"')
 
 
+def _review_filter(conn: Any, stmt: Any, review: str, as_of: datetime, current: bool) -> Any:
+    """Keep the rows whose response counts under `review` as of `as_of`: its latest review action received by
+    then (if any) against the revision joined (the latest received by then).
+
+    Without any review action by `as_of`, every response is `received` then (the statement stays as it was for
+    `not_rejected`). When no review action and no revision is newer than `as_of` (`current`: the join is on
+    current_revision), the latest review copied onto the response row is the one as of `as_of`; otherwise the
+    latest review event received by `as_of` is joined per response."""
+    actions = ReviewEvent.state.is_not(None)  # type: ignore[union-attr]
+    last_at = conn.execute(select(func.max(ReviewEvent.at)).where(actions)).scalar()
+    if (
+        last_at is None
+        or not conn.execute(
+            select(literal(1)).where(actions, ReviewEvent.at <= as_of).limit(1)  # type: ignore[operator]
+        ).first()
+    ):
+        return stmt if states.counts(review, "received") else stmt.where(false())
+    if current and last_at <= as_of:
+        return stmt.where(
+            states.counted(review, Response.review_state, Response.review_revision, Response.current_revision)
+        )
+    e = ReviewEvent.__table__.alias("e")  # type: ignore[attr-defined]
+    x = ReviewEvent.__table__.alias("last_action")  # type: ignore[attr-defined]
+    last = (
+        select(func.max(x.c.seq))
+        .where(x.c.response_id == Response.id, x.c.state.is_not(None), x.c.at <= as_of)
+        .scalar_subquery()
+    )
+    return stmt.outerjoin(e, e.c.seq == last).where(
+        states.counted(review, e.c.state, e.c.revision, ResponseRevision.revision)
+    )
+
+
 def latest_revisions(
     session: Session,
     questionnaire: str,
@@ -157,11 +192,13 @@ def latest_revisions(
     provinces: list[str] | None,
     cutoff: datetime | None = None,
     also: list[str] | None = None,
+    review: str = "any",
 ) -> AnswerTable:
     """Every response to `questionnaire` received by `as_of`, each at its latest revision received by then.
 
     `provinces` filters on the responses' (current) province; `also` adds the responses of these facilities
-    wherever they are now (facilities moved since as_of, ranked where they were)."""
+    wherever they are now (facilities moved since as_of, ranked where they were). `review` keeps only the
+    responses that count under that filter as of `as_of` (`any`: all; see app.review.states)."""
     conn = session.connection()
     newest = conn.execute(
         select(func.max(ResponseRevision.received_at))
@@ -193,6 +230,8 @@ def latest_revisions(
         )
         join_on = and_(ResponseRevision.response_id == Response.id, ResponseRevision.revision == best)  # type: ignore[arg-type]
         stmt = select(*cols).join(ResponseRevision, join_on)
+    if review != "any":
+        stmt = _review_filter(conn, stmt, review, as_of, current=newest is None or newest <= as_of)
     stmt = stmt.where(Response.questionnaire == questionnaire, Response.received_at <= as_of)  # type: ignore[arg-type,operator]
     if provinces is not None:
         where = Response.province_code.in_(provinces)  # type: ignore[attr-defined]

@@ -23,6 +23,7 @@ from app.prioritisation import selection, service
 from app.prioritisation.profiles import Profiles, parse_source
 from app.questionnaires.definition import Problem
 from app.questionnaires.registry import Registry
+from app.review.states import DEFAULT_FILTER, ReviewFilter
 
 
 class RankingFilters(BaseModel):
@@ -52,6 +53,10 @@ class RankingCreate(BaseModel):
     )
     per_province: PerProvince | None = None
     per_sector_max: StrictInt | None = Field(default=None, ge=0)
+    review: ReviewFilter = Field(
+        default=DEFAULT_FILTER,
+        description="which responses count, by their review state as of as_of: any | not_rejected | approved",
+    )
     name: str | None = Field(default=None, max_length=200)
 
 
@@ -66,14 +71,13 @@ def create(
     filters = service.Filters(tuple(sorted(body.filters.province_code)), tuple(sorted(s.value for s in body.filters.sector)),
                               body.filters.kind.value if body.filters.kind else None)  # fmt: skip
     selection_args = _selection_args(registry, body)
-    result = service.rank(
-        session=session, registry=registry, profile=profile, principal=principal, filters=filters, as_of=as_of
-    )
+    result = service.rank(session=session, registry=registry, profile=profile, principal=principal, filters=filters,
+                          as_of=as_of, review=body.review)  # fmt: skip
     result["items"] = list(result["items"])  # a frozen ranking stores every item, explained
     if selection_args is not None:
         src, pp = selection_args
         costs = service.cost_values(session=session, registry=registry, cost=src, as_of=as_of, items=result["items"],
-                                    provinces=service.provinces_of(principal, filters))  # fmt: skip
+                                    provinces=service.provinces_of(principal, filters), review=body.review)  # fmt: skip
         result["selection"] = selection.select(
             result["items"], costs, body.budget_vnd or 0, pp.min, pp.max, body.per_sector_max
         )

@@ -15,12 +15,13 @@ from app.core.errors import PROBLEM_RESPONSES, Invalid
 from app.core.fields import UtcDatetime
 from app.core.pagination import MAX_LIMIT, Page, PageDep, decode_cursor, encode_cursor
 from app.core.routing import ApiRoute
+from app.exports import service as export
 from app.facilities.schemas import Kind, Sector
 from app.prioritisation import rankings, service
 from app.prioritisation.profiles import Profiles
 from app.prioritisation.schemas import PrioritiesPage, ProfileDocument, RankingDocument, RankingSummary
 from app.questionnaires.router import RegistryDep, cached_json, collapse
-from app.responses import export
+from app.review.states import DEFAULT_FILTER, ReviewFilter
 
 router = APIRouter(route_class=ApiRoute, prefix="/api/v1", tags=["prioritisation"])
 Planner = Annotated[Principal, Depends(require("planner"))]
@@ -133,6 +134,12 @@ def priorities(
         UtcDatetime | None,
         Query(description="RFC 3339 with offset; rank with data received up to then (default: now)"),
     ] = None,
+    review: Annotated[
+        ReviewFilter,
+        Query(
+            description="which responses count, by their review state as of as_of: any | not_rejected | approved"
+        ),
+    ] = DEFAULT_FILTER,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
     cursor: Annotated[str | None, Query(max_length=400)] = None,
     format: Literal["json", "csv", "xlsx"] = "json",
@@ -148,9 +155,8 @@ def priorities(
         tuple(sorted(s.value for s in sector or [])),
         kind.value if kind else None,
     )
-    result = service.ranked(
-        session=session, registry=registry, profile=prof, principal=principal, filters=filters, as_of=when
-    )
+    result = service.ranked(session=session, registry=registry, profile=prof, principal=principal, filters=filters,
+                            as_of=when, review=review)  # fmt: skip
     if format != "json":
         header, rows = _flat(result)
         chunks, media = export.stream(format, header, rows, f"{prof.key}-v{prof.version}")

@@ -90,6 +90,7 @@ class PrioritiesPage(BaseModel):
     profile: ProfileRef
     method: str
     as_of: str
+    review: str | None = Field(default=None, description="the review filter: which responses counted")
     candidates: int = Field(description="facilities ranked")
     excluded: int = Field(description="facilities dropped by a `missing: exclude` criterion")
     constant_criteria: list[str] = Field(
@@ -135,6 +136,10 @@ class RankingDocument(BaseModel):
     method: str
     as_of: str
     filters: RankingFiltersRead
+    review: str | None = Field(
+        default=None,
+        description="the review filter: which responses counted (absent in rankings made before it)",
+    )
     candidates: int
     excluded: int
     constant_criteria: list[str]

@@ -21,6 +21,7 @@ from app.prioritisation import data
 from app.prioritisation.methods import METHODS
 from app.prioritisation.profiles import Criterion, Profile, Source
 from app.questionnaires.registry import Registry
+from app.review.states import DEFAULT_FILTER
 
 # as_of caveat: a write is stamped received_at when inserted and is visible at commit, a few ms later
 # (seconds for a big batch). An explicit as_of older than that reproduces exactly; frozen rankings
@@ -161,8 +162,11 @@ def rank(
     principal: Principal,
     filters: Filters,
     as_of: datetime,
+    review: str = DEFAULT_FILTER,
 ) -> dict[str, Any]:
-    """The full ranking of every candidate, each item explaining itself; deterministic for the same inputs."""
+    """The full ranking of every candidate, each item explaining itself; deterministic for the same inputs.
+
+    `review` decides which responses count (app.review.states): their review states as of `as_of`."""
     provinces = provinces_of(principal, filters)
     everyone = data.facilities_as_of(session, as_of, provinces)
     snaps = [s for s in everyone
@@ -186,7 +190,8 @@ def rank(
     # Facilities that were elsewhere at as_of (moved since) carry their responses' current province.
     moved = [e.id for e in everyone if e.moved]
     tables = {
-        q: data.latest_revisions(session, q, keys[q], as_of, provinces, cutoff, moved) for q in sorted(keys)
+        q: data.latest_revisions(session, q, keys[q], as_of, provinces, cutoff, moved, review=review)
+        for q in sorted(keys)
     }
     cols = _Columns(registry, tables, snaps)
 
@@ -279,6 +284,7 @@ def rank(
         "method": profile.method,
         "as_of": as_of.isoformat().replace("+00:00", "Z"),
         "filters": filters.as_dict(),
+        "review": review,
         "candidates": len(idx),
         "excluded": int(n - len(idx)),
         "constant_criteria": [c.id for j, c in enumerate(profile.criteria) if len(idx) and constant[j]],
@@ -325,6 +331,7 @@ def ranked(
     principal: Principal,
     filters: Filters,
     as_of: datetime,
+    review: str = DEFAULT_FILTER,
 ) -> dict[str, Any]:
     """`rank`, reusing this process's recent results for the same inputs (the pages of one ranking)."""
     key = (
@@ -334,6 +341,7 @@ def ranked(
         filters,
         principal.provinces,
         as_of.isoformat(),
+        review,
     )
     return _cache.get_or_compute(
         key,
@@ -344,6 +352,7 @@ def ranked(
             principal=principal,
             filters=filters,
             as_of=as_of,
+            review=review,
         ),
     )
 
@@ -382,8 +391,10 @@ def cost_values(
     as_of: datetime,
     items: list[dict[str, Any]],
     provinces: list[str] | None,
+    review: str = DEFAULT_FILTER,
 ) -> dict[str, float | None]:
-    """The cost of each ranked facility from a numeric source, as of the ranking's instant."""
+    """The cost of each ranked facility from a numeric source, as of the ranking's instant (from the responses
+    that count under the ranking's `review` filter)."""
     ids = {it["facility"]["id"] for it in items}
     if cost.kind == "facility":
         by_id = {s.id: s for s in data.facilities_as_of(session, as_of, provinces) if s.id in ids}
@@ -391,7 +402,14 @@ def cost_values(
     ranked = [data.Snapshot(fid, "", "", "", "", {}) for fid in sorted(ids)]
     q = cost.questionnaire or ""
     table = data.latest_revisions(
-        session, q, (cost.name,), as_of, provinces, None, data.moved_ids(session, as_of, provinces)
+        session,
+        q,
+        (cost.name,),
+        as_of,
+        provinces,
+        None,
+        data.moved_ids(session, as_of, provinces),
+        review=review,
     )
     crit = Criterion(id="cost", sources=(cost,), direction="cost", weight=1.0, missing="exclude")
     vals, _, _ = _Columns(registry, {q: table}, ranked).column(cost, crit)

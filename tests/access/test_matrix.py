@@ -52,6 +52,8 @@ EXPECTED: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/responses/{response_id}/comments"): {"admin", "planner", "field_officer"},
     ("GET", "/api/v1/exports/responses.csv"): {"admin", "planner"},
     ("GET", "/api/v1/exports/facilities.csv"): {"admin", "planner"},
+    ("GET", "/api/v1/exports/responses.geojson"): {"admin", "planner"},
+    ("GET", "/api/v1/exports/facilities.geojson"): {"admin", "planner"},
     ("GET", "/api/v1/priorities"): {"admin", "planner"},
     ("POST", "/api/v1/rankings"): {"admin", "planner"},
     ("GET", "/api/v1/rankings"): {"admin", "planner"},
@@ -197,7 +199,7 @@ class World:
             kwargs["json"] = {"state": "has_issues", "comment": "Số tiền vay có đúng không?"}
         elif method == "POST" and path.endswith("/comments"):
             kwargs["json"] = {"comment": "Đã kiểm tra lại với cơ sở."}
-        elif path == "/api/v1/exports/responses.csv":
+        elif path in ("/api/v1/exports/responses.csv", "/api/v1/exports/responses.geojson"):
             params = {"questionnaire": "loans", "version": 2}
         elif path == "/api/v1/priorities":
             params = {"profile": "point-project", "profile_version": 1}

@@ -1,4 +1,5 @@
-"""Streamed exports: rows fetched in keyset pages and written as they come (constant memory)."""
+"""Streamed exports, one place for every download: rows fetched in keyset pages and written as they come
+(constant memory), CSV with BOM or XLSX, formula neutralisation."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from app.access.principal import Principal
 from app.access.scope import readable
 from app.core.db import get_engine, session_scope
 from app.core.pagination import Keyset, pages
+from app.exports import labels as L
+from app.exports.labels import Lang
 from app.models import Facility, Response, ResponseRevision
 from app.models.types import UTCDateTime
 from app.questionnaires.definition import Definition
@@ -46,29 +49,57 @@ def neutralise(value: Any) -> Any:
     return value
 
 
-def response_columns(d: Definition) -> list[str]:
-    cols = list(BASE_COLUMNS)
+def response_columns(d: Definition, labels: Lang | None = None, *, safe: bool = True) -> list[str]:
+    """Column names: codes (`question/choice` for select_multiple), or with `labels` the fixed columns' and
+    questions' labels (`question label: choice label`), neutralised like any cell when `safe` (spreadsheets)."""
+    if labels is None:
+        cols = list(BASE_COLUMNS)
+        for q in d.questions:
+            cols.extend(
+                f"{q.id}/{c}" for c in q.choice_codes
+            ) if q.type == "select_multiple" else cols.append(q.id)
+        return cols
+    cols = [L.named(L.RESPONSE_BASE, c, labels) for c in BASE_COLUMNS]
     for q in d.questions:
-        cols.extend(f"{q.id}/{c}" for c in q.choice_codes) if q.type == "select_multiple" else cols.append(
-            q.id
-        )
-    return cols
+        label = L.text(q.label, labels)
+        if q.type == "select_multiple":
+            cols.extend(f"{label}: {L.text(c.label, labels)}" for c in q.choices)
+        else:
+            cols.append(label)
+    return [neutralise(c) for c in cols] if safe else cols
 
 
-_PLAIN, _MULTI, _BOOL, _TEXT = range(4)
+_PLAIN, _MULTI, _BOOL, _TEXT, _CHOICE = range(5)
 
 
-def _cells_plan(d: Definition) -> Callable[[dict[str, Any]], list[Any]]:
-    """Compiled once per export: answers → the cells of one row, in definition order."""
+def _cells_plan(
+    d: Definition, labels: Lang | None = None, *, safe: bool = True
+) -> Callable[[dict[str, Any]], list[Any]]:
+    """Compiled once per export: answers → the cells of one row, in definition order.
+
+    Codes by default (booleans 1/0); with `labels`, select_one answers as their choice labels and booleans as
+    Có/Không (Yes/No); select_multiple stays one 0/1 column per choice. `safe`: text cells (answers and labels)
+    are neutralised for spreadsheets; labels are neutralised once here, not per cell."""
     kinds = {"select_multiple": _MULTI, "boolean": _BOOL, "text": _TEXT}
-    plan = [
-        (kinds.get(q.type, _PLAIN), q.id, q.choice_codes, [None] * len(q.choice_codes)) for q in d.questions
-    ]
+    if labels is not None:
+        kinds["select_one"] = _CHOICE
+    fix = neutralise if safe else _same
+    plan: list[tuple[int, str, Any, list[None]]] = []
+    for q in d.questions:
+        kind = kinds.get(q.type, _PLAIN)
+        extra: Any = q.choice_codes
+        if kind == _CHOICE:
+            extra = {c.code: fix(L.text(c.label, labels)) for c in q.choices}  # type: ignore[arg-type]
+        elif kind == _BOOL and labels is not None:
+            extra = tuple(fix(t) for t in L.BOOLEAN[labels])
+        elif kind == _BOOL:
+            extra = (1, 0)
+        plan.append((kind, q.id, extra, [None] * len(q.choice_codes)))
 
     def cells(answers: dict[str, Any]) -> list[Any]:
         get = answers.get
         out: list[Any] = []
-        for kind, qid, codes, blanks in plan:
+        for kind, qid, extra, blanks in plan:
             v = get(qid)
             if v is None:
                 if kind == _MULTI:
@@ -78,11 +109,13 @@ def _cells_plan(d: Definition) -> Callable[[dict[str, Any]], list[Any]]:
             elif kind == _PLAIN:
                 out.append(v)
             elif kind == _MULTI:
-                out.extend([1 if c in v else 0 for c in codes])
+                out.extend([1 if c in v else 0 for c in extra])
             elif kind == _BOOL:
-                out.append(1 if v else 0)
+                out.append(extra[0] if v else extra[1])
+            elif kind == _CHOICE:
+                out.append(extra.get(v, v))
             else:
-                out.append(neutralise(v))
+                out.append(fix(v))
         return out
 
     return cells
@@ -104,7 +137,7 @@ def _iso_utc(to_datetime: Callable[[Any], datetime]) -> Callable[[Any], str]:
 
 
 def response_rows(
-    principal: Principal, d: Definition, province_code: list[str] | None = None
+    principal: Principal, d: Definition, province_code: list[str] | None = None, labels: Lang | None = None
 ) -> Iterator[list[Any]]:
     """Latest revision of each response to this version, receive order, one short read transaction per page.
 
@@ -119,7 +152,7 @@ def response_rows(
         principal, questionnaire=d.key, version=d.version, province_code=province_code, columns=cols
     )
     base = base.join(Facility, Facility.id == Response.facility_id)  # type: ignore[arg-type]
-    cells = _cells_plan(d)
+    cells = _cells_plan(d, labels)
     iso: Callable[[Any], str] | None = None
     loads = json.loads
     for rows in pages(session_scope, base, service.RECEIVE_ORDER, size=PAGE, scalars=False, key=_first):
@@ -151,21 +184,53 @@ def _same(v: Any) -> Any:
     return v
 
 
-def facility_rows(
+def facility_columns(labels: Lang | None = None, *, safe: bool = True) -> list[str]:
+    if labels is None:
+        return FACILITY_COLUMNS
+    cols = [L.named(L.FACILITY, c, labels) for c in FACILITY_COLUMNS]
+    return [neutralise(c) for c in cols] if safe else cols
+
+
+def facility_statement(
     principal: Principal, province_code: list[str] | None = None, sector: list[str] | None = None
-) -> Iterator[list[Any]]:
+) -> Any:
+    """The facilities the caller may read, filtered (without paging)."""
     stmt: Any = readable(select(Facility), principal, Facility.province_code)
     if province_code:
         stmt = stmt.where(Facility.province_code.in_(province_code))  # type: ignore[attr-defined]
     if sector:
         stmt = stmt.where(Facility.sector.in_(sector))  # type: ignore[attr-defined]
+    return stmt
+
+
+def facility_values(labels: Lang | None = None, *, safe: bool = True) -> Callable[[Facility], list[Any]]:
+    """A facility → its cells in FACILITY_COLUMNS order (kind and sector as labels with `labels`)."""
+    fix = neutralise if safe else _same
+    named = {"kind": L.KIND, "sector": L.SECTOR} if labels is not None else {}
+
+    def values(f: Facility) -> list[Any]:
+        out = []
+        for c in FACILITY_COLUMNS:
+            v = getattr(f, c)
+            if c in named:
+                v = L.named(named[c], v, labels)  # type: ignore[arg-type]
+            out.append(v.isoformat() if hasattr(v, "isoformat") else fix(v))
+        return out
+
+    return values
+
+
+def facility_rows(
+    principal: Principal,
+    province_code: list[str] | None = None,
+    sector: list[str] | None = None,
+    labels: Lang | None = None,
+) -> Iterator[list[Any]]:
+    values = facility_values(labels)
+    stmt = facility_statement(principal, province_code, sector)
     for rows in pages(session_scope, stmt, Keyset(Facility.seq), size=PAGE):
         for f in rows:
-            out = []
-            for c in FACILITY_COLUMNS:
-                v = getattr(f, c)
-                out.append(v.isoformat() if hasattr(v, "isoformat") else neutralise(v))
-            yield out
+            yield values(f)
 
 
 def csv_stream(header: Sequence[str], rows: Iterator[list[Any]], batch: int = 500) -> Iterator[bytes]:
