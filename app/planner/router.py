@@ -19,6 +19,9 @@ from app.access import scope, sessions
 from app.access.deps import public
 from app.core.db import SessionDep, StagedWriteSessionDep, WriteSessionDep
 from app.core.errors import AppError, validation_errors
+from app.exports import geojson
+from app.exports import service as export
+from app.exports.labels import Lang
 from app.facilities import service as facilities
 from app.facilities.schemas import Kind, Sector
 from app.models.types import utcnow
@@ -40,11 +43,10 @@ from app.planner.web import PageRoute, asset_response, language, render
 from app.prioritisation import rankings, service, summary
 from app.prioritisation.router import ProfilesDep, _flat
 from app.questionnaires.router import RegistryDep
-from app.responses import export
 from app.responses import service as responses
 from app.review import service as review
 from app.review.schemas import CommentCreate, ReviewCreate
-from app.review.states import ReviewState
+from app.review.states import DEFAULT_FILTER, ReviewFilter, ReviewState
 
 router = APIRouter(route_class=PageRoute, prefix="/planner", include_in_schema=False)
 
@@ -157,6 +159,7 @@ def priorities(
     sector: Sector | Literal[""] = "",
     kind: Kind | Literal[""] = "",
     as_of: Annotated[str | None, Query(max_length=40)] = None,
+    review: ReviewFilter = DEFAULT_FILTER,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Response:
@@ -186,7 +189,7 @@ def priorities(
                 (province_code,) if province_code else (), (sector,) if sector else (), kind or None
             )
             result = service.ranked(session=session, registry=registry, profile=chosen, principal=principal,
-                                    filters=filters, as_of=at)  # fmt: skip
+                                    filters=filters, as_of=at, review=review)  # fmt: skip
         except AppError as exc:
             errors += [{"path": e["path"], "text": views.error_text(e, lang)} for e in exc.errors or []] or [
                 {"path": "", "text": exc.detail or ""}
@@ -202,8 +205,10 @@ def priorities(
     context: dict[str, Any] = dict(
         section="priorities", profiles=views.profile_choices(profiles, lang), chosen=chosen, result=result, rows=rows,
         legend=legend, errors=errors, scope=_scope_provinces(principal), sectors=list(i18n.SECTORS), kinds=list(i18n.KINDS),
+        review_filters=list(i18n.REVIEW_FILTERS),
         f={"profile": f"{chosen.key}:{chosen.version}" if chosen else (profile or ""), "province_code": province_code or "",
-           "sector": sector, "kind": kind, "as_of": as_of or "", "as_of_input": i18n.local_input(when), "size": size},
+           "sector": sector, "kind": kind, "as_of": as_of or "", "as_of_input": i18n.local_input(when), "size": size,
+           "review": review},
         page=page, pages=pages, size=size,
     )  # fmt: skip
     if request.headers.get("hx-request") == "true" and request.headers.get("hx-target") == "results":
@@ -390,6 +395,7 @@ def _selection_context(request: Request, signed: Any, registry: Any, profiles: A
                        errors: dict[str, list[str]]) -> dict[str, Any]:  # fmt: skip
     lang = language(request)
     return dict(section="selection", profiles=views.profile_choices(profiles, lang), scope=_scope_provinces(signed.principal),
+                reviews=list(i18n.REVIEW_FILTERS),
                 sectors=list(i18n.SECTORS), cost_sources=views.cost_sources(registry, lang), form=form, errors=errors)  # fmt: skip
 
 
@@ -403,12 +409,13 @@ def selection_form(
     province_code: Annotated[list[str] | None, Query(max_length=40)] = None,
     sector: Annotated[list[Sector] | None, Query(max_length=10)] = None,
     as_of: Annotated[str | None, Query(max_length=40)] = None,
+    review: ReviewFilter = DEFAULT_FILTER,
 ) -> Response:
     """The budgeted selection form (filters may come from the priorities page)."""
     chosen = views.chosen_profile(profiles, profile)
     form = {"profile": f"{chosen.key}:{chosen.version}" if chosen else "", "province_code": province_code or [],
             "sector": [s.value for s in sector or []], "as_of": as_of or "", "budget_vnd": "", "cost_source": "",
-            "per_province_min": "", "per_province_max": "", "name": ""}  # fmt: skip
+            "per_province_min": "", "per_province_max": "", "name": "", "review": review}  # fmt: skip
     return render(
         request, "selection.html", **_selection_context(request, signed, registry, profiles, form, {})
     )
@@ -440,7 +447,7 @@ def create_selection(
     """Freeze a ranking with its budgeted selection (POST /rankings through the service), then show it."""
     lang = language(request)
     values: dict[str, Any] = {k: str(form.get(k) or "").strip() for k in
-                              ("profile", "as_of", "budget_vnd", "cost_source", "per_province_min", "per_province_max", "name")}  # fmt: skip
+                              ("profile", "as_of", "budget_vnd", "cost_source", "per_province_min", "per_province_max", "name", "review")}  # fmt: skip
     values["province_code"] = [str(v) for v in form.getlist("province_code")]
     values["sector"] = [str(v) for v in form.getlist("sector")]
     errors: dict[str, list[str]] = {}
@@ -472,6 +479,7 @@ def create_selection(
                 "filters": {"province_code": values["province_code"], "sector": values["sector"]},
                 "as_of": parsed["as_of"], "budget_vnd": parsed["budget_vnd"], "cost_source": values["cost_source"] or None,
                 "per_province": per_province or None, "name": values["name"] or None,
+                "review": values["review"] or DEFAULT_FILTER,
             })  # fmt: skip
             r = rankings.create(
                 session=session, registry=registry, profiles=profiles, principal=signed.principal, body=body
@@ -547,37 +555,63 @@ def _file(chunks: Any, media: str, filename: str) -> StreamingResponse:
 
 
 Format = Literal["csv", "xlsx"]
+FileFormat = Literal["csv", "xlsx", "geojson"]
+Labels = Literal["vi", "en", "codes"]
+
+
+def _labels(request: Request, asked: str | None) -> Lang | None:
+    """Column and choice labels of a download: as asked, or the page's language; `codes` keeps the codes."""
+    if asked == "codes":
+        return None
+    return asked or language(request)  # type: ignore[return-value]
 
 
 @router.get("/downloads/facilities")
 def download_facilities(
+    request: Request,
     signed: Planner,
     province_code: Annotated[str | None, Query(max_length=2)] = None,
     sector: Sector | Literal[""] = "",
-    format: Format = "csv",
+    format: FileFormat = "csv",
+    labels: Labels | None = None,
 ) -> StreamingResponse:
-    """The facilities of your provinces (streamed by the export module)."""
-    rows = export.facility_rows(
-        signed.principal, [province_code] if province_code else None, [sector] if sector else None
-    )
-    chunks, media = export.stream(format, export.FACILITY_COLUMNS, rows, "facilities")
+    """The facilities of your provinces: a spreadsheet, or points for mapping tools (streamed by app.exports)."""
+    names = _labels(request, labels)
+    provs, sectors = [province_code] if province_code else None, [str(sector)] if sector else None
+    if format == "geojson":
+        features = geojson.facility_features(signed.principal, provs, sectors, names)
+        return _file(geojson.collection("facilities", features), geojson.MEDIA_TYPE, "facilities.geojson")
+    rows = export.facility_rows(signed.principal, provs, sectors, names)
+    chunks, media = export.stream(format, export.facility_columns(names), rows, "facilities")
     return _file(chunks, media, f"facilities.{format}")
 
 
 @router.get("/downloads/responses")
 def download_responses(
+    request: Request,
     signed: Planner,
     registry: RegistryDep,
-    questionnaire: Annotated[str, Query(max_length=80)],
-    version: Annotated[int, Query(ge=1, le=10_000)],
+    questionnaire: Annotated[str, Query(max_length=120)],
+    version: Annotated[int | None, Query(ge=1, le=10_000)] = None,
     province_code: Annotated[str | None, Query(max_length=2)] = None,
-    format: Format = "csv",
+    format: FileFormat = "csv",
+    labels: Labels | None = None,
 ) -> StreamingResponse:
-    """One row per response to one questionnaire version, latest revision (streamed by the export module)."""
+    """One row (or point) per response to one questionnaire version, latest revision (streamed by app.exports).
+    The form names the version as `questionnaire=key:version`."""
+    if version is None:
+        key, _, number = questionnaire.rpartition(":")
+        questionnaire, version = key, int(number) if number.isdigit() else 0
     d = registry.get(questionnaire, version)
-    rows = export.response_rows(signed.principal, d, [province_code] if province_code else None)
-    chunks, media = export.stream(format, export.response_columns(d), rows, f"{d.key}-v{d.version}")
-    return _file(chunks, media, f"{d.key}-v{d.version}.{format}")
+    names = _labels(request, labels)
+    provs = [province_code] if province_code else None
+    name = f"{d.key}-v{d.version}"
+    if format == "geojson":
+        features = geojson.response_features(signed.principal, d, provs, names)
+        return _file(geojson.collection(name, features), geojson.MEDIA_TYPE, f"{name}.geojson")
+    rows = export.response_rows(signed.principal, d, provs, names)
+    chunks, media = export.stream(format, export.response_columns(d, names), rows, name)
+    return _file(chunks, media, f"{name}.{format}")
 
 
 @router.get("/downloads/rankings/{ranking_id}")

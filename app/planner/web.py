@@ -133,6 +133,7 @@ def environment() -> Environment:
         sector=_label(i18n.SECTORS),
         kind=_label(i18n.KINDS),
         review_state=_label(i18n.REVIEW_STATES),
+        review_filter=_label(i18n.REVIEW_FILTERS),
         role=_label(i18n.ROLES),
         province=_province,
         text=_text,

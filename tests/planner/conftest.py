@@ -82,6 +82,8 @@ def world(app, client, make_key) -> World:  # type: ignore[no-untyped-def]
                                        ("C", "68", 0, "textiles_garments"), ("D", "01", 0, "handicrafts")):  # fmt: skip
         body = facility_body(name=NAMES[tag], province_code=prov, annual_revenue_vnd=2_500_000_000, sector=sector,
                              prior_support=[{"year": 2021, "programme": "Khuyến công quốc gia"}] * support)  # fmt: skip
+        if tag in "AD":
+            body["location"] = {"lat": 11.95, "lon": 108.45} if tag == "A" else {"lat": 20.98, "lon": 105.91}
         r = client.post("/api/v1/facilities", json=body, headers=fo)
         assert r.status_code == 201, r.text
         w.ids[tag] = r.json()["id"]

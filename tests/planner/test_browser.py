@@ -100,9 +100,23 @@ def test_from_sign_in_to_a_frozen_explained_budgeted_selection(
         == "approved"
     )
 
-    # A budgeted selection, frozen and explained.
-    nav(page, "Chọn theo ngân sách").click()
-    page.wait_for_url(base + "/planner/selection")
+    # Rank with approved answers only: A's loan answers count (approved), B's do not (nobody approved them).
+    nav(page, "Thứ tự ưu tiên").click()
+    page.get_by_label("Câu trả lời được tính").select_option("approved")
+    page.get_by_role("button", name="Xem").click()
+    page.wait_for_url(re.compile(r"review=approved"))
+    page.get_by_text("Câu trả lời được tính: Chỉ câu trả lời đã duyệt").wait_for()
+    row_b = page.get_by_role("row").filter(has_text=NAMES["B"])
+    assert "thiếu: Nhu cầu vay so với doanh thu" in row_b.inner_text()
+    assert (
+        "thiếu: Nhu cầu vay so với doanh thu"
+        not in page.get_by_role("row").filter(has_text=NAMES["A"]).first.inner_text()
+    )
+
+    # From these candidates to a budgeted selection, frozen and explained.
+    page.get_by_role("link", name="Chọn theo ngân sách từ các ứng viên này").click()
+    page.wait_for_url(re.compile(r"/planner/selection\?.*review=approved"))
+    assert page.get_by_label("Câu trả lời được tính").input_value() == "approved"
     page.get_by_label("Ngân sách (đồng)").fill("600.000.000")
     page.get_by_label("Chi phí hỗ trợ mỗi cơ sở").select_option("loans.loan_amount_vnd")
     page.get_by_label("Ít nhất").fill("1")
@@ -111,8 +125,9 @@ def test_from_sign_in_to_a_frozen_explained_budgeted_selection(
     page.wait_for_url(re.compile(r"/planner/rankings/[0-9a-f-]+\?created=1"))
     body = text(page).replace("\u00a0", " ")
     assert "Đề án điểm 2027, đợt 1" in body and "Danh sách đã được tính và chốt" in body
+    assert "Câu trả lời được tính: Chỉ câu trả lời đã duyệt" in body
     assert "Ngân sách 600.000.000 ₫" in body and "Tổng chi phí của danh sách 500.000.000 ₫" in body
-    assert "Ngân sách: phần còn lại không đủ cho thêm ứng viên nào." in body
+    assert "Không có chi phí (không thể chọn) 2" in body  # B (its cost is not approved) and C (no answer)
     selected = page.locator("table", has=page.get_by_role("columnheader", name="Chi phí"))
     assert NAMES["A"] in selected.inner_text() and NAMES["B"] not in selected.inner_text()
     # The chart is drawn (Chart.js, loaded from this site under the CSP) and its figures are in a table too.
@@ -129,12 +144,21 @@ def test_from_sign_in_to_a_frozen_explained_budgeted_selection(
         page.get_by_role("link", name="Tải mọi ứng viên (CSV)").click()
     csv_text = open(info.value.path(), encoding="utf-8-sig").read()  # noqa: SIM115
     assert csv_text.splitlines()[0].endswith(",selected") and NAMES["A"] in csv_text
-    # And a questionnaire's responses from the downloads page.
+    # A questionnaire's responses, with Vietnamese column names, and the establishments as map points.
     nav(page, "Tải xuống").click()
+    responses = page.locator("form[action='/planner/downloads/responses']")
+    responses.get_by_label("Phiếu khảo sát").select_option(label="Nhu cầu vốn vay v2")
     with page.expect_download() as info:
-        page.get_by_role("link", name="Nhu cầu vốn vay v2 — CSV").click()
+        responses.get_by_role("button", name="Tải xuống").click()
     assert info.value.suggested_filename == "loans-v2.csv"
-    assert NAMES["B"] in open(info.value.path(), encoding="utf-8-sig").read()  # noqa: SIM115
+    rows = open(info.value.path(), encoding="utf-8-sig").read().splitlines()  # noqa: SIM115
+    assert rows[0].startswith("Mã phiếu,Mã cơ sở,Tên cơ sở") and NAMES["B"] in "\n".join(rows)
+    facilities = page.locator("form[action='/planner/downloads/facilities']")
+    facilities.get_by_label("Định dạng").select_option("geojson")
+    with page.expect_download() as info:
+        facilities.get_by_role("button", name="Tải xuống").click()
+    assert info.value.suggested_filename == "facilities.geojson"
+    assert '"coordinates":[108.45,11.95]' in open(info.value.path(), encoding="utf-8").read()  # noqa: SIM115
     assert console.errors == []
 
 

@@ -289,12 +289,33 @@ def test_downloads(world: World) -> None:
     c, csrf = world.browser("planner")
     page = _text(c.get("/planner/downloads").text)
     assert "Nhu cầu vốn vay" in page and "CSV" in page
-    r = c.get("/planner/downloads/responses", params={"questionnaire": "loans", "version": 2})
+    r = c.get("/planner/downloads/responses", params={"questionnaire": "loans:2"})  # as the form sends it
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     assert r.headers["content-disposition"] == 'attachment; filename="loans-v2.csv"'
     rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
-    assert rows[0][:3] == ["response_id", "facility_id", "facility_name"]
+    assert (
+        rows[0][:3] == ["Mã phiếu", "Mã cơ sở", "Tên cơ sở"] and "Số tiền cần vay" in rows[0]
+    )  # Vietnamese labels
     assert sorted(row[2] for row in rows[1:]) == sorted([NAMES["A"], NAMES["B"]])
+    assert any(
+        "Mua máy móc, thiết bị" in cell for cell in rows[0]
+    )  # choices too (select_multiple: a column each)
+    codes = c.get(
+        "/planner/downloads/responses", params={"questionnaire": "loans", "version": 2, "labels": "codes"}
+    )
+    assert codes.text.lstrip("\ufeff").startswith("response_id,facility_id,facility_name")
+    en = c.get("/planner/downloads/responses?questionnaire=loans:2&labels=en").text
+    assert "Loan amount needed" in en.splitlines()[0]
+    geo = c.get("/planner/downloads/facilities", params={"format": "geojson"})
+    assert geo.headers["content-type"].startswith("application/geo+json")
+    doc = json.loads(geo.text)
+    assert [f["geometry"]["coordinates"] for f in doc["features"]] == [[108.45, 11.95]] and doc[
+        "without_location"
+    ] == 2
+    points = json.loads(
+        c.get("/planner/downloads/responses", params={"questionnaire": "loans:2", "format": "geojson"}).text
+    )
+    assert len(points["features"]) == 2 and world.ids["D"] not in json.dumps(points)
     x = c.get("/planner/downloads/facilities", params={"format": "xlsx"})
     assert x.headers["content-type"].startswith("application/vnd.openxmlformats") and x.content[:2] == b"PK"
     r = c.post("/planner/selection", follow_redirects=False, data={
@@ -310,3 +331,40 @@ def test_downloads(world: World) -> None:
         c.get("/planner/downloads/responses", params={"questionnaire": "nope", "version": 1}).status_code
         == 404
     )
+
+
+def test_ranking_with_approved_answers_only(world: World) -> None:
+    c, csrf = world.browser("planner")
+    approved_only = {"review": "approved"}
+    row_a = _row(c.get("/planner/priorities", params=approved_only).text, NAMES["A"])
+    assert "thiếu: Nhu cầu vay so với doanh thu" in row_a  # nobody approved A's loan answers yet
+    assert "Câu trả lời được tính: Chỉ câu trả lời đã duyệt" in _text(
+        c.get("/planner/priorities", params=approved_only).text
+    )
+    c.post(
+        f"/planner/responses/{world.responses['A']}/review", data={"csrf_token": csrf, "state": "approved"}
+    )
+    row_a = _row(c.get("/planner/priorities", params=approved_only).text, NAMES["A"])
+    assert "thiếu: Nhu cầu vay so với doanh thu" not in row_a
+    # Rejected answers never count by default.
+    c.post(
+        f"/planner/responses/{world.responses['B']}/review", data={"csrf_token": csrf, "state": "rejected"}
+    )
+    assert "thiếu: Nhu cầu vay so với doanh thu" in _row(c.get("/planner/priorities").text, NAMES["B"])
+    assert "thiếu: Nhu cầu vay so với doanh thu" not in _row(
+        c.get("/planner/priorities", params={"review": "any"}).text, NAMES["B"]
+    )
+    # A budgeted selection over approved answers only: only A has an approved cost; the choice is recorded.
+    r = c.post("/planner/selection", follow_redirects=False, data={
+        "csrf_token": csrf, "profile": "point-project:1", "budget_vnd": "10.000.000.000",
+        "cost_source": "loans.loan_amount_vnd", "review": "approved"})  # fmt: skip
+    assert r.status_code == 303
+    page = c.get(r.headers["location"])
+    assert "Câu trả lời được tính: Chỉ câu trả lời đã duyệt" in _text(page.text)
+    rid = r.headers["location"].split("/")[-1].split("?")[0]
+    doc = world.client.get(f"/api/v1/rankings/{rid}", headers=world.keys["planner"]).json()
+    assert doc["request"]["review"] == "approved"
+    assert [s["facility_id"] for s in doc["selection"]["selected"]] == [world.ids["A"]]
+    bad = c.post("/planner/selection", data={"csrf_token": csrf, "profile": "point-project:1", "budget_vnd": "1.000",
+                                             "review": "maybe"})  # fmt: skip
+    assert bad.status_code == 422 and 'id="review-error"' in bad.text
