@@ -35,6 +35,18 @@ document.addEventListener('htmx:afterSettle', (event) => {
   renderCharts(target || document);
 });
 
+// A long form post (a budgeted selection solves for tens of seconds at national scale): the button says it is
+// working and cannot be pressed twice.
+document.addEventListener('submit', (event) => {
+  const form = event.target;
+  if (!(form instanceof HTMLFormElement) || !form.hasAttribute('data-busy')) return;
+  const button = form.querySelector('button[type="submit"]');
+  if (button) {
+    button.setAttribute('aria-busy', 'true');
+    setTimeout(() => { button.disabled = true; }, 0); // after the browser has taken the form's values
+  }
+});
+
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, Legend, Tooltip);
 
 // Okabe–Ito colours: distinguishable with the common colour-vision deficiencies.
