@@ -193,12 +193,16 @@ ERROR_CODES = {
     "min_above_max": N_("The minimum per province is above the maximum."),
     "infeasible": N_("No selection meets every constraint within this budget."),
     "in_future": N_("Choose a time in the past: a ranking only uses data already received."),
-    "no_support_cost": N_("This profile has no support cost: choose a cost source."),
     "not_a_number": N_("Write a whole number of đồng, e.g. 20.000.000.000."),
     "unknown_key": N_("This key is unknown or has been revoked."),
     "role_not_allowed": N_(
         "The workspace is for planners and admins. Ask your administrator for a planner key."
     ),
+}
+
+# The same, for a code whose meaning depends on the field.
+FIELD_ERRORS = {
+    ("cost_source", "required"): N_("This profile has no support cost: choose a cost source."),
 }
 
 

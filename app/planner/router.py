@@ -136,12 +136,12 @@ def sign_out(request: Request, signed: Planner, form: CheckedForm, session: Writ
 
 
 @router.get("/")
-def home(request: Request, signed: Planner, session: SessionDep, profiles: ProfilesDep) -> Response:
-    """Where to start: the path from priorities to a frozen, budgeted selection; recent rankings."""
+def home(request: Request, signed: Planner, session: SessionDep) -> Response:
+    """Where to start: the path from priorities to a frozen, budgeted selection; the key's scope; recent rankings."""
     recent, _ = rankings.list_rankings(session=session, principal=signed.principal, cursor=None, limit=5)
-    lang = language(request)
-    return render(request, "home.html", section="home", recent=recent, profiles=views.profile_choices(profiles, lang),
-                  scope=_scope_provinces(signed.principal))  # fmt: skip
+    return render(
+        request, "home.html", section="home", recent=recent, scope=_scope_provinces(signed.principal)
+    )
 
 
 # -- priorities ----------------------------------------------------------------------------------------------------
@@ -530,7 +530,7 @@ def ranking_page(
         profile_title=i18n.text_of(lang, profile.raw.get("title")) if profile else r.profile_key,
         selected=summary.selected_items(r), chart=views.province_chart(counts, lang, names),
         binding=views.binding_texts((sel or {}).get("binding_constraints", []), lang, names),
-        cost_label=views.cost_label(registry, (sel or {}).get("cost_source"), lang),
+        cost_label=views.cost_label(registry, sel, lang),
     )  # fmt: skip
 
 

@@ -101,9 +101,12 @@ def cost_sources(registry: Registry, lang: str) -> list[dict[str, str]]:
     return out
 
 
-def cost_label(registry: Registry, source: str | None, lang: str) -> str:
-    """What a ranking counted as each candidate's cost, in words."""
-    if not source:
+def cost_label(registry: Registry, selection: dict[str, Any] | None, lang: str) -> str:
+    """What a ranking counted as each candidate's cost, in words (the profile's support cost when the request
+    named no cost source: the selection then records the rule it applied as `support_cost`)."""
+    selection = selection or {}
+    source = selection.get("cost_source")
+    if not source or selection.get("support_cost") is not None:
         return i18n.tr(lang, "the profile's support cost")
     return next((c["label"] for c in cost_sources(registry, lang) if c["value"] == source), source)
 
@@ -309,6 +312,9 @@ def binding_texts(constraints: list[str], lang: str, province_names: dict[str, s
 
 
 def error_text(error: dict[str, str], lang: str) -> str:
-    """A field error of the API, in the reader's language when its code is known (else the API's words)."""
-    code = error.get("code", "")
+    """A field error of the API, in the reader's language when its field and code, or its code, are known (else
+    the API's own words)."""
+    code, path = error.get("code", ""), error.get("path", "")
+    if (path, code) in i18n.FIELD_ERRORS:
+        return i18n.tr(lang, i18n.FIELD_ERRORS[(path, code)])
     return i18n.tr(lang, i18n.ERROR_CODES[code]) if code in i18n.ERROR_CODES else error.get("message", "")

@@ -237,7 +237,10 @@ def test_selection_errors_are_shown_at_their_field(world: World) -> None:
     )  # infeasible: names the bound
     assert "cost_source" in errors(budget_vnd="1.000.000.000", cost_source="loans.loan_purpose")
     # No cost source: the profile's support cost; a profile without one answers with the API's error, at the field.
-    assert "cost_source" in errors(budget_vnd="1.000.000.000", cost_source="")
+    assert (
+        errors(budget_vnd="1.000.000.000", cost_source="")["cost_source"]
+        == "Bộ tiêu chí này không quy định mức hỗ trợ: hãy chọn nguồn chi phí."
+    )
     again = c.post("/planner/selection", data={**base, "budget_vnd": "hai tỷ", "name": "Giữ nguyên"}).text
     assert 'value="hai tỷ"' in again and 'value="Giữ nguyên"' in again  # what was typed stays
 
