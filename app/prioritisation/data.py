@@ -160,13 +160,10 @@ def _review_filter(conn: Any, stmt: Any, review: str, as_of: datetime, current: 
     current_revision), the latest review copied onto the response row is the one as of `as_of`; otherwise the
     latest review event received by `as_of` is joined per response."""
     actions = ReviewEvent.state.is_not(None)  # type: ignore[union-attr]
-    last_at = conn.execute(select(func.max(ReviewEvent.at)).where(actions)).scalar()
-    if (
-        last_at is None
-        or not conn.execute(
-            select(literal(1)).where(actions, ReviewEvent.at <= as_of).limit(1)  # type: ignore[operator]
-        ).first()
-    ):
+    first_at, last_at = conn.execute(
+        select(func.min(ReviewEvent.at), func.max(ReviewEvent.at)).where(actions)
+    ).one()
+    if first_at is None or first_at > as_of:
         return stmt if states.counts(review, "received") else stmt.where(false())
     if current and last_at <= as_of:
         return stmt.where(

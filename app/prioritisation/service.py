@@ -401,16 +401,8 @@ def cost_values(
         return {fid: by_id[fid].attrs.get(cost.name) for fid in ids}
     ranked = [data.Snapshot(fid, "", "", "", "", {}) for fid in sorted(ids)]
     q = cost.questionnaire or ""
-    table = data.latest_revisions(
-        session,
-        q,
-        (cost.name,),
-        as_of,
-        provinces,
-        None,
-        data.moved_ids(session, as_of, provinces),
-        review=review,
-    )
+    moved = data.moved_ids(session, as_of, provinces)
+    table = data.latest_revisions(session, q, (cost.name,), as_of, provinces, None, moved, review=review)
     crit = Criterion(id="cost", sources=(cost,), direction="cost", weight=1.0, missing="exclude")
     vals, _, _ = _Columns(registry, {q: table}, ranked).column(cost, crit)
     return {s.id: None if np.isnan(v) else float(v) for s, v in zip(ranked, vals, strict=True)}
