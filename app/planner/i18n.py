@@ -54,11 +54,6 @@ def tr(lang: str, message: str, **values: Any) -> str:
     return text % values if values else text
 
 
-def ntr(lang: str, singular: str, plural: str, n: int, **values: Any) -> str:
-    text = catalogue(lang if lang in LANGS else DEFAULT_LANG).ngettext(singular, plural, n)
-    return text % {"num": n, **values}
-
-
 # -- numbers, money, dates ---------------------------------------------------------------------------------
 
 

@@ -271,7 +271,9 @@ def test_keyboard_only(world: World, live_server: str, page: Any) -> None:
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"sector=textiles_garments"))
     page.get_by_role("heading", name="1 cơ sở được xếp hạng").wait_for()
-    page.wait_for_function("document.activeElement.tagName === 'H2'")  # focus moves to the updated results (on settle)
+    page.wait_for_function(
+        "document.activeElement.tagName === 'H2'"
+    )  # focus moves to the updated results (on settle)
 
 
 def test_english_at_one_click(world: World, live_server: str, page: Any) -> None:

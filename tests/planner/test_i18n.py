@@ -16,7 +16,7 @@ from app.planner import i18n, views
 
 CFG = ROOT / "app" / "planner" / "babel.cfg"
 PO = ROOT / "app" / "planner" / "locale" / "vi" / "LC_MESSAGES" / "messages.po"
-KEYWORDS = {**DEFAULT_KEYWORDS, "tr": (2,), "ntr": (2, 3)}
+KEYWORDS = {**DEFAULT_KEYWORDS, "tr": (2,)}
 
 
 def _used() -> set[str | tuple[str, ...]]:
