@@ -65,6 +65,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/export.py
 	$(BIN)/python bench/ranking.py
 	$(BIN)/python bench/soak.py
+	$(BIN)/python bench/planner.py
 
 clean:
 	rm -rf $(VENV) data/*.db data/*.db-* .pytest_cache .ruff_cache .mypy_cache $(ODK_ENGINE)/node_modules

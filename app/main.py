@@ -25,6 +25,7 @@ from app.forms.router import router as forms_router
 from app.openrosa.router import OpenRosaHeaders
 from app.openrosa.router import router as openrosa_router
 from app.places.router import router as places_router
+from app.planner.router import router as planner_router
 from app.prioritisation.profiles import Profiles
 from app.prioritisation.router import router as prioritisation_router
 from app.questionnaires.definition import DefinitionError
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         forms_router,
         attachments_router,
         openrosa_router,
+        planner_router,
     ):
         app.include_router(router)
     register_token_kind(form_links.TOKEN_PREFIX, form_links.resolve)

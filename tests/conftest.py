@@ -67,6 +67,7 @@ TABLES = [
     "response",
     "facility_revision",
     "facility",
+    "planner_session",
     "api_key",
 ]
 

@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     # OpenRosa: the largest submission post (XML + attachments) a device may send; Collect splits bigger
     # submissions over several posts (advertised as X-OpenRosa-Accept-Content-Length).
     openrosa_max_body_bytes: int = 16 * 1_048_576
+    # Planner workspace (/planner/): how long a signed-in session lasts (it also ends at sign-out or revocation).
+    planner_session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
 
     @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod

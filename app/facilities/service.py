@@ -235,3 +235,11 @@ def in_scope_choices(
     rows = [tuple(r) for r in session.execute(stmt)]
     rows.sort(key=lambda r: (fold(r[1]), r[1], r[0]))
     return rows  # type: ignore[return-value]
+
+
+def names(*, session: Session, principal: Principal, ids: list[str]) -> dict[str, str]:
+    """Facility id → name, for the ids the caller may read (others are left out)."""
+    if not ids:
+        return {}
+    stmt = readable(select(Facility.id, Facility.name), principal, Facility.province_code)
+    return dict(session.execute(stmt.where(Facility.id.in_(sorted(set(ids))))).tuples().all())  # type: ignore[attr-defined]

@@ -250,6 +250,21 @@ class FormLink(SQLModel, table=True):
     __table_args__ = (Index("ix_form_link_province_code_seq", "province_code", "seq"),)
 
 
+class PlannerSession(SQLModel, table=True):
+    """A signed-in planner workspace session (/planner/): the key it belongs to (never its secret), its CSRF token,
+    when it expires and when it was ended. The browser holds only a random id; this row keeps its SHA-256."""
+
+    __tablename__ = "planner_session"
+    id: int | None = Field(default=None, sa_column=Column(SeqType, primary_key=True, autoincrement=True))
+    token_hash: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    key_id: int = Field(sa_column=Column(SeqType, ForeignKey("api_key.id"), nullable=False, index=True))
+    csrf_token: str = Field(sa_column=Column(String(64), nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    ended_at: datetime | None = _dt(nullable=True)
+    client_ip: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+
+
 __all__ = [
     "ApiKey",
     "Attachment",
@@ -258,6 +273,7 @@ __all__ = [
     "Facility",
     "FacilityRevision",
     "FormLink",
+    "PlannerSession",
     "Ranking",
     "Response",
     "ResponseRevision",

@@ -5,6 +5,7 @@ A new route fails this test until it declares an access rule (public or require(
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -17,6 +18,7 @@ from tests.factories import facility_body, response_body
 
 ALL = {"admin", "planner", "field_officer", "portal"}
 PUBLIC = "public"
+PLANNER_PAGE = ("session", frozenset({"admin", "planner"}))  # planner workspace pages: a signed-in session
 
 # (method, path) -> roles allowed by the contract (admin always included), or "public".
 EXPECTED: dict[tuple[str, str], Any] = {
@@ -73,6 +75,25 @@ EXPECTED: dict[tuple[str, str], Any] = {
     ("GET", "/openrosa/forms/{key}/{version}/media/{filename}"): {"admin", "field_officer"},
     ("HEAD", "/openrosa/submission"): {"admin", "field_officer"},
     ("POST", "/openrosa/submission"): {"admin", "field_officer"},
+    ("GET", "/planner/sign-in"): PUBLIC,
+    ("POST", "/planner/sign-in"): PUBLIC,
+    ("GET", "/planner/static/{name}"): PUBLIC,
+    ("POST", "/planner/sign-out"): PLANNER_PAGE,
+    ("GET", "/planner/"): PLANNER_PAGE,
+    ("GET", "/planner/priorities"): PLANNER_PAGE,
+    ("GET", "/planner/facilities"): PLANNER_PAGE,
+    ("GET", "/planner/facilities/{facility_id}"): PLANNER_PAGE,
+    ("POST", "/planner/responses/{response_id}/review"): PLANNER_PAGE,
+    ("POST", "/planner/responses/{response_id}/comments"): PLANNER_PAGE,
+    ("GET", "/planner/review"): PLANNER_PAGE,
+    ("GET", "/planner/selection"): PLANNER_PAGE,
+    ("POST", "/planner/selection"): PLANNER_PAGE,
+    ("GET", "/planner/rankings"): PLANNER_PAGE,
+    ("GET", "/planner/rankings/{ranking_id}"): PLANNER_PAGE,
+    ("GET", "/planner/downloads"): PLANNER_PAGE,
+    ("GET", "/planner/downloads/facilities"): PLANNER_PAGE,
+    ("GET", "/planner/downloads/responses"): PLANNER_PAGE,
+    ("GET", "/planner/downloads/rankings/{ranking_id}"): PLANNER_PAGE,
 }
 # Authorised, then an answer other than 2xx from what the World holds: its response (loans) names no file.
 AUTHORISED_THEN = {
@@ -87,7 +108,8 @@ def declared_rule(route: APIRoute) -> Any:
     def walk(dep: Any) -> None:
         rule = getattr(dep.call, "access_roles", None)
         if rule is not None:
-            found.append(rule)
+            via = getattr(dep.call, "access_via", None)
+            found.append((via, frozenset(rule)) if via else rule)
         for sub in dep.dependencies:
             walk(sub)
 
@@ -120,13 +142,16 @@ def test_every_route_declares_exactly_the_contract_rule() -> None:
     for method, path, route in ROUTES:
         rules = declared_rule(route)
         assert rules, f"{method} {path} declares no access rule"
-        assert len({frozenset(r) if r != PUBLIC else PUBLIC for r in rules}) == 1, (
+        assert len({frozenset(r) if r != PUBLIC and not isinstance(r, tuple) else r for r in rules}) == 1, (
             f"{method} {path} declares several rules"
         )
         assert (method, path) in EXPECTED, f"{method} {path} is not in the access matrix; add it"
         want = EXPECTED[(method, path)]
         got = rules[0]
-        assert (got == PUBLIC) if want == PUBLIC else (set(got) == set(want)), (method, path, got, want)
+        if isinstance(want, tuple):
+            assert got == want, (method, path, got, want)
+        else:
+            assert (got == PUBLIC) if want == PUBLIC else (set(got) == set(want)), (method, path, got, want)
         seen.add((method, path))
     # Every expected route exists (a route removed from the app must be removed here too).
     assert set(EXPECTED) == seen, set(EXPECTED) ^ seen
@@ -221,12 +246,17 @@ class World:
         return self.client.request(method, url, **kwargs)
 
 
-@pytest.mark.parametrize(
-    "method, path", [(m, p) for m, p, _ in ROUTES], ids=[f"{m} {p}" for m, p, _ in ROUTES]
-)
+API_ROUTES = [(m, p) for m, p, _ in ROUTES if not isinstance(EXPECTED.get((m, p)), tuple)]
+
+
+@pytest.mark.parametrize("method, path", API_ROUTES, ids=[f"{m} {p}" for m, p in API_ROUTES])
 def test_route_access(client, make_key, method: str, path: str) -> None:
     want = EXPECTED[(method, path)]
     world = World(client, make_key)
+    if path.startswith("/planner/"):  # the workspace's public routes: the sign-in form and built assets
+        r = planner_public_request(client, world, method, path)
+        assert r.status_code < 400, (r.status_code, r.text)
+        return
     if want == PUBLIC:
         r = world.request(method, path, {})
         assert r.status_code < 400, (r.status_code, r.text)
@@ -257,3 +287,83 @@ def test_route_access(client, make_key, method: str, path: str) -> None:
                 assert r.status_code < 400, (role, r.status_code, r.text)
         else:
             assert r.status_code == 403, (role, r.status_code, r.text)
+
+
+# -- planner workspace pages: a signed-in session instead of an Authorization header ------------------------------
+
+
+def planner_public_request(client, world: World, method: str, path: str):  # type: ignore[no-untyped-def]
+    from app.planner.web import manifest
+
+    if path == "/planner/static/{name}":
+        return client.get(f"/planner/static/{manifest()['planner.js']}")
+    form = client.get("/planner/sign-in")
+    if method == "GET":
+        return form
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)  # type: ignore[union-attr]
+    secret = world.keys["planner"]["Authorization"].split()[1]
+    return client.post("/planner/sign-in", data={"key": secret, "csrf_token": token}, follow_redirects=False)
+
+
+def page_session(key_name: str) -> tuple[str, str]:
+    """A session row for any key, made directly: the sign-in form admits only planners and admins, so this is
+    how a page's own role check is reached by the other roles. Returns (cookie token, CSRF token)."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from app.access.principal import hash_secret
+    from app.core.db import session_scope
+    from app.models import ApiKey, PlannerSession
+    from app.models.types import utcnow
+
+    token, csrf = f"t-{uuid.uuid4().hex}", f"c-{uuid.uuid4().hex}"
+    with session_scope(write=True) as s:
+        key_id = s.execute(select(ApiKey.id).where(ApiKey.name == key_name)).scalar_one()  # type: ignore[arg-type]
+        s.add(PlannerSession(token_hash=hash_secret(token), key_id=key_id, csrf_token=csrf,
+                             expires_at=utcnow() + timedelta(hours=1)))  # fmt: skip
+    return token, csrf
+
+
+PAGE_ROUTES = [(m, p) for m, p, _ in ROUTES if isinstance(EXPECTED.get((m, p)), tuple)]
+
+
+@pytest.mark.parametrize("method, path", PAGE_ROUTES, ids=[f"{m} {p}" for m, p in PAGE_ROUTES])
+def test_page_access(app, client, make_key, method: str, path: str) -> None:
+    """Anonymous → the sign-in page (an API key is not a session); another role → 403; another province → 404 for
+    a thing by id (lists are filtered: tests/planner); planners and admins in scope → the page."""
+    from fastapi.testclient import TestClient
+
+    world = World(client, make_key)
+    make_key("planner", provinces=["01"], name="planner-01")
+    ranking = client.post("/api/v1/rankings", headers=world.keys["planner"], json={
+        "profile": "point-project", "profile_version": 1, "budget_vnd": 10**9, "cost_source": "loans.loan_amount_vnd"}).json()["id"]  # fmt: skip
+    url = (path.replace("{facility_id}", world.facility).replace("{response_id}", world.response["id"])
+           .replace("{ranking_id}", ranking))  # fmt: skip
+    params = {"questionnaire": "loans", "version": 2} if path == "/planner/downloads/responses" else None
+
+    def call(cookie: str | None, csrf: str = "", headers: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+        c = TestClient(app, raise_server_exceptions=False, cookies={"kc_planner": cookie} if cookie else None)
+        if method == "GET":
+            return c.get(url, params=params, headers=headers, follow_redirects=False)
+        data = {"csrf_token": csrf, "state": "has_issues", "comment": "Kiểm tra lại", "profile": "point-project:1",
+                "budget_vnd": "1.000.000.000", "cost_source": "loans.loan_amount_vnd"}  # fmt: skip
+        return c.post(url, data=data, headers=headers, follow_redirects=False)
+
+    for headers in (None, world.keys["planner"]):
+        r = call(None, headers=headers)
+        assert r.status_code == 303 and r.headers["location"].startswith("/planner/sign-in"), (
+            headers,
+            r.status_code,
+        )
+    assert call("t-unknown").status_code == 303
+    for role, name in (("field_officer", "fo"), ("portal", "portal")):
+        assert role not in EXPECTED[(method, path)][1]
+        r = call(*page_session(name))
+        assert r.status_code == 403, (role, r.status_code, r.text[:300])
+    if "{" in path:
+        r = call(*page_session("planner-01"))
+        assert r.status_code == 404, r.status_code
+    for name in ("planner", "admin"):
+        r = call(*page_session(name))
+        assert r.status_code < 400, (name, r.status_code, r.text[:500])

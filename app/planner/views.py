@@ -1,0 +1,320 @@
+"""What the pages show, shaped from what the services return (no queries here, no rules of the domain).
+
+Form values in, service arguments out (profile choice, money, local times); service results in, rows for the
+templates out (stacked contribution bars, answers with their labels, the per-province chart).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from app.places.service import fold
+from app.planner import i18n
+from app.prioritisation.profiles import Profile, Profiles
+from app.prioritisation.summary import ProvinceCounts
+from app.questionnaires.definition import Definition, Question
+from app.questionnaires.registry import Registry
+
+
+def by_name(name: str) -> str:
+    """Sort key of a province name as a Vietnamese reader expects it (accents folded, "Thành phố" ignored)."""
+    return fold(name.removeprefix("Thành phố "))
+
+
+# -- form values --------------------------------------------------------------------------------------------
+
+
+def profile_choices(profiles: Profiles, lang: str) -> list[dict[str, Any]]:
+    """Every usable profile version (published first, newest first), as options of a select."""
+    usable = [p for p in profiles.items.values() if p.status != "draft"]
+    usable.sort(key=lambda p: (p.status != "published", p.key, -p.version))
+    return [{"value": f"{p.key}:{p.version}", "title": i18n.text_of(lang, p.raw.get("title")) or p.key,
+             "key": p.key, "version": p.version, "status": p.status} for p in usable]  # fmt: skip
+
+
+def chosen_profile(profiles: Profiles, value: str | None) -> Profile | None:
+    """The profile named `key:version` (the newest published one when nothing is named); None when unknown."""
+    if value:
+        key, _, version = value.rpartition(":")
+        if not version.isdigit():
+            return None
+        p = profiles.items.get((key, int(version)))
+        return p if p is not None and p.status != "draft" else None
+    published = sorted(
+        (p for p in profiles.items.values() if p.status == "published"), key=lambda p: (p.key, -p.version)
+    )
+    return published[0] if published else None
+
+
+MONEY_RE = re.compile(r"^\d{1,3}([.,\s]\d{3})+$|^\d+$")
+
+
+def parse_money(text: str | None) -> int | None:
+    """'20.000.000.000', '20,000,000,000', '20 000 000 000' or '20000000000' → 20000000000 (None: empty)."""
+    text = (text or "").strip().replace("\u00a0", " ").removesuffix("₫").removesuffix("đ").strip()
+    if not text:
+        return None
+    if not MONEY_RE.match(text):
+        raise ValueError(text)
+    return int(re.sub(r"[.,\s]", "", text))
+
+
+def parse_count(text: str | None) -> int | None:
+    text = (text or "").strip()
+    if not text:
+        return None
+    if not text.isdigit():
+        raise ValueError(text)
+    return int(text)
+
+
+def parse_local(text: str | None) -> datetime | None:
+    """An <input type="datetime-local"> value, read as Vietnam's time (None: empty); an instant with an offset
+    (the pages' own links carry the exact as_of of a ranking) is taken as it is."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    at = datetime.fromisoformat(text)
+    return at if at.tzinfo is not None else at.replace(tzinfo=i18n.TZ)
+
+
+def cost_sources(registry: Registry, lang: str) -> list[dict[str, str]]:
+    """Numeric answers and facility fields a budget can count as each candidate's cost."""
+    out: list[dict[str, str]] = []
+    for key in registry.keys:
+        versions = [d for d in registry.versions(key) if d.status != "draft"]
+        if not versions:
+            continue
+        seen: set[str] = set()
+        title = i18n.text_of(lang, versions[-1].title)
+        for d in reversed(versions):
+            for q in d.questions:
+                if q.type in ("integer", "decimal") and q.id not in seen:
+                    seen.add(q.id)
+                    out.append(
+                        {"value": f"{key}.{q.id}", "label": f"{title} — {i18n.text_of(lang, q.label)}"}
+                    )
+    out.append({"value": "facility.annual_revenue_vnd", "label": i18n.tr(lang, "Facility — annual revenue")})
+    return out
+
+
+def cost_label(registry: Registry, selection: dict[str, Any] | None, lang: str) -> str:
+    """What a ranking counted as each candidate's cost, in words (the profile's support cost when the request
+    named no cost source: the selection then records the rule it applied as `support_cost`)."""
+    selection = selection or {}
+    source = selection.get("cost_source")
+    if not source or selection.get("support_cost") is not None:
+        return i18n.tr(lang, "the profile's support cost")
+    return next((c["label"] for c in cost_sources(registry, lang) if c["value"] == source), source)
+
+
+# -- priorities ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Segment:
+    index: int
+    label: str
+    contribution: float
+    x: float
+    width: float
+
+
+@dataclass
+class PriorityRow:
+    item: dict[str, Any]
+    segments: list[Segment]
+    missing: list[str]
+    stale: list[str]
+    details: list[dict[str, Any]] = field(default_factory=list)
+
+
+BAR_SCALE = 1000.0  # the SVG's width in user units: a score of 1.0 fills it
+
+
+def criteria_legend(profile: Profile, lang: str) -> list[dict[str, Any]]:
+    """The profile's criteria in order: colour index, label in `lang`, rationale, and whether the value is a
+    field of the facility's record (not an answer)."""
+    raw = {c.get("id"): c for c in profile.raw.get("criteria", [])}
+    return [{"index": i, "id": c.id, "label": i18n.criterion_label(lang, raw.get(c.id), c.id), "rationale": c.rationale,
+             "record": all(s.kind == "facility" for s in c.sources)} for i, c in enumerate(profile.criteria)]  # fmt: skip
+
+
+def priority_rows(items: list[dict[str, Any]], legend: list[dict[str, Any]]) -> list[PriorityRow]:
+    """Each ranked item with its stacked bar (one segment per criterion's contribution) and its flags."""
+    labels = {c["id"]: c["label"] for c in legend}
+    index = {c["id"]: c["index"] for c in legend}
+    record = {c["id"] for c in legend if c["record"]}
+    rows = []
+    for it in items:
+        x = 0.0
+        segments = []
+        for c in it["criteria"]:
+            width = max(0.0, float(c["contribution"])) * BAR_SCALE
+            if width > 0:
+                segments.append(
+                    Segment(
+                        index[c["id"]] % 8, labels[c["id"]], c["contribution"], round(x, 2), round(width, 2)
+                    )
+                )
+            x += width
+        rows.append(PriorityRow(
+            item=it, segments=segments,
+            missing=[labels.get(m, m) for m in it["missing"]],
+            stale=[labels[c["id"]] for c in it["criteria"] if c.get("stale")],
+            details=[{**c, "label": labels[c["id"]], "record": c["id"] in record} for c in it["criteria"]],
+        ))  # fmt: skip
+    return rows
+
+
+# -- answers ------------------------------------------------------------------------------------------------
+
+
+def _choice_label(q: Question, code: Any, lang: str) -> str:
+    for ch in q.choices:
+        if ch.code == code:
+            return i18n.text_of(lang, ch.label)
+    return str(code)
+
+
+def answer_text(q: Question | None, value: Any, lang: str) -> str:
+    """An answer as a person reads it: Có/Không, choice labels, formatted numbers and money."""
+    if value is None:
+        return "—"
+    if q is None:
+        return str(value)
+    unit = i18n.text_of(lang, q.unit) if q.unit else ""
+    if q.type == "boolean":
+        return i18n.tr(lang, "Yes") if value else i18n.tr(lang, "No")
+    if q.type == "select_one":
+        return _choice_label(q, value, lang)
+    if q.type == "select_multiple" and isinstance(value, list):
+        return "; ".join(_choice_label(q, v, lang) for v in value) or "—"
+    if q.type in ("integer", "decimal") and isinstance(value, int | float) and not isinstance(value, bool):
+        if unit.upper() in ("VND", "₫", "ĐỒNG"):
+            return i18n.money(lang, value)
+        return f"{i18n.number(lang, value)} {unit}".strip()
+    if q.type == "date":
+        try:
+            return i18n.day(lang, datetime.fromisoformat(str(value)))
+        except ValueError:
+            return str(value)
+    if q.type == "geopoint" and isinstance(value, dict):
+        acc = (
+            f" (± {i18n.number(lang, value['accuracy_m'])} m)" if value.get("accuracy_m") is not None else ""
+        )
+        return f"{i18n.number(lang, value.get('lat'))}, {i18n.number(lang, value.get('lon'))}{acc}"
+    return str(value)
+
+
+@dataclass
+class AnswerRow:
+    id: str
+    label: str
+    text: str
+    changed: bool
+    attachment: str | None = (
+        None  # an image/file answer names its attachment (shown when the attachments API exists)
+    )
+    is_image: bool = False
+
+
+def answer_rows(
+    d: Definition | None, answers: dict[str, Any], lang: str, previous: dict[str, Any] | None = None
+) -> list[AnswerRow]:
+    """The answers in the definition's order (unknown ids after), marking what changed since `previous`."""
+    rows = []
+    questions = list(d.questions) if d else []
+    known = {q.id for q in questions}
+    for q in questions:
+        if q.id not in answers:
+            continue
+        value = answers[q.id]
+        is_file = q.type in ("image", "file") and isinstance(value, str)
+        rows.append(AnswerRow(q.id, i18n.text_of(lang, q.label), answer_text(q, value, lang),
+                              previous is not None and previous.get(q.id) != value,
+                              attachment=value if is_file else None, is_image=q.type == "image"))  # fmt: skip
+    for k in sorted(set(answers) - known):
+        rows.append(
+            AnswerRow(
+                k,
+                k,
+                answer_text(None, answers[k], lang),
+                previous is not None and previous.get(k) != answers[k],
+            )
+        )
+    if previous is not None:
+        for k in sorted(set(previous) - set(answers)):
+            gone = d.question(k) if d else None
+            rows.append(AnswerRow(k, i18n.text_of(lang, gone.label) if gone else k, "—", True))
+    return rows
+
+
+def state_counts(found: list[Any]) -> dict[str, int]:
+    """How many of these responses are in each review state."""
+    out: dict[str, int] = {}
+    for r in found:
+        out[r.review_state] = out.get(r.review_state, 0) + 1
+    return out
+
+
+# -- a frozen ranking -----------------------------------------------------------------------------------------
+
+
+def province_chart(counts: list[ProvinceCounts], lang: str, province_names: dict[str, str]) -> dict[str, Any]:
+    """The per-province chart's data (Chart.js reads it from a data attribute; no inline script)."""
+    return {
+        "labels": [province_names.get(c.province_code, c.province_code) for c in counts],
+        "datasets": [
+            {"label": i18n.tr(lang, "Candidates"), "data": [c.candidates for c in counts]},
+            {"label": i18n.tr(lang, "Selected"), "data": [c.selected for c in counts]},
+            {
+                "label": i18n.tr(lang, "Previously supported"),
+                "data": [c.previously_supported for c in counts],
+            },
+        ],
+    }
+
+
+def binding_texts(constraints: list[str], lang: str, province_names: dict[str, str]) -> list[str]:
+    """The binding constraints ('budget', 'per_province.max:68', 'per_sector.max:handicrafts') in words, one line
+    per kind of constraint."""
+    by_kind: dict[str, list[str]] = {}
+    for c in constraints:
+        name, _, arg = c.partition(":")
+        by_kind.setdefault(name, []).append(arg)
+    out = []
+    if "budget" in by_kind:
+        out.append(i18n.tr(lang, "The budget: no other candidate's cost fits in what is left."))
+    for name, message in (
+        ("per_province.max", i18n.N_("The maximum per province, reached in: %(places)s.")),
+        (
+            "per_province.min",
+            i18n.N_("The minimum per province: only the minimum was selected in: %(places)s."),
+        ),
+    ):
+        if name in by_kind:
+            places = sorted((province_names.get(a, a) for a in by_kind[name]), key=by_name)
+            out.append(i18n.tr(lang, message, places=", ".join(places)))
+    if "per_sector.max" in by_kind:
+        sectors = [
+            i18n.tr(lang, i18n.SECTORS[a]) if a in i18n.SECTORS else a for a in by_kind["per_sector.max"]
+        ]
+        out.append(
+            i18n.tr(lang, "The maximum per sector, reached in: %(sectors)s.", sectors=", ".join(sectors))
+        )
+    known = {"budget", "per_province.max", "per_province.min", "per_sector.max"}
+    out += [c for c in constraints if c.partition(":")[0] not in known]
+    return out
+
+
+def error_text(error: dict[str, str], lang: str) -> str:
+    """A field error of the API, in the reader's language when its field and code, or its code, are known (else
+    the API's own words)."""
+    code, path = error.get("code", ""), error.get("path", "")
+    if (path, code) in i18n.FIELD_ERRORS:
+        return i18n.tr(lang, i18n.FIELD_ERRORS[(path, code)])
+    return i18n.tr(lang, i18n.ERROR_CODES[code]) if code in i18n.ERROR_CODES else error.get("message", "")
