@@ -22,7 +22,8 @@ from app.core.middleware import ProblemCORSMiddleware, RequestContextMiddleware,
 from app.exports.router import router as exports_router
 from app.facilities.router import router as facilities_router
 from app.forms.router import router as forms_router
-from app.openrosa.router import OpenRosaHeaders
+from app.openrosa.router import OPENROSA_HEADERS
+from app.openrosa.router import PREFIX as OPENROSA_PREFIX
 from app.openrosa.router import router as openrosa_router
 from app.places.router import router as places_router
 from app.planner.router import router as planner_router
@@ -102,7 +103,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(router)
     register_token_kind(form_links.TOKEN_PREFIX, form_links.resolve)
-    app.add_middleware(OpenRosaHeaders)  # X-OpenRosa-Version on every /openrosa reply
     # Outermost first: request context (id, URL guard, log, metrics) wraps everything, then CORS.
     app.add_middleware(
         ProblemCORSMiddleware,
@@ -113,5 +113,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         expose_headers=["ETag", "X-Request-ID", "Retry-After"],
         max_age=600,
     )
-    app.add_middleware(RequestContextMiddleware, trusted=TrustedProxies(settings.trusted_proxies))
+    app.add_middleware(
+        RequestContextMiddleware,
+        trusted=TrustedProxies(settings.trusted_proxies),
+        path_headers={OPENROSA_PREFIX: OPENROSA_HEADERS},  # X-OpenRosa-Version on every /openrosa reply
+    )
     return app

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import json
 import math
 import threading
 import time
@@ -121,13 +122,49 @@ def register_token_kind(prefix: str, resolve: Resolver) -> None:
     _token_kinds[prefix] = resolve
 
 
+class _KeyRow:
+    __slots__ = ("id", "name", "role", "provinces", "secret_hash", "revoked_at")
+
+    def __init__(self, row: tuple[Any, ...]) -> None:
+        self.id, self.name, self.role, provinces, self.secret_hash, self.revoked_at = row
+        self.provinces = json.loads(provinces) if isinstance(provinces, str) else provinces
+
+
+_KEY_SQL = "SELECT id, name, role, provinces, secret_hash, revoked_at FROM api_key WHERE secret_hash = ?"
+_sqlite_reader: Any = None  # the event loop's own connection for key lookups (SQLite only; see below)
+
+
+def _lookup_key(digest: str) -> Any:
+    """The key row with this secret hash, read on its own connection: revocation is seen by every process at once.
+
+    On SQLite this runs on the event loop (an indexed read of a local file costs less than a hop to a worker
+    thread), through one connection the loop keeps, as a plain driver query — the ORM's per-statement work
+    would cost more than the read. On PostgreSQL it runs in a worker thread through the pool."""
+    global _sqlite_reader
+    if get_settings().is_sqlite:
+        if _sqlite_reader is None:
+            _sqlite_reader = (
+                get_engine().raw_connection()
+            )  # autocommit (isolation_level None): no transaction held
+        row = _sqlite_reader.cursor().execute(_KEY_SQL, (digest,)).fetchone()
+        return None if row is None else _KeyRow(row)
+    with get_engine().connect() as conn:
+        return conn.execute(_KEY_BY_HASH, {"digest": digest}).first()
+
+
+def reset_key_reader() -> None:
+    """Forget the loop's SQLite connection (tests that replace the database file)."""
+    global _sqlite_reader
+    if _sqlite_reader is not None:
+        _sqlite_reader.close()
+        _sqlite_reader = None
+
+
 def _key_principal(
     secret: str, client_ip: str | None, request_id: str | None, name: str | None = None
 ) -> Principal | None:
     digest = hash_secret(secret)
-    # One indexed lookup on its own short connection: revocation is seen by every process at once.
-    with get_engine().connect() as conn:
-        row = conn.execute(_KEY_BY_HASH, {"digest": digest}).first()
+    row = _lookup_key(digest)
     if row is None or not hmac.compare_digest(row.secret_hash, digest) or row.revoked_at is not None:
         return None
     if name is not None and not hmac.compare_digest(row.name.encode(), name.encode()):
@@ -182,7 +219,10 @@ async def authenticate(request: Request) -> Principal:
         return state["principal"]  # type: ignore[no-any-return]
     secret, name = _credentials(request)
     client_ip = request.client.host if request.client else None
-    principal = await run_in_threadpool(_resolve, secret, name, client_ip, state.get("request_id"))
+    if get_settings().is_sqlite:  # an indexed read of the embedded database: cheaper than a worker-thread hop
+        principal = _resolve(secret, name, client_ip, state.get("request_id"))
+    else:  # a network round trip: off the event loop
+        principal = await run_in_threadpool(_resolve, secret, name, client_ip, state.get("request_id"))
     if principal is None:
         raise _unauthorized("The API key is unknown or has been revoked.")
     limit = get_settings().rate_limit_per_minute

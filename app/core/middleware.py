@@ -31,6 +31,21 @@ LATENCY = Histogram(
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
+_counters: dict[
+    tuple[str, str, str], Any
+] = {}  # label children, looked up once (labels() takes a lock each call)
+_timers: dict[tuple[str, str], Any] = {}
+
+
+def _observe(method: str, template: str, status: str, elapsed: float) -> None:
+    counter = _counters.get((method, template, status))
+    if counter is None:
+        counter = _counters[(method, template, status)] = REQUESTS.labels(method, template, status)
+    timer = _timers.get((method, template))
+    if timer is None:
+        timer = _timers[(method, template)] = LATENCY.labels(method, template)
+    counter.inc()
+    timer.observe(elapsed)
 
 
 class TrustedProxies:
@@ -56,9 +71,17 @@ class RequestContextMiddleware:
     A client's own X-Request-ID is adopted only from a trusted proxy: the id is written to the audit trail,
     so nobody else chooses it (theirs is still logged, as `client_request_id`)."""
 
-    def __init__(self, app: Any, trusted: TrustedProxies) -> None:
+    def __init__(
+        self,
+        app: Any,
+        trusted: TrustedProxies,
+        path_headers: dict[str, list[tuple[bytes, bytes]]] | None = None,
+    ) -> None:
         self.app = app
         self.trusted = trusted
+        # Headers every reply under a path prefix carries (OpenRosa's version header, even on 404/405): added
+        # here rather than by one more middleware layer around every request.
+        self.path_headers = [(prefix.rstrip("/") + "/", h) for prefix, h in (path_headers or {}).items()]
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -78,12 +101,16 @@ class RequestContextMiddleware:
         state["request_id"] = rid
         status_holder = {"status": 500}
         start = time.perf_counter()
-        rid_header = (b"x-request-id", rid.encode())
+        extra = [(b"x-request-id", rid.encode())]
+        path = scope["path"] + "/"
+        for prefix, headers in self.path_headers:
+            if path.startswith(prefix):
+                extra.extend(headers)
 
         async def _send(message: dict) -> None:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
-                message["headers"] = [*message.get("headers", ()), rid_header]
+                message["headers"] = [*message.get("headers", ()), *extra]
             await send(message)
 
         try:
@@ -92,21 +119,21 @@ class RequestContextMiddleware:
             elapsed = time.perf_counter() - start
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
-            REQUESTS.labels(scope["method"], template, str(status_holder["status"])).inc()
-            LATENCY.labels(scope["method"], template).observe(elapsed)
-            access_log.info(
-                "request",
-                extra={
-                    "method": scope["method"],
-                    # A path that carries a secret (the form page's /embed/{token}) is logged as its template.
-                    "path": template if "{token}" in template else scope["path"],
-                    "status": status_holder["status"],
-                    "duration_ms": round(elapsed * 1000, 2),
-                    "key_name": state.get("key_name"),
-                    "client": peer,
-                    "client_request_id": incoming[:64] if incoming and incoming != rid else None,
-                },
-            )
+            _observe(scope["method"], template, str(status_holder["status"]), elapsed)
+            if access_log.isEnabledFor(logging.INFO):
+                access_log.info(
+                    "request",
+                    extra={
+                        "method": scope["method"],
+                        # A path that carries a secret (the form page's /embed/{token}) is logged as its template.
+                        "path": template if "{token}" in template else scope["path"],
+                        "status": status_holder["status"],
+                        "duration_ms": round(elapsed * 1000, 2),
+                        "key_name": state.get("key_name"),
+                        "client": peer,
+                        "client_request_id": incoming[:64] if incoming and incoming != rid else None,
+                    },
+                )
             request_id_var.reset(token)
 
 

@@ -10,17 +10,23 @@
   the response is sent); one taking `StagedWriteSessionDep` does its slow work first and opens `writing()`
   itself for the short write. tests/access/test_matrix.py fails on a write route with neither.
 - A router may render its errors its own way (OpenRosa speaks XML): subclass and set `render_error`.
+- A hot route may serve JSON bodies through a `fast_path` (see `fast_path()`): the same access check, body
+  ceiling and strict parse, then one function instead of FastAPI's per-request dependency solving. The route's
+  declared endpoint still defines its OpenAPI and serves every request the fast path declines.
 """
 
 from __future__ import annotations
 
 import inspect
+import json
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Annotated, Any, ClassVar, get_args, get_origin
 
 from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.params import Depends
 from fastapi.routing import APIRoute
+from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
 
 from app.core.config import get_settings
@@ -56,6 +62,44 @@ def _pre_body_checks(dependant: Any) -> list[PreBody]:
             found.append(check)
         stack.extend(dep.dependencies)
     return found
+
+
+class ModelResponse(Response):
+    """A pydantic model rendered once as the JSON body (hot paths: no second validation by FastAPI; the
+    route's declared `response_model` still documents it)."""
+
+    media_type = "application/json"
+
+    def __init__(
+        self, model: BaseModel, status_code: int = 200, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(
+            model.__pydantic_serializer__.to_json(model), status_code=status_code, headers=headers
+        )
+
+
+FastHandler = Callable[[Request], Awaitable[Response | None]]
+
+
+def fast_path(handler: FastHandler) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Serve the decorated endpoint's requests with `handler(request)` (body already read, access checked;
+    return None to let the endpoint itself serve the request)."""
+
+    def mark(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+        endpoint.fast_path = handler  # type: ignore[attr-defined]
+        return endpoint
+
+    return mark
+
+
+def body_errors(exc: Exception) -> RequestValidationError:
+    """A parse or validation failure of a fast path's body, as FastAPI reports its own (loc from `body`)."""
+    if isinstance(exc, json.JSONDecodeError):
+        err = {"type": "json_invalid", "loc": ("body", exc.pos), "msg": "JSON decode error", "input": {},
+               "ctx": {"error": exc.msg}}  # fmt: skip
+        return RequestValidationError([err])
+    assert isinstance(exc, ValidationError)
+    return RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()])
 
 
 def _too_large(limit: int) -> HTTPException:
@@ -103,6 +147,7 @@ class ApiRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        fast: FastHandler | None = getattr(inspect.unwrap(self.endpoint), "fast_path", None)
         checks = _pre_body_checks(self.dependant)
         render = type(self).render_error
         limit = self.body_limit
@@ -121,6 +166,8 @@ class ApiRoute(APIRoute):
                         # server does not go on reading (and discarding) what the client still sends.
                         exc.headers = {**(exc.headers or {}), "Connection": "close"}
                     raise
+                if fast is not None and (response := await fast(req)) is not None:
+                    return response
                 return await handler(req)
             except Exception as exc:
                 if render is None:

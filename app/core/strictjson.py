@@ -57,7 +57,12 @@ def _check_text(v: str, what: str) -> None:
 
 def loads(body: bytes) -> Any:
     """Parse like json.loads, raising json.JSONDecodeError for everything refused here."""
-    text = body.decode("utf-8")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise json.JSONDecodeError(
+            f"byte {exc.start} is not UTF-8; send the body as UTF-8 text", "", exc.start
+        ) from None
     try:
         value = json.loads(text, object_pairs_hook=_pairs, parse_constant=_constant)
     except RecursionError:

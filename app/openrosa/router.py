@@ -1,7 +1,7 @@
 """ODK Collect's server: OpenRosa 1.0 under /openrosa (form list, forms, manifests, media, submissions).
 
 Set `https://<host>/openrosa` as Collect's server URL, the key's name as user and its secret as password.
-Every reply carries `X-OpenRosa-Version: 1.0` (OpenRosaHeaders, installed by the app); errors are
+Every reply carries `X-OpenRosa-Version: 1.0` (OPENROSA_HEADERS, added by the request-context middleware); errors are
 OpenRosaResponse XML in Vietnamese, and a 401 asks for HTTP Basic (realm "khuyencong"), as Collect expects.
 """
 
@@ -16,7 +16,6 @@ from fastapi.exceptions import RequestValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.access.deps import Principal, require
 from app.attachments.store import get_store
@@ -68,24 +67,8 @@ class OpenRosaRoute(ApiRoute):
     render_error = _render_error
 
 
-class OpenRosaHeaders:
-    """`X-OpenRosa-Version: 1.0` on every reply under /openrosa, including the app's own 404/405."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not (scope["path"] + "/").startswith(PREFIX + "/"):
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_version(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-openrosa-version", b"1.0")]
-            await send(message)
-
-        await self.app(scope, receive, send_with_version)
+# Every reply under /openrosa, the app's own 404/405 included (added by core.middleware.RequestContextMiddleware).
+OPENROSA_HEADERS = [(b"x-openrosa-version", b"1.0")]
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {

@@ -81,8 +81,10 @@ class Outcome:
 
     def read_for(self, principal: Principal) -> ResponseRead | ResponseReceipt:
         """The stored body for a caller who may read it (always when just created); else only a receipt."""
+        if self.status == "created":
+            return self.read()
         r = self.response
-        if self.status == "created" or scope.may_read_response(principal, r.province_code, r.submitted_by):
+        if scope.may_read_response(principal, r.province_code, r.submitted_by):
             return self.read()
         return ResponseReceipt(id=r.id, questionnaire=r.questionnaire, version=r.version, status=self.status)
 
@@ -90,9 +92,15 @@ class Outcome:
 _STORED_HASH = select(Response.content_hash).where(Response.id == bindparam("rid"))  # type: ignore[arg-type]
 
 
-def existing(session: Session, body_id: str, digest: str) -> Outcome | None:
-    """The stored response with this id as a duplicate (same content hash), Conflict (other content), or None."""
-    stored = session.connection().execute(_STORED_HASH, {"rid": body_id}).scalar()
+_UNREAD: Any = object()
+
+
+def existing(session: Session, body_id: str, digest: str, stored: Any = _UNREAD) -> Outcome | None:
+    """The stored response with this id as a duplicate (same content hash), Conflict (other content), or None.
+
+    `stored`: the stored content hash when the caller already read it (None: no such response)."""
+    if stored is _UNREAD:
+        stored = session.connection().execute(_STORED_HASH, {"rid": body_id}).scalar()
     if stored is None:
         return None
     if stored != digest:
@@ -178,11 +186,13 @@ class Created(Outcome):
 
     def read(self) -> ResponseRead:
         head, rev = self._pending.head, self._pending.rev
-        return ResponseRead(
+        # Built from values this request checked and stored: no second validation (the hot path's answer).
+        return ResponseRead.model_construct(
             id=head["id"], questionnaire=head["questionnaire"], version=head["version"], facility_id=head["facility_id"],
             province_code=head["province_code"], answers=rev["answers"],
             collected_at=rev["collected_at"].astimezone(timezone(timedelta(minutes=rev["collected_offset_min"]))),
             location=rev["location"], revision=1, received_at=self._now, revised_at=self._now,
+            review_state="received", last_review=None,
         )  # fmt: skip
 
 
