@@ -44,7 +44,9 @@ def measure(base: str, pid: int, seconds: float, connections: int, args: list[st
     return {**out, "rps": out["requests"] / seconds, "cpu_ms": 1000 * cpu / max(1, out["requests"])}
 
 
-async def batches(url: str, headers: dict, fid: str, seconds: float, clients: int) -> tuple[int, list[float], int]:
+async def batches(
+    url: str, headers: dict, fid: str, seconds: float, clients: int
+) -> tuple[int, list[float], int]:
     latencies: list[float] = []
     errors = 0
     deadline = time.perf_counter() + seconds
@@ -100,21 +102,43 @@ def main() -> None:
         f"Ingest, wrk ({args.connections} connections, {args.seconds:.0f} s × {args.rounds} alternating rounds), "
         f"SQLite WAL synchronous=FULL, one uvicorn worker; {where}",
         [
-            ("floor app (pydantic + 1 JSON row)", f"{floor_rps:7.0f} responses/s  p50 {mean(floor_runs, 'p50'):6.1f} ms  p99 {mean(floor_runs, 'p99'):6.1f} ms  CPU {floor_cpu:.2f} ms/post"),
-            ("khuyencong POST /responses", f"{ours_rps:7.0f} responses/s  p50 {mean(our_runs, 'p50'):6.1f} ms  p99 {mean(our_runs, 'p99'):6.1f} ms  CPU {cpu:.2f} ms/post"),
-            ("per round (ours/floor)", "  ".join(f"{o['rps']:.0f}/{f['rps']:.0f}" for o, f in zip(our_runs, floor_runs, strict=True))),
+            (
+                "floor app (pydantic + 1 JSON row)",
+                f"{floor_rps:7.0f} responses/s  p50 {mean(floor_runs, 'p50'):6.1f} ms  p99 {mean(floor_runs, 'p99'):6.1f} ms  CPU {floor_cpu:.2f} ms/post",
+            ),
+            (
+                "khuyencong POST /responses",
+                f"{ours_rps:7.0f} responses/s  p50 {mean(our_runs, 'p50'):6.1f} ms  p99 {mean(our_runs, 'p99'):6.1f} ms  CPU {cpu:.2f} ms/post",
+            ),
+            (
+                "per round (ours/floor)",
+                "  ".join(
+                    f"{o['rps']:.0f}/{f['rps']:.0f}" for o, f in zip(our_runs, floor_runs, strict=True)
+                ),
+            ),
             ("ratio ours / floor", f"{ours_rps / floor_rps:7.2f}  (target ≥ 0.5)"),
             ("server CPU per post", f"{cpu:7.2f} ms  (target ≤ 1.5 ms; floor {floor_cpu:.2f} ms)"),
-            ("POST /responses/batch (500), 4 clients", f"{batch_rate:7.0f} responses/s  median batch {median(blat) * 1000:.0f} ms"),
+            (
+                "POST /responses/batch (500), 4 clients",
+                f"{batch_rate:7.0f} responses/s  median batch {median(blat) * 1000:.0f} ms",
+            ),
             ("ratio batch / single", f"{batch_rate / ours_rps:7.2f}  (target ≥ 10)"),
             ("errors (non-2xx)", f"{errors}"),
         ],  # fmt: skip
         {
-            "bench": "ingest", "client": "wrk", "pinned": pinned(), "floor_rps": round(floor_rps, 1),
-            "single_rps": round(ours_rps, 1), "single_p50_ms": round(mean(our_runs, "p50"), 2),
-            "single_p99_ms": round(mean(our_runs, "p99"), 2), "ratio_single_floor": round(ours_rps / floor_rps, 3),
-            "cpu_ms_per_post": round(cpu, 3), "floor_cpu_ms_per_post": round(floor_cpu, 3),
-            "batch_rps": round(batch_rate, 1), "ratio_batch_single": round(batch_rate / ours_rps, 2), "errors": errors,
+            "bench": "ingest",
+            "client": "wrk",
+            "pinned": pinned(),
+            "floor_rps": round(floor_rps, 1),
+            "single_rps": round(ours_rps, 1),
+            "single_p50_ms": round(mean(our_runs, "p50"), 2),
+            "single_p99_ms": round(mean(our_runs, "p99"), 2),
+            "ratio_single_floor": round(ours_rps / floor_rps, 3),
+            "cpu_ms_per_post": round(cpu, 3),
+            "floor_cpu_ms_per_post": round(floor_cpu, 3),
+            "batch_rps": round(batch_rate, 1),
+            "ratio_batch_single": round(batch_rate / ours_rps, 2),
+            "errors": errors,
         },  # fmt: skip
     )
 

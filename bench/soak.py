@@ -4,6 +4,8 @@ Mostly single posts from many devices, some 100-item batches, portal definition 
 priorities and an export now and then. Reports per-endpoint rate and p50/p99, errors (must be 0),
 server RSS at start and end, and whether every acknowledged response is stored exactly once.
 Usage: python bench/soak.py [--seconds 60] [--devices 24]
+Memory plateau (issue 15): python bench/soak.py --seconds 600 --devices 0 — reads only, on fixed data; the RSS
+at the end must be within 10 % of the RSS at half time.
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ async def main_async(args: argparse.Namespace) -> None:
     with server(url) as (base, proc):
         rss_start = rss_mb(proc.pid)
         rss_samples = [rss_start]
+        t0 = time.perf_counter()
+        rss_timed: list[tuple[float, float]] = [(0.0, rss_start)]
         deadline = time.perf_counter() + args.seconds
         hf, hp = {"Authorization": f"Bearer {fo}"}, {"Authorization": f"Bearer {planner}"}
 
@@ -85,8 +89,8 @@ async def main_async(args: argparse.Namespace) -> None:
 
         async def portal(c: httpx.AsyncClient) -> None:
             while time.perf_counter() < deadline:
-                key = rnd.choice(["loans", "pollution", "websites", "packaging", "market-needs"])
-                version = 2 if key == "loans" else 1
+                key, version = rnd.choice([("loans", 2), ("loans", 3), ("pollution", 2), ("websites", 2), ("packaging", 2),
+                                            ("market-needs", 2), ("technology-demonstration", 1)])  # fmt: skip
                 await call(
                     c,
                     "GET definition/json-schema",
@@ -103,7 +107,7 @@ async def main_async(args: argparse.Namespace) -> None:
                     "GET /priorities",
                     "GET",
                     "/api/v1/priorities",
-                    params={"profile": "point-project", "profile_version": 1, "limit": 50},
+                    params={"profile": "point-project", "profile_version": 1 + n % 2, "limit": 50},
                     headers=hp,
                 )
                 if n % 3 == 0:
@@ -117,6 +121,7 @@ async def main_async(args: argparse.Namespace) -> None:
                     )
                 n += 1
                 rss_samples.append(rss_mb(proc.pid))
+                rss_timed.append((time.perf_counter() - t0, rss_samples[-1]))
                 await asyncio.sleep(1)
 
         async with httpx.AsyncClient(
@@ -131,9 +136,11 @@ async def main_async(args: argparse.Namespace) -> None:
     missing = len(acked - stored)
     rows = [(name, f"{len(v) / args.seconds:7.1f}/s   p50 {pct(v, 0.5) * 1000:7.1f} ms   p99 {pct(v, 0.99) * 1000:7.1f} ms   errors {errors[name]}")
             for name, v in sorted(lat.items())]  # fmt: skip
+    half = min(rss_timed, key=lambda x: abs(x[0] - args.seconds / 2))[1]
     third = max(1, len(rss_samples) // 3)
     early, late = sum(rss_samples[:third]) / third, sum(rss_samples[-third:]) / third
-    rows += [("server RSS", f"{rss_start:.0f} MB at start, {rss_end:.0f} MB at end; mean first third {early:.0f} MB, last third {late:.0f} MB"),
+    rows += [("server RSS", f"{rss_start:.0f} MB at start, {half:.0f} MB at half time, {rss_end:.0f} MB at end "
+                            f"(end / half {rss_end / half:.3f}); mean first third {early:.0f} MB, last third {late:.0f} MB"),
              ("integrity", f"{len(acked)} acknowledged, {missing} missing, {dupes} duplicate ids")]  # fmt: skip
     report(
         f"Soak: {args.seconds:.0f} s, {args.devices} devices + 2 portals + 1 planner, SQLite, one uvicorn worker",
@@ -146,6 +153,8 @@ async def main_async(args: argparse.Namespace) -> None:
             "errors": sum(errors.values()),
             "rss_start_mb": round(rss_start),
             "rss_end_mb": round(rss_end),
+            "rss_half_mb": round(half),
+            "rss_end_over_half": round(rss_end / half, 3),
             "acknowledged": len(acked),
             "missing": missing,
             "duplicates": dupes,
