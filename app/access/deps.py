@@ -77,6 +77,15 @@ class RateLimiter:
             total[0] += 1
         return None
 
+    def enforce(self, key: str, limit: int, who: str) -> None:
+        """Count one request of `key`; 429 with Retry-After when over the limit (`who`: "This key", ...)."""
+        wait = self.hit(key, limit)
+        if wait is not None:
+            raise TooManyRequests(
+                f"{who} may make {limit} requests a minute; retry in {wait} s.",
+                headers={"Retry-After": str(wait)},
+            )
+
     def reset(self) -> None:
         with self._lock:
             self._windows.clear()
@@ -225,13 +234,9 @@ async def authenticate(request: Request) -> Principal:
         principal = await run_in_threadpool(_resolve, secret, name, client_ip, state.get("request_id"))
     if principal is None:
         raise _unauthorized("The API key is unknown or has been revoked.")
-    limit = get_settings().rate_limit_per_minute
-    wait = rate_limiter.hit(f"{principal.kind}:{principal.key_id}", limit)
-    if wait is not None:
-        raise TooManyRequests(
-            f"This key may make {limit} requests a minute; retry in {wait} s.",
-            headers={"Retry-After": str(wait)},
-        )
+    rate_limiter.enforce(
+        f"{principal.kind}:{principal.key_id}", get_settings().rate_limit_per_minute, "This key"
+    )
     state["principal"] = principal
     state["key_name"] = principal.name
     return principal

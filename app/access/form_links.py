@@ -27,7 +27,7 @@ from app.access.deps import rate_limiter
 from app.access.principal import Principal, hash_secret
 from app.core.config import get_settings
 from app.core.db import get_engine
-from app.core.errors import AppError, Forbidden, Invalid, NotFound, TooManyRequests, Unauthorized, field_error
+from app.core.errors import AppError, Forbidden, Invalid, NotFound, Unauthorized, field_error
 from app.core.pagination import Keyset, page
 from app.models import FormLink, Response
 from app.models.types import utcnow
@@ -109,13 +109,9 @@ def resolve(token: str, client_ip: str | None, request_id: str | None) -> Princi
         return None
     if state(row) in ("revoked", "expired"):
         raise _refusal(row)
-    limit = get_settings().form_link_rate_limit_per_minute
-    wait = rate_limiter.hit(f"form_link_rate:{row.seq}", limit)
-    if wait is not None:
-        raise TooManyRequests(
-            f"This form link may make {limit} requests a minute; retry in {wait} s.",
-            headers={"Retry-After": str(wait)},
-        )
+    rate_limiter.enforce(
+        f"form_link_rate:{row.seq}", get_settings().form_link_rate_limit_per_minute, "This form link"
+    )
     return Principal(
         key_id=row.seq,
         name=principal_name(row.id),
