@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 from typing import Any
 
 from app.questionnaires.definition import Definition
+from app.questionnaires.validator import AnswerValidator, compile_condition
+from tests.factories import valid_answers
 
 # Server error codes by the engine verdict a person sees in the form for the same answer.
 CONSTRAINT_CODES = {"too_small", "too_large", "too_short", "too_long", "pattern", "exclusive_choice"}
@@ -28,6 +31,34 @@ def engine_answers(d: Definition, answers: dict[str, Any]) -> tuple[dict[str, An
         else:
             out[qid] = v
     return out, files
+
+
+def completed(d: Definition, given: dict[str, Any], seed: int = 0) -> dict[str, Any]:
+    """`given` (JSON answers) completed the way a person finishes the form, whatever the version asks:
+    top to bottom, each question shown by the answers so far keeps its given answer, and a required one
+    without an answer gets a valid answer drawn from the definition (tests.factories.valid_answers). Nothing
+    is answered that the form would not show, and the result passes the validator (asserted), so a test
+    names only the answers it is about and still holds when a new version asks more."""
+    types = {q.id: q.type for q in d.questions}
+    shown_all = dataclasses.replace(
+        d, questions=tuple(dataclasses.replace(q, relevant=None) for q in d.questions)
+    )
+    pool = valid_answers(shown_all, seed, fill=1.0)
+    out: dict[str, Any] = {}
+    for q in d.questions:
+        if q.relevant and not compile_condition(q.relevant, types)(out):
+            assert q.id not in given, f"{d.key} v{d.version}: {q.id} is given but not shown"
+            continue
+        if q.id in given:
+            out[q.id] = given[q.id]
+        elif q.required:
+            out[q.id] = pool[q.id]
+    unknown = set(given) - set(out)
+    assert not unknown, f"{d.key} v{d.version} has no questions {sorted(unknown)}"
+    out = in_choice_order(d, out)
+    errors = AnswerValidator(d).validate(out)
+    assert errors == [], (d.key, d.version, errors)
+    return out
 
 
 def in_choice_order(d: Definition, answers: dict[str, Any]) -> dict[str, Any]:
@@ -66,8 +97,6 @@ def mistakes(d: Definition, base: dict[str, Any]) -> list[tuple[str, dict[str, A
     form, an exclusive choice ticked with another, a required answer left out, and an answer to a question
     the form does not show (the engine never lets it be given; the server refuses it as not relevant).
     """
-    from app.questionnaires.validator import compile_condition
-
     types = {q.id: q.type for q in d.questions}
     out: list[tuple[str, dict[str, Any]]] = []
     for q in d.questions:

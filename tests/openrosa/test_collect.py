@@ -25,7 +25,14 @@ from app.questionnaires.validator import AnswerValidator
 from tests.conftest import assert_problem
 from tests.factories import facility_body, valid_answers
 from tests.openrosa.collect import OR, basic, download, fill, form_list, message, officer, post
-from tests.openrosa.persons import engine_answers, engine_verdict, in_choice_order, mistakes, server_verdict
+from tests.openrosa.persons import (
+    completed,
+    engine_answers,
+    engine_verdict,
+    in_choice_order,
+    mistakes,
+    server_verdict,
+)
 from tests.schemas_app import ROOT, TEST_ONLY
 
 PUBLISHED, _ = load_dir(ROOT / "survey_schemas")
@@ -59,6 +66,12 @@ class Phone:
     ) -> dict[str, Any]:
         xml, media = self.form(key)
         return fill(xml, media, answers, files, **extra)
+
+    def enter(self, key: str, head: dict[str, Any], answers: dict[str, Any], **extra: Any) -> dict[str, Any]:
+        """JSON answers entered into the newest version of `key` as a person enters them (yes/no, the files the
+        upload questions pick), after `head` (the facility question, or the new-facility group)."""
+        entered, files = engine_answers(LATEST[key], answers)
+        return self.fill(key, {**head, **entered}, files, **extra)
 
     def send(self, filled: dict[str, Any], attachments: list[dict[str, Any]] | None = None) -> Any:
         return post(
@@ -125,19 +138,20 @@ def test_collect_sequence_form_list_form_manifest_media_head_post_retry_edit(cli
     assert head.headers["x-openrosa-version"] == "1.0"
     assert client.head("/openrosa/submission", headers=OR).status_code == 401
 
-    # POST: 201 and an OpenRosaResponse Collect shows
-    answers = {"facility_id": fid, "needs_loan": "yes", "loan_amount_vnd": 500_000_000, "loan_purpose": ["machinery"],
-               "has_collateral": "no", "wants_interest_subsidy": "yes"}  # fmt: skip
-    first = phone.fill("loans", answers)
-    assert first["status"] == "ready", first["violations"]
+    # POST: 201 and an OpenRosaResponse Collect shows. The loan questions this test is about, and whatever
+    # else the published version asks (completed from its definition).
+    loans = LATEST["loans"]
+    answers = completed(loans, {"needs_loan": True, "loan_amount_vnd": 500_000_000, "loan_purpose": ["machinery"],
+                                "has_collateral": False, "wants_interest_subsidy": True})  # fmt: skip
+    first = phone.enter("loans", {"facility_id": fid}, answers)
+    assert first["status"] == "ready" and not first["rejected"], (first["violations"], first["rejected"])
     r = phone.send(first)
     assert r.status_code == 201 and r.headers["x-openrosa-version"] == "1.0"
     assert message(r) == "Đã nhận bản ghi."
     rid = first["instance_id"].removeprefix("uuid:")
     body = stored(client, phone.bearer, rid)
     assert body["revision"] == 1 and body["facility_id"] == fid and body["province_code"] == "68"
-    assert body["answers"] == {"needs_loan": True, "loan_amount_vnd": 500_000_000, "loan_purpose": ["machinery"],
-                               "has_collateral": False, "wants_interest_subsidy": True}  # fmt: skip
+    assert body["answers"] == answers and body["version"] == loans.version
 
     # retry (Collect did not see the answer): 201, no duplicate
     again = phone.send(first)
@@ -153,24 +167,28 @@ def test_collect_sequence_form_list_form_manifest_media_head_post_retry_edit(cli
     assert stored(client, phone.bearer, rid)["answers"]["loan_amount_vnd"] == 500_000_000
 
     # edit the sent form in Collect: a new instanceID, deprecatedID naming the old one → revision 2
-    edit = phone.fill("loans", {"loan_amount_vnd": 700_000_000}, edit={"xml": first["xml"]})
+    edit = phone.enter("loans", {}, {"loan_amount_vnd": 700_000_000}, edit={"xml": first["xml"]})
+    assert edit["status"] == "ready" and not edit["rejected"], (edit["violations"], edit["rejected"])
     assert f"<deprecatedID>{first['instance_id']}</deprecatedID>" in edit["xml"]
     assert edit["instance_id"] != first["instance_id"]
     r = phone.send(edit)
     assert r.status_code == 201 and message(r) == "Đã nhận bản sửa lần 1."
     body = stored(client, phone.bearer, rid)
-    assert body["revision"] == 2 and body["answers"]["loan_amount_vnd"] == 700_000_000
+    assert body["revision"] == 2 and body["answers"] == {**answers, "loan_amount_vnd": 700_000_000}
     # the edit again: 201, no third revision
     r = phone.send(edit)
     assert r.status_code == 201 and stored(client, phone.bearer, rid)["revision"] == 2
-    # an edit of the edit finds the response through the first edit's instanceID
-    edit2 = phone.fill(
-        "loans", {"has_collateral": "yes", "collateral_type": "buildings"}, edit={"xml": edit["xml"]}
-    )
+    # an edit of the edit finds the response through the first edit's instanceID; answering "yes" shows the
+    # collateral questions, which the person answers (and whatever else that version then asks)
+    third = completed(loans, {**answers, "loan_amount_vnd": 700_000_000, "has_collateral": True,
+                              "collateral_type": "buildings"})  # fmt: skip
+    edit2 = phone.enter("loans", {}, {k: v for k, v in third.items() if body["answers"].get(k) != v},
+                        edit={"xml": edit["xml"]})  # fmt: skip
+    assert edit2["status"] == "ready" and not edit2["rejected"], (edit2["violations"], edit2["rejected"])
     r = phone.send(edit2)
     assert r.status_code == 201 and message(r) == "Đã nhận bản sửa lần 2."
     body = stored(client, phone.bearer, rid)
-    assert body["revision"] == 3 and body["answers"]["collateral_type"] == "buildings"
+    assert body["revision"] == 3 and body["answers"] == third and third["collateral_type"] == "buildings"
     revs = client.get(f"/api/v1/responses/{rid}/revisions", headers=phone.bearer).json()["items"]
     assert [x["answers"]["loan_amount_vnd"] for x in revs] == [500_000_000, 700_000_000, 700_000_000]
     # Bearer is accepted too (the contract), and the listing still holds one response
@@ -189,17 +207,23 @@ def test_only_field_officers_in_scope(client, make_key) -> None:
     xml_form, media = hanoi.form("loans")
     assert fid not in media["facilities.csv"]
     lamdong = Phone(client, make_key)
-    filled = lamdong.fill("loans", {"facility_id": fid, "needs_loan": "no"})
+    answers = completed(LATEST["loans"], {"needs_loan": False})
+    filled = lamdong.enter("loans", {"facility_id": fid}, answers)
+    assert filled["status"] == "ready", filled["violations"]
     r = post(client, hanoi.auth, filled["xml"])
-    assert r.status_code == 400 and "Cơ sở đã chọn không có trong danh sách" in message(r)
+    assert r.status_code == 400 and message(r) == (
+        "Bản ghi chưa được nhận. • Cơ sở đã chọn không có trong danh sách của khóa này; hãy tải lại biểu mẫu để "
+        'cập nhật danh sách cơ sở, hoặc chọn "Cơ sở mới".'
+    ), message(r)
     # someone else's response cannot be edited: the edit is kept as a response of its own
     assert lamdong.send(filled).status_code == 201
-    edit = lamdong.fill("loans", {"needs_loan": "no"}, edit={"xml": filled["xml"]})
+    edit = lamdong.enter("loans", {}, {"needs_loan": False}, edit={"xml": filled["xml"]})
+    assert edit["status"] == "ready", edit["violations"]
     other_officer = Phone(client, make_key, name="lamdong-tablet-2")
     r = post(client, other_officer.auth, edit["xml"])
     assert r.status_code == 201 and message(r) == "Đã nhận bản ghi."
     own = stored(client, other_officer.bearer, edit["instance_id"].removeprefix("uuid:"))
-    assert own["revision"] == 1
+    assert own["revision"] == 1 and own["answers"] == answers
     assert stored(client, lamdong.bearer, filled["instance_id"].removeprefix("uuid:"))["revision"] == 1
 
 
@@ -279,17 +303,20 @@ def test_a_new_facility_registered_inline_in_the_form(client, make_key) -> None:
     ward = next(line.split(",")[0] for line in phone.form("loans")[1]["wards.csv"].splitlines()[1:])
     new = {"facility_id": "_new", "name": "HTX chè Cầu Đất", "kind": "cooperative", "sector": "agro_food_processing",
            "province_code": "68", "ward_code": ward, "tax_code": "5800123456"}  # fmt: skip
-    filled = phone.fill("loans", {**new, "needs_loan": "no"})
+    loans = LATEST["loans"]
+    answers = completed(loans, {"needs_loan": False})
+    filled = phone.enter("loans", new, answers)
     assert filled["status"] == "ready", filled["violations"]
     assert phone.send(filled).status_code == 201
     assert phone.send(filled).status_code == 201  # a retry registers nothing twice
     body = stored(client, phone.bearer, filled["instance_id"].removeprefix("uuid:"))
+    assert body["answers"] == answers and body["version"] == loans.version
     f = client.get(f"/api/v1/facilities/{body['facility_id']}", headers=phone.bearer).json()
     assert (f["name"], f["kind"], f["sector"], f["province_code"], f["ward_code"], f["tax_code"]) == (
         "HTX chè Cầu Đất", "cooperative", "agro_food_processing", "68", ward, "5800123456")  # fmt: skip
     assert len(client.get("/api/v1/facilities", headers=phone.bearer).json()["items"]) == 1
     # the same as JSON: an inline facility with a known tax code resolves to that facility
-    json_body = {"id": str(uuid.uuid4()), "questionnaire": "loans", "version": 2, "answers": {"needs_loan": False},
+    json_body = {"id": str(uuid.uuid4()), "questionnaire": "loans", "version": loans.version, "answers": answers,
                  "facility": {k: new[k] for k in ("name", "kind", "sector", "province_code", "ward_code", "tax_code")},
                  "collected_at": body["collected_at"]}  # fmt: skip
     assert client.post("/api/v1/responses", json=json_body, headers=phone.bearer).status_code == 201
@@ -297,11 +324,20 @@ def test_a_new_facility_registered_inline_in_the_form(client, make_key) -> None:
     # the refreshed media lists it, and an edit of the instance keeps it
     phone._downloaded.clear()
     assert body["facility_id"] in phone.form("loans")[1]["facilities.csv"]
-    edit = phone.fill("loans", {"needs_loan": "yes", "loan_amount_vnd": 20_000_000, "loan_purpose": ["workshop"],
-                                "has_collateral": "no", "wants_interest_subsidy": "no"}, edit={"xml": filled["xml"]})  # fmt: skip
+    wants = completed(loans, {**answers, "needs_loan": True, "loan_amount_vnd": 20_000_000, "loan_purpose": ["workshop"],
+                              "has_collateral": False, "wants_interest_subsidy": False})  # fmt: skip
+    edit = phone.enter(
+        "loans", {}, {k: v for k, v in wants.items() if answers.get(k) != v}, edit={"xml": filled["xml"]}
+    )
+    assert edit["status"] == "ready", edit["violations"]
     r = phone.send(edit)
     assert r.status_code == 201, message(r)
-    assert stored(client, phone.bearer, body["id"])["revision"] == 2
+    revised = stored(client, phone.bearer, body["id"])
+    assert (
+        revised["revision"] == 2
+        and revised["answers"] == wants
+        and revised["facility_id"] == body["facility_id"]
+    )
 
 
 # --- the engine's verdicts are the server's ---------------------------------------------------------------
