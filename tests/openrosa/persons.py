@@ -61,6 +61,46 @@ def completed(d: Definition, given: dict[str, Any], seed: int = 0) -> dict[str, 
     return out
 
 
+def _features(d: Definition, answers: dict[str, Any]) -> set[tuple[str, str]]:
+    """What an answer set exercises: each question answered, each exclusive choice ticked alone, a geopoint
+    with and without altitude and accuracy."""
+    out = set()
+    for q in d.questions:
+        v = answers.get(q.id)
+        if v is None:
+            continue
+        out.add((q.id, "answered"))
+        if q.type == "select_multiple":
+            out |= {(q.id, f"alone:{c}") for c in q.exclusive_codes if v == [c]}
+        if q.type == "geopoint":
+            out.add((q.id, "with alt" if "alt" in v else "lat lon only"))
+    return out
+
+
+def covering_sets(d: Definition, partial: int = 2, seeds: int = 300) -> list[dict[str, Any]]:
+    """Valid answer sets (in choice order) that between them answer every question of `d` (each image and
+    file, each geopoint with and without altitude, each exclusive choice ticked alone), plus `partial` sets
+    that leave optional questions empty. Drawn from the definition, so a new version is covered as it is."""
+    wanted: set[tuple[str, str]] = set()
+    for q in d.questions:
+        wanted.add((q.id, "answered"))
+        wanted |= {(q.id, f"alone:{c}") for c in q.exclusive_codes}
+        if q.type == "geopoint":
+            wanted |= {(q.id, "with alt"), (q.id, "lat lon only")}
+    got: set[tuple[str, str]] = set()
+    out = []
+    for seed in range(seeds):
+        answers = in_choice_order(d, valid_answers(d, seed, fill=1.0))
+        new = _features(d, answers) - got
+        if new:
+            out.append(answers)
+            got |= new
+        if got >= wanted:
+            break
+    assert got >= wanted, f"{d.key} v{d.version}: no valid answer set exercises {sorted(wanted - got)}"
+    return out + [in_choice_order(d, valid_answers(d, 1000 + seed, fill=0.5)) for seed in range(partial)]
+
+
 def in_choice_order(d: Definition, answers: dict[str, Any]) -> dict[str, Any]:
     """A form lists ticked choices in the order it shows them: the same answers, select_multiple so ordered."""
     out = dict(answers)

@@ -27,6 +27,7 @@ from tests.factories import facility_body, valid_answers
 from tests.openrosa.collect import OR, basic, download, fill, form_list, message, officer, post
 from tests.openrosa.persons import (
     completed,
+    covering_sets,
     engine_answers,
     engine_verdict,
     in_choice_order,
@@ -38,6 +39,8 @@ from tests.schemas_app import ROOT, TEST_ONLY
 PUBLISHED, _ = load_dir(ROOT / "survey_schemas")
 EXTRA, _ = load_dir(TEST_ONLY)
 SERVED = {k: d for k, d in {**PUBLISHED, **EXTRA}.items() if d.status == "published"}
+# every version a device may hold and submit: the published ones and the retired ones (kept on phones)
+ACCEPTED = {k: d for k, d in {**PUBLISHED, **EXTRA}.items() if d.status != "draft"}
 LATEST = {}
 for (key, _version), d in sorted(SERVED.items()):
     LATEST[key] = d  # the newest published version of each questionnaire is what Collect is offered
@@ -66,6 +69,17 @@ class Phone:
     ) -> dict[str, Any]:
         xml, media = self.form(key)
         return fill(xml, media, answers, files, **extra)
+
+    def form_version(self, key: str, version: int) -> tuple[bytes, dict[str, str]]:
+        """A version by its URL, as a phone that kept it (a retired one is in no form list): its ETag is the
+        md5 download() checks, and for the listed version it is the form list's hash."""
+        url = f"http://testserver/openrosa/forms/{key}/{version}"
+        r = self.client.get(url, headers=self.auth)
+        assert r.status_code == 200 and re.fullmatch(r'"md5:[0-9a-f]{32}"', r.headers["etag"]), r.text
+        item = {"downloadUrl": url, "manifestUrl": url + "/manifest", "hash": r.headers["etag"].strip('"')}
+        if key in self.forms and self.forms[key]["version"] == str(version):
+            assert self.forms[key]["hash"] == item["hash"] and self.forms[key]["downloadUrl"] == url
+        return download(self.client, self.auth, item)
 
     def enter(self, key: str, head: dict[str, Any], answers: dict[str, Any], **extra: Any) -> dict[str, Any]:
         """JSON answers entered into the newest version of `key` as a person enters them (yes/no, the files the
@@ -269,33 +283,59 @@ def test_broken_posts_get_vietnamese_messages(client, make_key) -> None:
 # --- every form through the engine equals JSON ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("key", sorted(LATEST))
-def test_every_form_filled_by_the_engine_is_stored_as_the_same_json(client, make_key, key: str) -> None:
-    d = LATEST[key]
+def _attachments(client: Any, headers: dict[str, str], rid: str) -> dict[str, Any]:
+    r = client.get(f"/api/v1/responses/{rid}/attachments", headers=headers)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    return {"missing": body["missing"],
+            "items": sorted((a["name"], a["content_type"], a["size"], a["sha256"]) for a in body["items"])}  # fmt: skip
+
+
+@pytest.mark.parametrize("ident", sorted(ACCEPTED), ids=[f"{k}-v{v}" for k, v in sorted(ACCEPTED)])
+def test_every_form_version_filled_by_the_engine_is_stored_as_the_same_json(
+    client, make_key, ident: tuple[str, int]
+) -> None:
+    """Each version a phone may hold (published, and retired ones it kept), downloaded with its media, filled by
+    the engine with answer sets that between them answer every question (photos and files picked, geopoints
+    with and without altitude, each exclusive choice alone), posted multipart as Collect posts: the stored
+    response and its files equal the same answers posted as JSON with the same files PUT."""
+    key, version = ident
+    d = ACCEPTED[ident]
     fid = facility(client, make_key)
     phone = Phone(client, make_key)
-    for seed in range(4):
-        answers = in_choice_order(d, valid_answers(d, seed))
+    xml_form, media = phone.form_version(key, version)
+    uploads = 0
+    for answers in covering_sets(d):
         entered, files = engine_answers(d, answers)
-        filled = phone.fill(key, {"facility_id": fid, **entered}, files)
-        assert filled["status"] == "ready" and not filled["rejected"], (
-            filled["violations"],
-            filled["rejected"],
-        )
+        filled = fill(xml_form, media, {"facility_id": fid, **entered}, files)
+        assert filled["status"] == "ready" and not filled["violations"], filled["violations"]
+        assert not filled["rejected"] and not filled["not_relevant_given"] and not filled["unknown_given"]
+        # the engine's multipart carries each picked file under the name the answer gives, bytes unchanged
+        assert {a["name"]: a["base64"] for a in filled["attachments"]} == {
+            n: f["base64"] for n, f in files.items()
+        }
         r = phone.send(filled)
         assert r.status_code == 201, message(r)
+        said = "Đã nhận bản ghi" + (f"; đã nhận {len(files)} tệp" if files else "") + "."
+        assert message(r) == said
         via_odk = stored(client, phone.bearer, filled["instance_id"].removeprefix("uuid:"))
-        assert via_odk["answers"] == answers
-        json_body = {"id": str(uuid.uuid4()), "questionnaire": key, "version": d.version, "facility_id": fid,
+        assert via_odk["answers"] == answers and (via_odk["questionnaire"], via_odk["version"]) == ident
+        json_body = {"id": str(uuid.uuid4()), "questionnaire": key, "version": version, "facility_id": fid,
                      "answers": answers, "collected_at": via_odk["collected_at"]}  # fmt: skip
         r = client.post("/api/v1/responses", json=json_body, headers=phone.bearer)
         assert r.status_code == 201, r.text
+        for name, f in files.items():
+            r = client.put(f"/api/v1/responses/{json_body['id']}/attachments/{name}", content=base64.b64decode(f["base64"]),
+                           headers={**phone.bearer, "Content-Type": f["type"]})  # fmt: skip
+            assert r.status_code == 201, r.text
         via_json = stored(client, phone.bearer, json_body["id"])
         assert comparable(via_odk) == comparable(via_json)
-        # and the files the answers name arrived with the submission
+        odk_files = _attachments(client, phone.bearer, via_odk["id"])
+        assert odk_files == _attachments(client, phone.bearer, json_body["id"])
         names = sorted(v for q in d.questions if q.type in ("image", "file") and (v := answers.get(q.id)))
-        listing = client.get(f"/api/v1/responses/{via_odk['id']}/attachments", headers=phone.bearer).json()
-        assert sorted(a["name"] for a in listing["items"]) == names and listing["missing"] == []
+        assert [a[0] for a in odk_files["items"]] == names and odk_files["missing"] == []
+        uploads += len(names)
+    assert uploads >= sum(q.type in ("image", "file") for q in d.questions)
 
 
 def test_a_new_facility_registered_inline_in_the_form(client, make_key) -> None:
