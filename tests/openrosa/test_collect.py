@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 import uuid
 from typing import Any
@@ -377,6 +378,45 @@ def test_a_new_facility_registered_inline_in_the_form(client, make_key) -> None:
         revised["revision"] == 2
         and revised["answers"] == wants
         and revised["facility_id"] == body["facility_id"]
+    )
+
+
+PHOTO_FORMS = sorted(k for (k, _), d in PUBLISHED.items() if k in LATEST and LATEST[k] is d
+                     and any(q.type == "image" for q in d.questions))  # fmt: skip
+
+
+@pytest.mark.parametrize("key", PHOTO_FORMS)
+def test_a_photo_form_edited_in_collect(client, make_key, key: str) -> None:
+    """The second edition's photo questions through an edit: the photo sent with the form stays; a retaken
+    photo arrives with the edit (the next revision names it); a retry of the edit adds nothing."""
+    d = LATEST[key]
+    fid = facility(client, make_key)
+    phone = Phone(client, make_key)
+    photo_q = next(q for q in d.questions if q.type == "image")
+    answers = next(a for a in covering_sets(d) if a.get(photo_q.id))
+    first = phone.enter(key, {"facility_id": fid}, answers)
+    assert first["status"] == "ready" and [a["name"] for a in first["attachments"]] == [answers[photo_q.id]]
+    r = phone.send(first)
+    assert r.status_code == 201 and message(r) == "Đã nhận bản ghi; đã nhận 1 tệp.", message(r)
+    rid = first["instance_id"].removeprefix("uuid:")
+    kept = _attachments(client, phone.bearer, rid)
+    sent = {a["name"]: {"type": a["type"], "base64": a["base64"]} for a in first["attachments"]}
+    retaken = f"{photo_q.id}-retaken.jpg"
+    photo = b"\xff\xd8 the retaken photo"
+    picked = {retaken: {"type": "image/jpeg", "base64": base64.b64encode(photo).decode()}}
+    edit = phone.fill(key, {photo_q.id: retaken}, picked, edit={"xml": first["xml"], "attachments": sent})
+    assert edit["status"] == "ready" and [a["name"] for a in edit["attachments"]] == [retaken], edit
+    r = phone.send(edit)
+    assert r.status_code == 201 and message(r) == "Đã nhận bản sửa lần 1; đã nhận 1 tệp.", message(r)
+    body = stored(client, phone.bearer, rid)
+    assert body["revision"] == 2 and body["answers"] == {**answers, photo_q.id: retaken}
+    now = _attachments(client, phone.bearer, rid)
+    again = (retaken, "image/jpeg", len(photo), hashlib.sha256(photo).hexdigest())
+    assert now["missing"] == [] and now["items"] == sorted([*kept["items"], again])
+    r = phone.send(edit)
+    assert r.status_code == 201 and message(r) == "Bản ghi này đã được nhận trước đó.", message(r)
+    assert (
+        stored(client, phone.bearer, rid)["revision"] == 2 and _attachments(client, phone.bearer, rid) == now
     )
 
 
