@@ -23,6 +23,7 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from app.core.config import ROOT
@@ -473,3 +474,78 @@ def test_another_site_may_not_frame_the_page(client, admin, server, foreign, pag
     assert "blocked" in refused.value.text and f"Framing '{server}/'" in refused.value.text
     assert page.frame_locator("#kc").locator("html[data-kc-ready]").count() == 0
     assert not [f for f in page.frames if f.url.startswith(server) and f.locator("#kc-embed").count()]
+
+
+def test_a_location_from_the_device_and_the_checks_on_locations_photos_and_choices(
+    client, admin, server, portal, page
+) -> None:
+    """The device's position fills the location (the portal's iframe allows geolocation); a latitude out of range
+    and a missing longitude are refused at their inputs as the server would; "none" can be unticked again; a
+    photo of a type the question refuses, or larger than the server takes, is refused before anything is sent."""
+    link = create_link(admin, server, questionnaires=["site-visit"])
+    # Chromium asks (and remembers) for the top-level page: the portal delegates to the frame by allow="geolocation"
+    page.context.grant_permissions(["geolocation"], origin=portal)
+    page.context.set_geolocation({"latitude": 11.940419, "longitude": 108.458313, "accuracy": 12})
+    frame = open_in_portal(page, portal, link["url"])
+    base = "#root_answers_workshop_location"
+    frame.get_by_role("button", name="Lấy vị trí hiện tại").click()
+    expect(frame.locator(f"{base}_lat")).to_have_value("11,940419")
+    assert [frame.locator(f"{base}_{k}").input_value() for k in ("lon", "accuracy_m")] == ["108,458313", "12"]
+    frame.locator(f"{base}_lat").fill("91")
+    frame.locator(f"{base}_lon").fill("")
+    frame.get_by_role("button", name="Gửi phiếu").click()
+    lat = frame.locator(".kc-geopoint-part", has=frame.locator(f"{base}_lat"))
+    assert lat.locator(".kc-field-errors").inner_text() == "Giá trị lớn nhất là 90."
+    lon = frame.locator(".kc-geopoint-part", has=frame.locator(f"{base}_lon"))
+    assert lon.locator(".kc-field-errors").inner_text() == "Câu này bắt buộc trả lời."
+    frame.locator(f"{base}_lat").fill("11,9404")
+    frame.locator(f"{base}_lon").fill("108,4583")
+    assert frame.locator(".kc-geopoint .kc-field-errors").count() == 0
+
+    # "none" unticks the others and keeps them disabled; unticking it frees them again
+    none, training = (
+        frame.locator("#root_answers_support_received-3"),
+        frame.locator("#root_answers_support_received-0"),
+    )
+    training.check()
+    none.check()
+    assert not training.is_checked() and training.is_disabled()
+    none.uncheck()
+    assert training.is_enabled()
+    training.check()
+    assert training.is_checked() and not none.is_checked()
+
+    photo = frame.locator("#root_answers_has_workshop_photo-0")
+    photo.check()
+    inp = frame.locator("#root_answers_workshop_photo")
+    inp.set_input_files({"name": "xuong.gif", "mimeType": "image/gif", "buffer": b"GIF89a" + b"0" * 64})
+    assert "không đúng loại" in frame.locator(".kc-file-problem").inner_text()
+    big = {
+        "name": "xuong.jpg",
+        "mimeType": "image/jpeg",
+        "buffer": b"\xff\xd8\xff" + b"0" * MAX_ATTACHMENT_BYTES,
+    }
+    inp.set_input_files(big)
+    assert "lớn quá" in frame.locator(".kc-file-problem").inner_text()
+    assert frame.locator(".kc-file-chosen").count() == 0
+    inp.set_input_files(file_for("xuong.jpg"))
+    assert frame.locator(".kc-file-chosen").inner_text().startswith("Đã chọn: xuong.jpg")
+    assert frame.locator(".kc-file-problem").count() == 0
+
+    frame.locator("#root_answers_respondent_name").fill("Trần Thị Bình")
+    frame.locator("#root_answers_visit_date").fill("2026-11-20")
+    frame.locator("#root_answers_support_year").fill("2024")
+    fill_facility(frame, tax_code="5800999888")
+    frame.get_by_role("button", name="Gửi phiếu").click()
+    frame.locator(".kc-uploads[data-attachments=done]").wait_for()
+    [row] = stored(server, admin)
+    assert row["answers"] == {
+        "respondent_name": "Trần Thị Bình",
+        "workshop_location": {"lat": 11.9404, "lon": 108.4583, "accuracy_m": 12},
+        "has_workshop_photo": True,
+        "workshop_photo": "xuong.jpg",
+        "support_received": ["training"],
+        "support_year": 2024,
+        "visit_date": "2026-11-20",
+    }
+    assert [a["name"] for a in attachments(server, admin, row["id"])["items"]] == ["xuong.jpg"]
