@@ -2,8 +2,9 @@
 
 It holds only what a renderer needs and the JSON Schema cannot say: yes/no as two radio choices with their
 words, one choice as radio buttons (nothing preselected), several choices as checkboxes, long text as a text
-area, the question order, and each question's unit and hint as `ui:options` for renderers that show them apart
-(the JSON Schema's `description` already carries "hint (unit)" for those that do not).
+area (not text of a set form, such as a phone number), the question order, and each question's unit and hint
+as `ui:options` for renderers that show them apart (the JSON Schema's `description` already carries
+"hint (unit)" for those that do not).
 
 The second edition's types:
 - `geopoint`: `"ui:field": "geopoint"` (the hosted page registers a field of that name: latitude, longitude and
@@ -64,7 +65,7 @@ def question_ui(q: Question, lang: str) -> dict[str, Any]:
         accept = q.accept or (("image/*",) if q.type == "image" else ())
         if accept:
             options["accept"] = ",".join(accept)
-    elif q.type == "text" and (q.max_length is None or q.max_length > TEXTAREA_FROM):
+    elif q.type == "text" and q.pattern is None and (q.max_length is None or q.max_length > TEXTAREA_FROM):
         ui["ui:widget"] = "textarea"
         options["rows"] = 4
     if (unit := _text(q.unit, lang)) is not None:

@@ -161,6 +161,7 @@ def test_the_ui_schema_says_how_to_render_each_question(client) -> None:
     assert ui["collateral_type"] == {"ui:widget": "radio"}
     assert ui["loan_amount_vnd"] == {"ui:options": {"unit": "đồng"}}
     assert ui["investment_plan"] == {"ui:widget": "textarea", "ui:options": {"rows": 4}}
+    assert "ui:widget" not in ui["respondent_phone"]  # text of a set form (a pattern) stays on one line
     assert ui["ui:submitButtonOptions"] == {"submitText": "Gửi"}
     # a retired version is still described (responses to it are accepted), though no longer cached for a year
     old = client.get("/api/v1/questionnaires/loans/versions/2/ui-schema")

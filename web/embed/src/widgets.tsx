@@ -220,6 +220,10 @@ function AttachmentWidget(props: WidgetProps) {
   };
   return (
     <div className="kc-file" data-attachment={kind}>
+      {/* The browser's own button speaks the browser's language: ours speaks the page's. */}
+      <label htmlFor={id} className={`kc-file-button ${disabled || readonly ? 'kc-disabled' : ''}`}>
+        {shown ? ctx.t(kind === 'image' ? 'filePhotoOther' : 'fileChooseOther') : ctx.t(kind === 'image' ? 'filePhoto' : 'fileChoose')}
+      </label>
       <input
         ref={input}
         id={id}
