@@ -219,7 +219,9 @@ export default function App({ cfg: initial }: { cfg: EmbedConfig }) {
         if (kept && result.sent.includes(kept.name)) shelf.remove(questionnaire, q);
       }
       const failed = todo.filter((u) => result.failed.includes(u.name));
-      setUploads({ responseId, state: result.failed.length || result.lost.length ? 'failed' : 'done', result, todo: failed });
+      const state = result.failed.length || result.lost.length ? 'failed' : 'done';
+      // a later response's uploads (the next questionnaire) are not overwritten by this one's end
+      setUploads((prev) => (prev && prev.responseId !== responseId ? prev : { responseId, state, result, todo: failed }));
     },
     [cfg.api_base, cfg.token, questionnaires, shelf],
   );
