@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 from typing import Any
 
 from app.questionnaires.definition import Definition
+from app.questionnaires.validator import AnswerValidator, compile_condition
+from tests.factories import valid_answers
 
 # Server error codes by the engine verdict a person sees in the form for the same answer.
 CONSTRAINT_CODES = {"too_small", "too_large", "too_short", "too_long", "pattern", "exclusive_choice"}
@@ -28,6 +31,74 @@ def engine_answers(d: Definition, answers: dict[str, Any]) -> tuple[dict[str, An
         else:
             out[qid] = v
     return out, files
+
+
+def completed(d: Definition, given: dict[str, Any], seed: int = 0) -> dict[str, Any]:
+    """`given` (JSON answers) completed the way a person finishes the form, whatever the version asks:
+    top to bottom, each question shown by the answers so far keeps its given answer, and a required one
+    without an answer gets a valid answer drawn from the definition (tests.factories.valid_answers). Nothing
+    is answered that the form would not show, and the result passes the validator (asserted), so a test
+    names only the answers it is about and still holds when a new version asks more."""
+    types = {q.id: q.type for q in d.questions}
+    shown_all = dataclasses.replace(
+        d, questions=tuple(dataclasses.replace(q, relevant=None) for q in d.questions)
+    )
+    pool = valid_answers(shown_all, seed, fill=1.0)
+    out: dict[str, Any] = {}
+    for q in d.questions:
+        if q.relevant and not compile_condition(q.relevant, types)(out):
+            assert q.id not in given, f"{d.key} v{d.version}: {q.id} is given but not shown"
+            continue
+        if q.id in given:
+            out[q.id] = given[q.id]
+        elif q.required:
+            out[q.id] = pool[q.id]
+    unknown = set(given) - set(out)
+    assert not unknown, f"{d.key} v{d.version} has no questions {sorted(unknown)}"
+    out = in_choice_order(d, out)
+    errors = AnswerValidator(d).validate(out)
+    assert errors == [], (d.key, d.version, errors)
+    return out
+
+
+def _features(d: Definition, answers: dict[str, Any]) -> set[tuple[str, str]]:
+    """What an answer set exercises: each question answered, each exclusive choice ticked alone, a geopoint
+    with and without altitude and accuracy."""
+    out = set()
+    for q in d.questions:
+        v = answers.get(q.id)
+        if v is None:
+            continue
+        out.add((q.id, "answered"))
+        if q.type == "select_multiple":
+            out |= {(q.id, f"alone:{c}") for c in q.exclusive_codes if v == [c]}
+        if q.type == "geopoint":
+            out.add((q.id, "with alt" if "alt" in v else "lat lon only"))
+    return out
+
+
+def covering_sets(d: Definition, partial: int = 2, seeds: int = 300) -> list[dict[str, Any]]:
+    """Valid answer sets (in choice order) that between them answer every question of `d` (each image and
+    file, each geopoint with and without altitude, each exclusive choice ticked alone), plus `partial` sets
+    that leave optional questions empty. Drawn from the definition, so a new version is covered as it is."""
+    wanted: set[tuple[str, str]] = set()
+    for q in d.questions:
+        wanted.add((q.id, "answered"))
+        wanted |= {(q.id, f"alone:{c}") for c in q.exclusive_codes}
+        if q.type == "geopoint":
+            wanted |= {(q.id, "with alt"), (q.id, "lat lon only")}
+    got: set[tuple[str, str]] = set()
+    out = []
+    for seed in range(seeds):
+        answers = in_choice_order(d, valid_answers(d, seed, fill=1.0))
+        new = _features(d, answers) - got
+        if new:
+            out.append(answers)
+            got |= new
+        if got >= wanted:
+            break
+    assert got >= wanted, f"{d.key} v{d.version}: no valid answer set exercises {sorted(wanted - got)}"
+    return out + [in_choice_order(d, valid_answers(d, 1000 + seed, fill=0.5)) for seed in range(partial)]
 
 
 def in_choice_order(d: Definition, answers: dict[str, Any]) -> dict[str, Any]:
@@ -66,8 +137,6 @@ def mistakes(d: Definition, base: dict[str, Any]) -> list[tuple[str, dict[str, A
     form, an exclusive choice ticked with another, a required answer left out, and an answer to a question
     the form does not show (the engine never lets it be given; the server refuses it as not relevant).
     """
-    from app.questionnaires.validator import compile_condition
-
     types = {q.id: q.type for q in d.questions}
     out: list[tuple[str, dict[str, Any]]] = []
     for q in d.questions:

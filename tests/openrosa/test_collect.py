@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 import uuid
 from typing import Any
@@ -25,12 +26,22 @@ from app.questionnaires.validator import AnswerValidator
 from tests.conftest import assert_problem
 from tests.factories import facility_body, valid_answers
 from tests.openrosa.collect import OR, basic, download, fill, form_list, message, officer, post
-from tests.openrosa.persons import engine_answers, engine_verdict, in_choice_order, mistakes, server_verdict
+from tests.openrosa.persons import (
+    completed,
+    covering_sets,
+    engine_answers,
+    engine_verdict,
+    in_choice_order,
+    mistakes,
+    server_verdict,
+)
 from tests.schemas_app import ROOT, TEST_ONLY
 
 PUBLISHED, _ = load_dir(ROOT / "survey_schemas")
 EXTRA, _ = load_dir(TEST_ONLY)
 SERVED = {k: d for k, d in {**PUBLISHED, **EXTRA}.items() if d.status == "published"}
+# every version a device may hold and submit: the published ones and the retired ones (kept on phones)
+ACCEPTED = {k: d for k, d in {**PUBLISHED, **EXTRA}.items() if d.status != "draft"}
 LATEST = {}
 for (key, _version), d in sorted(SERVED.items()):
     LATEST[key] = d  # the newest published version of each questionnaire is what Collect is offered
@@ -59,6 +70,23 @@ class Phone:
     ) -> dict[str, Any]:
         xml, media = self.form(key)
         return fill(xml, media, answers, files, **extra)
+
+    def form_version(self, key: str, version: int) -> tuple[bytes, dict[str, str]]:
+        """A version by its URL, as a phone that kept it (a retired one is in no form list): its ETag is the
+        md5 download() checks, and for the listed version it is the form list's hash."""
+        url = f"http://testserver/openrosa/forms/{key}/{version}"
+        r = self.client.get(url, headers=self.auth)
+        assert r.status_code == 200 and re.fullmatch(r'"md5:[0-9a-f]{32}"', r.headers["etag"]), r.text
+        item = {"downloadUrl": url, "manifestUrl": url + "/manifest", "hash": r.headers["etag"].strip('"')}
+        if key in self.forms and self.forms[key]["version"] == str(version):
+            assert self.forms[key]["hash"] == item["hash"] and self.forms[key]["downloadUrl"] == url
+        return download(self.client, self.auth, item)
+
+    def enter(self, key: str, head: dict[str, Any], answers: dict[str, Any], **extra: Any) -> dict[str, Any]:
+        """JSON answers entered into the newest version of `key` as a person enters them (yes/no, the files the
+        upload questions pick), after `head` (the facility question, or the new-facility group)."""
+        entered, files = engine_answers(LATEST[key], answers)
+        return self.fill(key, {**head, **entered}, files, **extra)
 
     def send(self, filled: dict[str, Any], attachments: list[dict[str, Any]] | None = None) -> Any:
         return post(
@@ -125,19 +153,20 @@ def test_collect_sequence_form_list_form_manifest_media_head_post_retry_edit(cli
     assert head.headers["x-openrosa-version"] == "1.0"
     assert client.head("/openrosa/submission", headers=OR).status_code == 401
 
-    # POST: 201 and an OpenRosaResponse Collect shows
-    answers = {"facility_id": fid, "needs_loan": "yes", "loan_amount_vnd": 500_000_000, "loan_purpose": ["machinery"],
-               "has_collateral": "no", "wants_interest_subsidy": "yes"}  # fmt: skip
-    first = phone.fill("loans", answers)
-    assert first["status"] == "ready", first["violations"]
+    # POST: 201 and an OpenRosaResponse Collect shows. The loan questions this test is about, and whatever
+    # else the published version asks (completed from its definition).
+    loans = LATEST["loans"]
+    answers = completed(loans, {"needs_loan": True, "loan_amount_vnd": 500_000_000, "loan_purpose": ["machinery"],
+                                "has_collateral": False, "wants_interest_subsidy": True})  # fmt: skip
+    first = phone.enter("loans", {"facility_id": fid}, answers)
+    assert first["status"] == "ready" and not first["rejected"], (first["violations"], first["rejected"])
     r = phone.send(first)
     assert r.status_code == 201 and r.headers["x-openrosa-version"] == "1.0"
     assert message(r) == "Đã nhận bản ghi."
     rid = first["instance_id"].removeprefix("uuid:")
     body = stored(client, phone.bearer, rid)
     assert body["revision"] == 1 and body["facility_id"] == fid and body["province_code"] == "68"
-    assert body["answers"] == {"needs_loan": True, "loan_amount_vnd": 500_000_000, "loan_purpose": ["machinery"],
-                               "has_collateral": False, "wants_interest_subsidy": True}  # fmt: skip
+    assert body["answers"] == answers and body["version"] == loans.version
 
     # retry (Collect did not see the answer): 201, no duplicate
     again = phone.send(first)
@@ -153,24 +182,28 @@ def test_collect_sequence_form_list_form_manifest_media_head_post_retry_edit(cli
     assert stored(client, phone.bearer, rid)["answers"]["loan_amount_vnd"] == 500_000_000
 
     # edit the sent form in Collect: a new instanceID, deprecatedID naming the old one → revision 2
-    edit = phone.fill("loans", {"loan_amount_vnd": 700_000_000}, edit={"xml": first["xml"]})
+    edit = phone.enter("loans", {}, {"loan_amount_vnd": 700_000_000}, edit={"xml": first["xml"]})
+    assert edit["status"] == "ready" and not edit["rejected"], (edit["violations"], edit["rejected"])
     assert f"<deprecatedID>{first['instance_id']}</deprecatedID>" in edit["xml"]
     assert edit["instance_id"] != first["instance_id"]
     r = phone.send(edit)
     assert r.status_code == 201 and message(r) == "Đã nhận bản sửa lần 1."
     body = stored(client, phone.bearer, rid)
-    assert body["revision"] == 2 and body["answers"]["loan_amount_vnd"] == 700_000_000
+    assert body["revision"] == 2 and body["answers"] == {**answers, "loan_amount_vnd": 700_000_000}
     # the edit again: 201, no third revision
     r = phone.send(edit)
     assert r.status_code == 201 and stored(client, phone.bearer, rid)["revision"] == 2
-    # an edit of the edit finds the response through the first edit's instanceID
-    edit2 = phone.fill(
-        "loans", {"has_collateral": "yes", "collateral_type": "buildings"}, edit={"xml": edit["xml"]}
-    )
+    # an edit of the edit finds the response through the first edit's instanceID; answering "yes" shows the
+    # collateral questions, which the person answers (and whatever else that version then asks)
+    third = completed(loans, {**answers, "loan_amount_vnd": 700_000_000, "has_collateral": True,
+                              "collateral_type": "buildings"})  # fmt: skip
+    edit2 = phone.enter("loans", {}, {k: v for k, v in third.items() if body["answers"].get(k) != v},
+                        edit={"xml": edit["xml"]})  # fmt: skip
+    assert edit2["status"] == "ready" and not edit2["rejected"], (edit2["violations"], edit2["rejected"])
     r = phone.send(edit2)
     assert r.status_code == 201 and message(r) == "Đã nhận bản sửa lần 2."
     body = stored(client, phone.bearer, rid)
-    assert body["revision"] == 3 and body["answers"]["collateral_type"] == "buildings"
+    assert body["revision"] == 3 and body["answers"] == third and third["collateral_type"] == "buildings"
     revs = client.get(f"/api/v1/responses/{rid}/revisions", headers=phone.bearer).json()["items"]
     assert [x["answers"]["loan_amount_vnd"] for x in revs] == [500_000_000, 700_000_000, 700_000_000]
     # Bearer is accepted too (the contract), and the listing still holds one response
@@ -189,17 +222,23 @@ def test_only_field_officers_in_scope(client, make_key) -> None:
     xml_form, media = hanoi.form("loans")
     assert fid not in media["facilities.csv"]
     lamdong = Phone(client, make_key)
-    filled = lamdong.fill("loans", {"facility_id": fid, "needs_loan": "no"})
+    answers = completed(LATEST["loans"], {"needs_loan": False})
+    filled = lamdong.enter("loans", {"facility_id": fid}, answers)
+    assert filled["status"] == "ready", filled["violations"]
     r = post(client, hanoi.auth, filled["xml"])
-    assert r.status_code == 400 and "Cơ sở đã chọn không có trong danh sách" in message(r)
+    assert r.status_code == 400 and message(r) == (
+        "Bản ghi chưa được nhận. • Cơ sở đã chọn không có trong danh sách của khóa này; hãy tải lại biểu mẫu để "
+        'cập nhật danh sách cơ sở, hoặc chọn "Cơ sở mới".'
+    ), message(r)
     # someone else's response cannot be edited: the edit is kept as a response of its own
     assert lamdong.send(filled).status_code == 201
-    edit = lamdong.fill("loans", {"needs_loan": "no"}, edit={"xml": filled["xml"]})
+    edit = lamdong.enter("loans", {}, {"needs_loan": False}, edit={"xml": filled["xml"]})
+    assert edit["status"] == "ready", edit["violations"]
     other_officer = Phone(client, make_key, name="lamdong-tablet-2")
     r = post(client, other_officer.auth, edit["xml"])
     assert r.status_code == 201 and message(r) == "Đã nhận bản ghi."
     own = stored(client, other_officer.bearer, edit["instance_id"].removeprefix("uuid:"))
-    assert own["revision"] == 1
+    assert own["revision"] == 1 and own["answers"] == answers
     assert stored(client, lamdong.bearer, filled["instance_id"].removeprefix("uuid:"))["revision"] == 1
 
 
@@ -245,33 +284,59 @@ def test_broken_posts_get_vietnamese_messages(client, make_key) -> None:
 # --- every form through the engine equals JSON ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("key", sorted(LATEST))
-def test_every_form_filled_by_the_engine_is_stored_as_the_same_json(client, make_key, key: str) -> None:
-    d = LATEST[key]
+def _attachments(client: Any, headers: dict[str, str], rid: str) -> dict[str, Any]:
+    r = client.get(f"/api/v1/responses/{rid}/attachments", headers=headers)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    return {"missing": body["missing"],
+            "items": sorted((a["name"], a["content_type"], a["size"], a["sha256"]) for a in body["items"])}  # fmt: skip
+
+
+@pytest.mark.parametrize("ident", sorted(ACCEPTED), ids=[f"{k}-v{v}" for k, v in sorted(ACCEPTED)])
+def test_every_form_version_filled_by_the_engine_is_stored_as_the_same_json(
+    client, make_key, ident: tuple[str, int]
+) -> None:
+    """Each version a phone may hold (published, and retired ones it kept), downloaded with its media, filled by
+    the engine with answer sets that between them answer every question (photos and files picked, geopoints
+    with and without altitude, each exclusive choice alone), posted multipart as Collect posts: the stored
+    response and its files equal the same answers posted as JSON with the same files PUT."""
+    key, version = ident
+    d = ACCEPTED[ident]
     fid = facility(client, make_key)
     phone = Phone(client, make_key)
-    for seed in range(4):
-        answers = in_choice_order(d, valid_answers(d, seed))
+    xml_form, media = phone.form_version(key, version)
+    uploads = 0
+    for answers in covering_sets(d):
         entered, files = engine_answers(d, answers)
-        filled = phone.fill(key, {"facility_id": fid, **entered}, files)
-        assert filled["status"] == "ready" and not filled["rejected"], (
-            filled["violations"],
-            filled["rejected"],
-        )
+        filled = fill(xml_form, media, {"facility_id": fid, **entered}, files)
+        assert filled["status"] == "ready" and not filled["violations"], filled["violations"]
+        assert not filled["rejected"] and not filled["not_relevant_given"] and not filled["unknown_given"]
+        # the engine's multipart carries each picked file under the name the answer gives, bytes unchanged
+        assert {a["name"]: a["base64"] for a in filled["attachments"]} == {
+            n: f["base64"] for n, f in files.items()
+        }
         r = phone.send(filled)
         assert r.status_code == 201, message(r)
+        said = "Đã nhận bản ghi" + (f"; đã nhận {len(files)} tệp" if files else "") + "."
+        assert message(r) == said
         via_odk = stored(client, phone.bearer, filled["instance_id"].removeprefix("uuid:"))
-        assert via_odk["answers"] == answers
-        json_body = {"id": str(uuid.uuid4()), "questionnaire": key, "version": d.version, "facility_id": fid,
+        assert via_odk["answers"] == answers and (via_odk["questionnaire"], via_odk["version"]) == ident
+        json_body = {"id": str(uuid.uuid4()), "questionnaire": key, "version": version, "facility_id": fid,
                      "answers": answers, "collected_at": via_odk["collected_at"]}  # fmt: skip
         r = client.post("/api/v1/responses", json=json_body, headers=phone.bearer)
         assert r.status_code == 201, r.text
+        for name, f in files.items():
+            r = client.put(f"/api/v1/responses/{json_body['id']}/attachments/{name}", content=base64.b64decode(f["base64"]),
+                           headers={**phone.bearer, "Content-Type": f["type"]})  # fmt: skip
+            assert r.status_code == 201, r.text
         via_json = stored(client, phone.bearer, json_body["id"])
         assert comparable(via_odk) == comparable(via_json)
-        # and the files the answers name arrived with the submission
+        odk_files = _attachments(client, phone.bearer, via_odk["id"])
+        assert odk_files == _attachments(client, phone.bearer, json_body["id"])
         names = sorted(v for q in d.questions if q.type in ("image", "file") and (v := answers.get(q.id)))
-        listing = client.get(f"/api/v1/responses/{via_odk['id']}/attachments", headers=phone.bearer).json()
-        assert sorted(a["name"] for a in listing["items"]) == names and listing["missing"] == []
+        assert [a[0] for a in odk_files["items"]] == names and odk_files["missing"] == []
+        uploads += len(names)
+    assert uploads >= sum(q.type in ("image", "file") for q in d.questions)
 
 
 def test_a_new_facility_registered_inline_in_the_form(client, make_key) -> None:
@@ -279,17 +344,20 @@ def test_a_new_facility_registered_inline_in_the_form(client, make_key) -> None:
     ward = next(line.split(",")[0] for line in phone.form("loans")[1]["wards.csv"].splitlines()[1:])
     new = {"facility_id": "_new", "name": "HTX chè Cầu Đất", "kind": "cooperative", "sector": "agro_food_processing",
            "province_code": "68", "ward_code": ward, "tax_code": "5800123456"}  # fmt: skip
-    filled = phone.fill("loans", {**new, "needs_loan": "no"})
+    loans = LATEST["loans"]
+    answers = completed(loans, {"needs_loan": False})
+    filled = phone.enter("loans", new, answers)
     assert filled["status"] == "ready", filled["violations"]
     assert phone.send(filled).status_code == 201
     assert phone.send(filled).status_code == 201  # a retry registers nothing twice
     body = stored(client, phone.bearer, filled["instance_id"].removeprefix("uuid:"))
+    assert body["answers"] == answers and body["version"] == loans.version
     f = client.get(f"/api/v1/facilities/{body['facility_id']}", headers=phone.bearer).json()
     assert (f["name"], f["kind"], f["sector"], f["province_code"], f["ward_code"], f["tax_code"]) == (
         "HTX chè Cầu Đất", "cooperative", "agro_food_processing", "68", ward, "5800123456")  # fmt: skip
     assert len(client.get("/api/v1/facilities", headers=phone.bearer).json()["items"]) == 1
     # the same as JSON: an inline facility with a known tax code resolves to that facility
-    json_body = {"id": str(uuid.uuid4()), "questionnaire": "loans", "version": 2, "answers": {"needs_loan": False},
+    json_body = {"id": str(uuid.uuid4()), "questionnaire": "loans", "version": loans.version, "answers": answers,
                  "facility": {k: new[k] for k in ("name", "kind", "sector", "province_code", "ward_code", "tax_code")},
                  "collected_at": body["collected_at"]}  # fmt: skip
     assert client.post("/api/v1/responses", json=json_body, headers=phone.bearer).status_code == 201
@@ -297,11 +365,59 @@ def test_a_new_facility_registered_inline_in_the_form(client, make_key) -> None:
     # the refreshed media lists it, and an edit of the instance keeps it
     phone._downloaded.clear()
     assert body["facility_id"] in phone.form("loans")[1]["facilities.csv"]
-    edit = phone.fill("loans", {"needs_loan": "yes", "loan_amount_vnd": 20_000_000, "loan_purpose": ["workshop"],
-                                "has_collateral": "no", "wants_interest_subsidy": "no"}, edit={"xml": filled["xml"]})  # fmt: skip
+    wants = completed(loans, {**answers, "needs_loan": True, "loan_amount_vnd": 20_000_000, "loan_purpose": ["workshop"],
+                              "has_collateral": False, "wants_interest_subsidy": False})  # fmt: skip
+    edit = phone.enter(
+        "loans", {}, {k: v for k, v in wants.items() if answers.get(k) != v}, edit={"xml": filled["xml"]}
+    )
+    assert edit["status"] == "ready", edit["violations"]
     r = phone.send(edit)
     assert r.status_code == 201, message(r)
-    assert stored(client, phone.bearer, body["id"])["revision"] == 2
+    revised = stored(client, phone.bearer, body["id"])
+    assert (
+        revised["revision"] == 2
+        and revised["answers"] == wants
+        and revised["facility_id"] == body["facility_id"]
+    )
+
+
+PHOTO_FORMS = sorted(k for (k, _), d in PUBLISHED.items() if k in LATEST and LATEST[k] is d
+                     and any(q.type == "image" for q in d.questions))  # fmt: skip
+
+
+@pytest.mark.parametrize("key", PHOTO_FORMS)
+def test_a_photo_form_edited_in_collect(client, make_key, key: str) -> None:
+    """The second edition's photo questions through an edit: the photo sent with the form stays; a retaken
+    photo arrives with the edit (the next revision names it); a retry of the edit adds nothing."""
+    d = LATEST[key]
+    fid = facility(client, make_key)
+    phone = Phone(client, make_key)
+    photo_q = next(q for q in d.questions if q.type == "image")
+    answers = next(a for a in covering_sets(d) if a.get(photo_q.id))
+    first = phone.enter(key, {"facility_id": fid}, answers)
+    assert first["status"] == "ready" and [a["name"] for a in first["attachments"]] == [answers[photo_q.id]]
+    r = phone.send(first)
+    assert r.status_code == 201 and message(r) == "Đã nhận bản ghi; đã nhận 1 tệp.", message(r)
+    rid = first["instance_id"].removeprefix("uuid:")
+    kept = _attachments(client, phone.bearer, rid)
+    sent = {a["name"]: {"type": a["type"], "base64": a["base64"]} for a in first["attachments"]}
+    retaken = f"{photo_q.id}-retaken.jpg"
+    photo = b"\xff\xd8 the retaken photo"
+    picked = {retaken: {"type": "image/jpeg", "base64": base64.b64encode(photo).decode()}}
+    edit = phone.fill(key, {photo_q.id: retaken}, picked, edit={"xml": first["xml"], "attachments": sent})
+    assert edit["status"] == "ready" and [a["name"] for a in edit["attachments"]] == [retaken], edit
+    r = phone.send(edit)
+    assert r.status_code == 201 and message(r) == "Đã nhận bản sửa lần 1; đã nhận 1 tệp.", message(r)
+    body = stored(client, phone.bearer, rid)
+    assert body["revision"] == 2 and body["answers"] == {**answers, photo_q.id: retaken}
+    now = _attachments(client, phone.bearer, rid)
+    again = (retaken, "image/jpeg", len(photo), hashlib.sha256(photo).hexdigest())
+    assert now["missing"] == [] and now["items"] == sorted([*kept["items"], again])
+    r = phone.send(edit)
+    assert r.status_code == 201 and message(r) == "Bản ghi này đã được nhận trước đó.", message(r)
+    assert (
+        stored(client, phone.bearer, rid)["revision"] == 2 and _attachments(client, phone.bearer, rid) == now
+    )
 
 
 # --- the engine's verdicts are the server's ---------------------------------------------------------------
