@@ -33,7 +33,9 @@ def test_readme_walkthrough_runs_as_written(client, live_server, tmp_path) -> No
     out = done.stdout.splitlines()
     assert '"loans"' in out and "201" in out and "200" in out, done.stdout
     assert out.index("201") < out.index("200")
-    assert "has_issues" in out and "Số tiền vay 500 triệu đồng có đúng không?" in out, "the officer lists the planner's question"
+    assert "has_issues" in out and "Số tiền vay 500 triệu đồng có đúng không?" in out, (
+        "the officer lists the planner's question"
+    )
     assert any(re.search(r"/embed/kf_[\w-]+$", line) for line in out), "a form link's page address"
     assert (tmp_path / "loans.csv").read_text(encoding="utf-8-sig").startswith("response_id,")
     assert int(out[-1]) > 0, "the budgeted selection spent something"
