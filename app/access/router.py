@@ -179,7 +179,7 @@ def create_form_link(
     )
     url = f"{str(request.base_url).rstrip('/')}/embed/{token}"
     iframe = (f'<iframe src="{url}" title="Khảo sát nhu cầu hỗ trợ khuyến công" '
-              'style="width:100%;height:1400px;border:0" loading="lazy"></iframe>')  # fmt: skip
+              'style="width:100%;height:1400px;border:0" loading="lazy" allow="geolocation"></iframe>')  # fmt: skip
     return FormLinkCreated(**_link(link).model_dump(), token=token, url=url, iframe=iframe)
 
 

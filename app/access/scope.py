@@ -6,7 +6,8 @@ Services never spell a scope rule themselves: they call these. Reads filter sile
 - read: a key reads what lies in its provinces; a field officer reads the responses it submitted itself;
   a form link reads nothing. A response's reviews and comments are read exactly like the response.
 - review: planners and admins review the responses they may read (others: 403; out of scope: 404).
-- write: a key writes only in its provinces; a form link only submits to its questionnaires.
+- write: a key writes only in its provinces; a form link only submits to its questionnaires, and adds the
+  files its answers name only to the responses it submitted itself (`may_attach_as_form_link`).
 - administer: a province-scoped admin creates, lists and revokes keys and form links only within its own
   provinces (never a nationwide key), and reads the audit trail of its provinces (and its own actions);
   only a nationwide admin (or the CLI) makes nationwide keys.
@@ -85,6 +86,21 @@ def check_submit(principal: Principal, questionnaire: str, path: str = "question
             "questionnaire_not_allowed",
             f"This form link takes responses to {', '.join(sorted(principal.questionnaires))} only.",
         )
+
+
+def may_attach_as_form_link(
+    principal: Principal, province_code: str | None, submitted_by: str | None, questionnaire: str
+) -> bool:
+    """A form link uploads a file (an image/file answer's attachment) only to a response it submitted itself,
+    to one of its questionnaires, in its province; any other response is as if it did not exist (404). Which
+    names it may upload is the rule every uploader has: the names the response's image/file answers give."""
+    return (
+        principal.kind == "form_link"
+        and submitted_by == principal.name
+        and principal.in_scope(province_code)
+        and principal.questionnaires is not None
+        and questionnaire in principal.questionnaires
+    )
 
 
 def check_move(principal: Principal, old_province: str, new_province: str) -> None:

@@ -29,7 +29,8 @@ router = APIRouter(
     tags=["attachments"],
     responses={k: PROBLEM_RESPONSES[k] for k in (401, 403, 404, 422, 429)},
 )
-Uploader = Annotated[Principal, Depends(require(*REVISERS))]
+# Form links upload only to the responses they submitted themselves (app/attachments/service.py).
+Uploader = Annotated[Principal, Depends(require(*REVISERS, "form_link"))]
 Reader = Annotated[Principal, Depends(require(*READERS))]
 INLINE = ("image/jpeg", "image/png", "image/webp", "image/gif")
 
@@ -82,7 +83,8 @@ async def put_attachment(
     content_type: Annotated[str, Header()] = "application/octet-stream",
 ) -> AttachmentRead:
     """Upload the file an `image`/`file` answer names (raw body, its media type as Content-Type); the same
-    bytes again are 200, other bytes under a name that has a file 409. Same roles and scope as revising."""
+    bytes again are 200, other bytes under a name that has a file 409. Same roles and scope as revising; a form
+    link's token uploads only to the responses it submitted itself."""
     data = await request.body()
     row, created = await run_in_threadpool(
         lambda: service.add(session=session, registry=registry, store=get_store(), principal=principal,

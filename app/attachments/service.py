@@ -4,7 +4,9 @@ Rules, whichever route a file arrives by:
 - a file is accepted only under a name that an `image`/`file` answer of the response names (in any of its
   revisions), with a media type that question accepts (`accept`, default any image for `image`);
 - adding a file is revising the response: same roles and scope (a field officer: its own responses, in its
-  provinces); reading one is reading the response;
+  provinces); a form link (which reads and revises nothing) adds files only to the responses it submitted
+  itself (`scope.may_attach_as_form_link`), so the hosted page can send a photo after its response is stored;
+  reading one is reading the response;
 - the same bytes under the same name again is a success (nothing stored twice), other bytes under a name that
   already has a file is a 409: a stored file is never replaced;
 - the bytes are stored (content-addressed, durably) before the row that names them is committed.
@@ -31,6 +33,7 @@ from app.models.types import utcnow
 from app.questionnaires.definition import Definition, Question
 from app.questionnaires.registry import Registry
 from app.responses import service as responses
+from app.responses.store import latest
 
 
 class UnsupportedMediaType(AppError):
@@ -69,6 +72,18 @@ def _response(session: Session, principal: Principal, response_id: str) -> tuple
     return responses.get(session=session, principal=principal, response_id=response_id)
 
 
+def _response_to_attach(session: Session, principal: Principal, response_id: str) -> Response:
+    """The response a file is added to: one the caller may revise, or (a form link) one it submitted itself."""
+    if principal.kind != "form_link":
+        return _response(session, principal, response_id)[0]
+    found = latest(session, response_id)
+    if found is None or not scope.may_attach_as_form_link(
+        principal, found[0].province_code, found[0].submitted_by, found[0].questionnaire
+    ):
+        raise NotFound(f"There is no response {response_id} that this form link submitted.")
+    return found[0]
+
+
 def _all_answers(session: Session, response_id: str) -> list[dict[str, Any]]:
     rows = session.execute(
         select(ResponseRevision.answers)
@@ -105,7 +120,7 @@ def add(
     data: bytes,
 ) -> tuple[Attachment, bool]:
     """Store one file of a response; (the stored row, created). Reads first, then a short write transaction."""
-    r, _ = _response(session, principal, response_id)
+    r = _response_to_attach(session, principal, response_id)
     scope.check_write(principal, r.province_code)
     d = registry.for_responses(r.questionnaire, r.version)
     named = _named(d, _all_answers(session, r.id)).get(name)

@@ -87,6 +87,8 @@ def page_config(link: Any, token: str, registry: Registry, lang: str) -> dict[st
     }
     if st == "active":
         config["questionnaires"] = _questionnaires(registry, list(link.questionnaires), lang)
+        # the page refuses a larger photo or file before sending anything (the upload route's own limit)
+        config["max_attachment_bytes"] = get_settings().max_attachment_bytes
         config["wards"] = [{"code": c, "name": w["name"]} for c, w in (places.wards(code) or {}).items()]
     return config
 

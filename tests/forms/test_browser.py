@@ -1,22 +1,29 @@
 """The hosted form page in a real browser (Debian's Chromium), inside an <iframe> of a portal on another origin,
 against a real server process on the test database — on SQLite and PostgreSQL alike.
 
-A person fills every published questionnaire: nothing is answered before they answer it, relevance follows
-their answers, the server's error appears at its question in Vietnamese with nothing typed lost, a double
-click and a dropped connection make no duplicate, and exactly the answers they gave are stored, once.
+A person fills every published questionnaire (and the test-only one that has every question type: a location
+and a file besides photos): nothing is answered before they answer it, relevance follows their answers, "none"
+unticks the other choices, the server's error appears at its question in Vietnamese with nothing typed lost, a
+double click and a dropped connection make no duplicate, and exactly the answers they gave are stored, once,
+with the photos and files they chose.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 import threading
 from collections.abc import Iterator
 from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+import httpx
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from app.core.config import ROOT
@@ -26,12 +33,25 @@ from app.places import service as places
 from app.questionnaires.definition import Definition
 from app.questionnaires.registry import Registry
 from app.questionnaires.validator import compile_condition
-from tests.factories import facility_body
+from tests.factories import facility_body, pattern_example
 from tests.live import free_port, serve
+from tests.schemas_app import TEST_ONLY
 
-REGISTRY = Registry.load(ROOT / "survey_schemas")
+
+def _schemas_with_test_forms() -> Path:
+    """survey_schemas/ plus the test-only questionnaire (site-visit: a location, a photo and a file)."""
+    root = Path(tempfile.mkdtemp(prefix="kc-embed-schemas-")) / "survey_schemas"
+    shutil.copytree(ROOT / "survey_schemas", root)
+    for folder in TEST_ONLY.iterdir():
+        shutil.copytree(folder, root / folder.name)
+    return root
+
+
+SCHEMAS = _schemas_with_test_forms()
+REGISTRY = Registry.load(SCHEMAS)
 PUBLISHED = [d for d in (REGISTRY.latest_published(k) for k in REGISTRY.keys) if d is not None]
 TIMEOUT_MS = 30_000
+MAX_ATTACHMENT_BYTES = 200_000  # the live server's limit here, so a "too large" photo stays small
 
 
 class _Portal(BaseHTTPRequestHandler):
@@ -40,7 +60,8 @@ class _Portal(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802
         src = parse_qs(urlparse(self.path).query).get("src", [""])[0]
         html = (f'<!doctype html><meta charset="utf-8"><title>Sở Công Thương</title><h1>Cổng thông tin</h1>'
-                f'<iframe id="kc" src="{escape(src)}" style="width:100%;height:1400px;border:0"></iframe>')  # fmt: skip
+                f'<iframe id="kc" src="{escape(src)}" style="width:100%;height:1400px;border:0" allow="geolocation">'
+                '</iframe>')  # fmt: skip
         body = html.encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/html; charset=utf-8")
@@ -75,7 +96,13 @@ def foreign() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def server(portal: str) -> Iterator[str]:
-    with serve({"CORS_ORIGINS": portal}) as base:
+    """The live server, with the test-only questionnaire too (it has every question type)."""
+    env = {
+        "CORS_ORIGINS": portal,
+        "SCHEMAS_DIR": str(SCHEMAS),
+        "MAX_ATTACHMENT_BYTES": str(MAX_ATTACHMENT_BYTES),
+    }
+    with serve(env) as base:
         yield base
 
 
@@ -84,8 +111,11 @@ def server(portal: str) -> Iterator[str]:
 
 def answers_for(d: Definition) -> dict[str, Any]:
     """Every question that applies: required yes/no "Có" (so what depends on them appears), optional ones
-    "Không"; the last choice of a select, the first and last of a multiple choice; numbers inside their bounds."""
+    "Không"; the last choice of a select; for a multiple choice its exclusive "none" alone where no other question
+    depends on it, else its first and last other choices; numbers inside their bounds; text of the form a
+    pattern asks; a location; a photo or file named after its question."""
     types = {q.id: q.type for q in d.questions}
+    depended_on = {c["question"] for q in d.questions if q.relevant for c in _conditions(q.relevant)}
     out: dict[str, Any] = {}
     for q in d.questions:
         if q.relevant and not compile_condition(q.relevant, types)(out):
@@ -98,14 +128,41 @@ def answers_for(d: Definition) -> dict[str, Any]:
         elif q.type == "decimal":
             out[q.id] = 12.5
         elif q.type == "text":
-            out[q.id] = "https://coso.example.vn" if q.pattern else "Cà phê, chè Cầu Đất"
+            out[q.id] = pattern_example(q.pattern) if q.pattern else "Cà phê, chè Cầu Đất"
         elif q.type == "date":
             out[q.id] = "2026-05-17"
+        elif q.type == "geopoint":
+            out[q.id] = {"lat": 11.9404, "lon": 108.4583, "accuracy_m": 15}
+        elif q.type in ("image", "file"):
+            out[q.id] = f"{q.id}.{'jpg' if q.type == 'image' else 'pdf'}"
         elif q.type == "select_one":
             out[q.id] = q.choice_codes[-1]
+        elif q.type == "select_multiple":
+            plain = [c for c in q.choice_codes if c not in q.exclusive_codes]
+            if q.exclusive_codes and q.id not in depended_on:
+                out[q.id] = [q.exclusive_codes[0]]
+            else:
+                out[q.id] = sorted({plain[0], plain[-1]}, key=q.choice_codes.index)
         else:
-            out[q.id] = sorted({q.choice_codes[0], q.choice_codes[-1]}, key=q.choice_codes.index)
+            raise AssertionError(f"answers_for: no answer for question type {q.type!r} ({d.key}.{q.id})")
     return out
+
+
+def _conditions(cond: dict[str, Any]) -> list[dict[str, Any]]:
+    if "all" in cond or "any" in cond:
+        return [c for part in cond.get("all", cond.get("any", [])) for c in _conditions(part)]
+    return [cond]
+
+
+def file_for(name: str) -> dict[str, Any]:
+    """The bytes a person picks for a photo (JPEG) or a file (PDF) question, named as its answer says."""
+    if name.endswith(".pdf"):
+        return {
+            "name": name,
+            "mimeType": "application/pdf",
+            "buffer": b"%PDF-1.4\n% " + name.encode() + b"\n%%EOF\n",
+        }
+    return {"name": name, "mimeType": "image/jpeg", "buffer": b"\xff\xd8\xff\xe0JFIF " + name.encode() * 40}
 
 
 def vi_number(v: int | float) -> str:
@@ -125,10 +182,23 @@ def fill_answers(frame: Any, d: Definition, answers: dict[str, Any]) -> None:
         elif q.type == "select_one":
             frame.locator(f"{base}-{q.choice_codes.index(v)}").check()
         elif q.type == "select_multiple":
-            for code in v:
-                frame.locator(f"{base}-{q.choice_codes.index(code)}").check()
+            if len(v) == 1 and v[0] in q.exclusive_codes:
+                # "none" after another choice: the other is unticked, and stays disabled while "none" is ticked
+                other = frame.locator(f"{base}-0")
+                other.check()
+                frame.locator(f"{base}-{q.choice_codes.index(v[0])}").check()
+                assert not other.is_checked() and other.is_disabled(), q.id
+            else:
+                for code in v:
+                    frame.locator(f"{base}-{q.choice_codes.index(code)}").check()
         elif q.type in ("integer", "decimal"):
             frame.locator(base).fill(vi_number(v))
+        elif q.type == "geopoint":
+            for k in ("lat", "lon", "accuracy_m"):
+                frame.locator(f"{base}_{k}").fill(vi_number(v[k]))
+        elif q.type in ("image", "file"):
+            frame.locator(base).set_input_files(file_for(v))
+            frame.locator(".kc-file-chosen", has_text=v).wait_for()
         else:
             frame.locator(base).fill(v)
 
@@ -157,31 +227,38 @@ def open_in_portal(page: Any, portal: str, url: str) -> Any:
     return frame
 
 
-def create_link(client: Any, admin: dict[str, str], server: str, **over: Any) -> dict[str, Any]:
-    """A link made through the API; its `url` on the live server (the in-process client's host is not one)."""
+def create_link(admin: dict[str, str], server: str, **over: Any) -> dict[str, Any]:
+    """A link made through the live server's API (which serves the test-only questionnaire too)."""
     body = {
         "name": "Cổng Lâm Đồng",
         "province_code": "68",
         "questionnaires": [d.key for d in PUBLISHED],
         **over,
     }
-    r = client.post("/api/v1/form-links", json=body, headers=admin)
+    r = httpx.post(f"{server}/api/v1/form-links", json=body, headers=admin)
     assert r.status_code == 201, r.text
     link: dict[str, Any] = r.json()
-    assert link["url"] == f"http://testserver/embed/{link['token']}"
-    link["url"] = f"{server}/embed/{link['token']}"
+    assert link["url"] == f"{server}/embed/{link['token']}" and 'allow="geolocation"' in link["iframe"]
     return link
 
 
-def stored(client: Any, admin: dict[str, str]) -> list[dict[str, Any]]:
-    return client.get("/api/v1/responses", params={"limit": 1000}, headers=admin).json()["items"]  # type: ignore[no-any-return]
+def stored(server: str, admin: dict[str, str]) -> list[dict[str, Any]]:
+    r = httpx.get(f"{server}/api/v1/responses", params={"limit": 1000}, headers=admin)
+    assert r.status_code == 200, r.text
+    return r.json()["items"]  # type: ignore[no-any-return]
+
+
+def attachments(server: str, admin: dict[str, str], response_id: str) -> dict[str, Any]:
+    r = httpx.get(f"{server}/api/v1/responses/{response_id}/attachments", headers=admin)
+    assert r.status_code == 200, r.text
+    return r.json()  # type: ignore[no-any-return]
 
 
 # -- the tests -------------------------------------------------------------------------------------------------
 
 
 def test_every_published_questionnaire_through_a_portal_iframe(client, admin, server, portal, page) -> None:
-    link = create_link(client, admin, server)
+    link = create_link(admin, server)
     console: list[str] = []
     page.on("console", lambda m: console.append(m.text))
     posts: list[dict[str, Any]] = []
@@ -224,7 +301,7 @@ def test_every_published_questionnaire_through_a_portal_iframe(client, admin, se
             frame.get_by_role("button", name="Gửi phiếu").click()
             error = frame.locator(".kc-has-error", has=frame.locator("#root_answers_loan_amount_vnd"))
             error.locator(".kc-field-errors").wait_for()
-            assert error.locator(".kc-field-errors").inner_text() == "Giá trị nhỏ nhất là 10.000.000 VND."
+            assert error.locator(".kc-field-errors").inner_text() == "Giá trị nhỏ nhất là 10.000.000 đồng."
             assert "Máy chủ chưa nhận phiếu" in frame.locator(".kc-status").inner_text()
             assert frame.locator("#root_answers_loan_amount_vnd").input_value() == vi_number(
                 answers["loan_amount_vnd"]
@@ -238,6 +315,9 @@ def test_every_published_questionnaire_through_a_portal_iframe(client, admin, se
         assert d.title["vi"] in receipt.inner_text()
         received[d.key] = receipt.get_attribute("data-response-id")
         assert received[d.key] in receipt.inner_text()
+        if any(q.type in ("image", "file") and q.id in answers for q in d.questions):
+            # the photos and files go up once their response is stored
+            receipt.locator(".kc-uploads[data-attachments=done]").wait_for()
 
     # The tampered post, the dropped one and its retry: the same id twice, no other; one post per other form.
     loans_posts = [p for p in posts if p["questionnaire"] == "loans"]
@@ -247,12 +327,29 @@ def test_every_published_questionnaire_through_a_portal_iframe(client, admin, se
         and loans_posts[1]["id"] == received["loans"]
     )
     assert len(posts) == 3 + len(PUBLISHED) - 1
-    rows = stored(client, admin)
+    rows = stored(server, admin)
     assert sorted(r["questionnaire"] for r in rows) == sorted(d.key for d in PUBLISHED)
     for r in rows:
         assert r["id"] == received[r["questionnaire"]]
         assert r["answers"] == expected[r["questionnaire"]], r["questionnaire"]
         assert r["province_code"] == "68"
+        d = REGISTRY.latest_published(r["questionnaire"])
+        assert d is not None
+        names = sorted(
+            r["answers"][q.id] for q in d.questions if q.type in ("image", "file") and q.id in r["answers"]
+        )
+        files = attachments(server, admin, r["id"])
+        assert sorted(a["name"] for a in files["items"]) == names and files["missing"] == [], r[
+            "questionnaire"
+        ]
+        for a in files["items"]:
+            f = file_for(a["name"])
+            assert (a["content_type"], a["size"]) == (f["mimeType"], len(f["buffer"]))
+            got = httpx.get(f"{server}/api/v1/responses/{r['id']}/attachments/{a['name']}", headers=admin)
+            assert got.content == f["buffer"]
+    # the photos of three questionnaires, the location and file of the test-only one were all answered
+    answered = {q.type for d in PUBLISHED for q in d.questions if q.id in expected[d.key]}
+    assert {"image", "file", "geopoint"} <= answered
     assert len({r["facility_id"] for r in rows}) == 1
     with session_scope() as s:
         f = s.execute(select(Facility).where(Facility.id == rows[0]["facility_id"])).scalar_one()
@@ -269,7 +366,7 @@ def test_a_server_only_error_shows_at_its_question_and_nothing_typed_is_lost(cli
     hanoi = make_key("field_officer", provinces=["01"])
     assert client.post("/api/v1/facilities", json=facility_body(province_code="01", tax_code="0101234567"),
                        headers=hanoi).status_code == 201  # fmt: skip
-    link = create_link(client, admin, server, questionnaires=["packaging"])
+    link = create_link(admin, server, questionnaires=["packaging"])
     frame = open_in_portal(page, portal, link["url"])
     fill_facility(frame, tax_code="0101234567")
     d = REGISTRY.latest_published("packaging")
@@ -285,16 +382,16 @@ def test_a_server_only_error_shows_at_its_question_and_nothing_typed_is_lost(cli
     assert frame.locator("#root_answers_packaging_budget_vnd").input_value() == vi_number(
         answers["packaging_budget_vnd"]
     )
-    assert stored(client, admin) == []
+    assert stored(server, admin) == []
     frame.locator("#root_facility_tax_code").fill("5800765432")
     assert frame.locator(".kc-field-errors").count() == 0  # changing the answer clears the server's error
     frame.get_by_role("button", name="Gửi phiếu").click()
     frame.locator(".kc-receipt").wait_for()
-    assert [r["answers"] for r in stored(client, admin)] == [answers]
+    assert [r["answers"] for r in stored(server, admin)] == [answers]
 
 
 def test_switching_to_english_keeps_what_was_typed(client, admin, server, portal, page) -> None:
-    link = create_link(client, admin, server, questionnaires=["loans"])
+    link = create_link(admin, server, questionnaires=["loans"])
     frame = open_in_portal(page, portal, link["url"])
     frame.locator("#root_facility_name").fill("Xưởng mộc Đức Trọng")
     frame.locator("#root_answers_needs_loan-0").check()
@@ -309,12 +406,12 @@ def test_switching_to_english_keeps_what_was_typed(client, admin, server, portal
     assert frame.locator("#root_answers_needs_loan-0").is_checked()
     frame.get_by_role("button", name="Send").click()
     assert "Choose at least one option." in frame.locator(".kc-errors").inner_text()
-    assert stored(client, admin) == []
+    assert stored(server, admin) == []
 
 
 def test_opened_on_its_own_the_page_keeps_what_was_typed_across_a_reload(client, admin, server, page) -> None:
     """Sent by Zalo or e-mail rather than framed: the tab's own storage keeps the answers through a reload."""
-    link = create_link(client, admin, server, questionnaires=["loans"])
+    link = create_link(admin, server, questionnaires=["loans"])
     page.set_default_timeout(TIMEOUT_MS)
     page.goto(link["url"])
     page.locator("html[data-kc-ready]").wait_for(state="attached")
@@ -332,7 +429,7 @@ def test_opened_on_its_own_the_page_keeps_what_was_typed_across_a_reload(client,
 
 
 def test_a_link_revoked_while_the_page_is_open_says_so(client, admin, server, portal, page) -> None:
-    link = create_link(client, admin, server, questionnaires=["websites"])
+    link = create_link(admin, server, questionnaires=["websites"])
     frame = open_in_portal(page, portal, link["url"])
     fill_facility(frame, tax_code="5800111222")
     d = REGISTRY.latest_published("websites")
@@ -343,7 +440,7 @@ def test_a_link_revoked_while_the_page_is_open_says_so(client, admin, server, po
     closed = frame.locator(".kc-closed[data-link-state=revoked]")
     closed.wait_for()
     assert "Đường dẫn biểu mẫu này đã bị thu hồi" in closed.inner_text()
-    assert stored(client, admin) == []
+    assert stored(server, admin) == []
     page.reload()
     frame = page.frame_locator("#kc")
     frame.locator("html[data-kc-ready]").wait_for(state="attached")
@@ -351,10 +448,12 @@ def test_a_link_revoked_while_the_page_is_open_says_so(client, admin, server, po
 
 
 def test_a_full_link_stops_taking_responses(client, admin, server, portal, page) -> None:
-    link = create_link(client, admin, server, questionnaires=["loans", "pollution"], max_submissions=1)
+    link = create_link(admin, server, questionnaires=["loans", "pollution"], max_submissions=1)
     frame = open_in_portal(page, portal, link["url"])
     fill_facility(frame, tax_code="5800333444")
-    frame.locator("#root_answers_needs_loan-1").check()
+    loans = REGISTRY.latest_published("loans")
+    assert loans is not None
+    fill_answers(frame, loans, answers_for(loans))
     frame.get_by_role("button", name="Gửi phiếu").click()
     frame.locator(".kc-receipt").wait_for()
     d = REGISTRY.latest_published("pollution")
@@ -364,14 +463,89 @@ def test_a_full_link_stops_taking_responses(client, admin, server, portal, page)
     closed = frame.locator(".kc-closed[data-link-state=exhausted]")
     closed.wait_for()
     assert "đã nhận đủ số phiếu" in closed.inner_text()
-    assert [r["questionnaire"] for r in stored(client, admin)] == ["loans"]
+    assert [r["questionnaire"] for r in stored(server, admin)] == ["loans"]
 
 
 def test_another_site_may_not_frame_the_page(client, admin, server, foreign, page) -> None:
-    link = create_link(client, admin, server, questionnaires=["loans"])
+    link = create_link(admin, server, questionnaires=["loans"])
     page.set_default_timeout(TIMEOUT_MS)
     with page.expect_console_message(lambda m: "frame-ancestors" in m.text) as refused:
         page.goto(f"{foreign}/?src={link['url']}")
     assert "blocked" in refused.value.text and f"Framing '{server}/'" in refused.value.text
     assert page.frame_locator("#kc").locator("html[data-kc-ready]").count() == 0
     assert not [f for f in page.frames if f.url.startswith(server) and f.locator("#kc-embed").count()]
+
+
+def test_a_location_from_the_device_and_the_checks_on_locations_photos_and_choices(
+    client, admin, server, portal, page
+) -> None:
+    """The device's position fills the location (the portal's iframe allows geolocation); a latitude out of range
+    and a missing longitude are refused at their inputs as the server would; "none" can be unticked again; a
+    photo of a type the question refuses, or larger than the server takes, is refused before anything is sent."""
+    link = create_link(admin, server, questionnaires=["site-visit"])
+    # Chromium asks (and remembers) for the top-level page: the portal delegates to the frame by allow="geolocation"
+    page.context.grant_permissions(["geolocation"], origin=portal)
+    page.context.set_geolocation({"latitude": 11.940419, "longitude": 108.458313, "accuracy": 12})
+    frame = open_in_portal(page, portal, link["url"])
+    base = "#root_answers_workshop_location"
+    frame.get_by_role("button", name="Lấy vị trí hiện tại").click()
+    expect(frame.locator(f"{base}_lat")).to_have_value("11,940419")
+    assert [frame.locator(f"{base}_{k}").input_value() for k in ("lon", "accuracy_m")] == ["108,458313", "12"]
+    frame.locator(f"{base}_lat").fill("91")
+    frame.locator(f"{base}_lon").fill("")
+    frame.get_by_role("button", name="Gửi phiếu").click()
+    lat = frame.locator(".kc-geopoint-part", has=frame.locator(f"{base}_lat"))
+    assert lat.locator(".kc-field-errors").inner_text() == "Giá trị lớn nhất là 90."
+    lon = frame.locator(".kc-geopoint-part", has=frame.locator(f"{base}_lon"))
+    assert lon.locator(".kc-field-errors").inner_text() == "Câu này bắt buộc trả lời."
+    frame.locator(f"{base}_lat").fill("11,9404")
+    frame.locator(f"{base}_lon").fill("108,4583")
+    assert frame.locator(".kc-geopoint .kc-field-errors").count() == 0
+
+    # "none" unticks the others and keeps them disabled; unticking it frees them again
+    none, training = (
+        frame.locator("#root_answers_support_received-3"),
+        frame.locator("#root_answers_support_received-0"),
+    )
+    training.check()
+    none.check()
+    assert not training.is_checked() and training.is_disabled()
+    none.uncheck()
+    assert training.is_enabled()
+    training.check()
+    assert training.is_checked() and not none.is_checked()
+
+    photo = frame.locator("#root_answers_has_workshop_photo-0")
+    photo.check()
+    inp = frame.locator("#root_answers_workshop_photo")
+    inp.set_input_files({"name": "xuong.gif", "mimeType": "image/gif", "buffer": b"GIF89a" + b"0" * 64})
+    assert "không đúng loại" in frame.locator(".kc-file-problem").inner_text()
+    big = {
+        "name": "xuong.jpg",
+        "mimeType": "image/jpeg",
+        "buffer": b"\xff\xd8\xff" + b"0" * MAX_ATTACHMENT_BYTES,
+    }
+    inp.set_input_files(big)
+    assert "lớn quá" in frame.locator(".kc-file-problem").inner_text()
+    assert frame.locator(".kc-file-chosen").count() == 0
+    inp.set_input_files(file_for("xuong.jpg"))
+    assert frame.locator(".kc-file-chosen").inner_text().startswith("Đã chọn: xuong.jpg")
+    assert frame.locator(".kc-file-problem").count() == 0
+
+    frame.locator("#root_answers_respondent_name").fill("Trần Thị Bình")
+    frame.locator("#root_answers_visit_date").fill("2026-11-20")
+    frame.locator("#root_answers_support_year").fill("2024")
+    fill_facility(frame, tax_code="5800999888")
+    frame.get_by_role("button", name="Gửi phiếu").click()
+    frame.locator(".kc-uploads[data-attachments=done]").wait_for()
+    [row] = stored(server, admin)
+    assert row["answers"] == {
+        "respondent_name": "Trần Thị Bình",
+        "workshop_location": {"lat": 11.9404, "lon": 108.4583, "accuracy_m": 12},
+        "has_workshop_photo": True,
+        "workshop_photo": "xuong.jpg",
+        "support_received": ["training"],
+        "support_year": 2024,
+        "visit_date": "2026-11-20",
+    }
+    assert [a["name"] for a in attachments(server, admin, row["id"])["items"]] == ["xuong.jpg"]

@@ -10,12 +10,15 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from fastapi.testclient import TestClient
 from sqlalchemy import update
 
+from app.core.config import get_settings
 from app.core.db import session_scope
 from app.forms import page
 from app.models import FormLink
 from app.places.service import provinces
+from tests.schemas_app import app_with_test_forms
 
 CSP = (
     "default-src 'none'; script-src 'self' 'unsafe-eval'; style-src 'self'; connect-src 'self'; "
@@ -44,7 +47,9 @@ def test_the_page_carries_the_links_questionnaires_province_and_wards(client, ma
         "/api/v1",
     )
     assert cfg["province"] == {"code": "68", "name": provinces()["68"]}
-    assert [(q["key"], q["version"]) for q in cfg["questionnaires"]] == [("loans", 2), ("market-needs", 1)]
+    # The newest published version of each (the second edition: loans v3, market-needs v2), never a retired one.
+    assert [(q["key"], q["version"]) for q in cfg["questionnaires"]] == [("loans", 3), ("market-needs", 2)]
+    assert cfg["max_attachment_bytes"] == get_settings().max_attachment_bytes
     for q in cfg["questionnaires"]:
         base = f"/api/v1/questionnaires/{q['key']}/versions/{q['version']}"
         assert q["schema"] == client.get(f"{base}/json-schema").json()
@@ -52,7 +57,7 @@ def test_the_page_carries_the_links_questionnaires_province_and_wards(client, ma
     wards = client.get("/api/v1/provinces/68/wards").json()
     assert cfg["wards"] == [{"code": w["code"], "name": w["name"]} for w in wards]
     en = config_of(client.get(f"/embed/{link['token']}", params={"lang": "en"}).text)
-    assert en["lang"] == "en" and en["questionnaires"][0]["title"] == "Loan needs"
+    assert en["lang"] == "en" and en["questionnaires"][0]["title"] == "Loan needs and counterpart funds"
     assert en["questionnaires"][0]["schema"]["properties"]["needs_loan"]["title"].startswith("Does the")
 
 
@@ -134,33 +139,69 @@ def test_page_text_cannot_end_the_script_element() -> None:
 
 
 def test_the_ui_schema_says_how_to_render_each_question(client) -> None:
-    r = client.get("/api/v1/questionnaires/loans/versions/2/ui-schema")
+    r = client.get("/api/v1/questionnaires/loans/versions/3/ui-schema")
     assert r.status_code == 200 and r.headers["cache-control"] == "public, max-age=31536000, immutable"
     assert (
         client.get(
-            "/api/v1/questionnaires/loans/versions/2/ui-schema", headers={"If-None-Match": r.headers["etag"]}
+            "/api/v1/questionnaires/loans/versions/3/ui-schema", headers={"If-None-Match": r.headers["etag"]}
         ).status_code
         == 304
     )
     ui = r.json()
-    assert ui["ui:order"][:3] == ["needs_loan", "loan_amount_vnd", "loan_purpose"]
+    assert ui["ui:order"][:3] == ["respondent_name", "respondent_position", "respondent_phone"]
+    assert ui["ui:order"][5:8] == ["needs_loan", "loan_amount_vnd", "loan_purpose"]
     assert ui["needs_loan"] == {
         "ui:widget": "radio",
         "ui:enumNames": ["Có", "Không"],
         "ui:options": {"inline": True},
     }
     assert ui["loan_purpose"] == {"ui:widget": "checkboxes"}
+    # an exclusive "none" choice is named, so a renderer can untick the others when it is ticked
+    assert ui["borrowing_sources"] == {"ui:widget": "checkboxes", "ui:options": {"exclusive": ["none"]}}
     assert ui["collateral_type"] == {"ui:widget": "radio"}
-    assert ui["loan_amount_vnd"] == {"ui:options": {"unit": "VND"}}
+    assert ui["loan_amount_vnd"] == {"ui:options": {"unit": "đồng"}}
     assert ui["investment_plan"] == {"ui:widget": "textarea", "ui:options": {"rows": 4}}
+    assert "ui:widget" not in ui["respondent_phone"]  # text of a set form (a pattern) stays on one line
     assert ui["ui:submitButtonOptions"] == {"submitText": "Gửi"}
+    # a retired version is still described (responses to it are accepted), though no longer cached for a year
+    old = client.get("/api/v1/questionnaires/loans/versions/2/ui-schema")
+    assert old.status_code == 200 and old.json()["loan_amount_vnd"] == {"ui:options": {"unit": "VND"}}
     market = client.get(
-        "/api/v1/questionnaires/market-needs/versions/1/ui-schema", params={"lang": "en"}
+        "/api/v1/questionnaires/market-needs/versions/2/ui-schema", params={"lang": "en"}
     ).json()
     assert market["main_products"]["ui:options"]["hint"] == "Up to 3 products, separated by commas"
-    assert market["has_ocop_product"]["ui:enumNames"] == ["Yes", "No"]
+    assert market["needs_trade_promotion"]["ui:enumNames"] == ["Yes", "No"]
+    assert market["workers_total"]["ui:options"]["unit"] == "people"
+    # a photo: its answer is the file's name; the file goes to the attachments route
+    photo = client.get("/api/v1/questionnaires/technology-demonstration/versions/1/ui-schema").json()
+    assert photo["equipment_photo"] == {"ui:options": {
+        "attachment": "image", "accept": "image/jpeg,image/png",
+        "hint": "Chụp toàn cảnh thiết bị, thấy rõ nhãn máy (tên hãng, năm sản xuất) nếu có"}}  # fmt: skip
     assert client.get("/api/v1/questionnaires/loans/versions/9/ui-schema").status_code == 404
     assert (
-        client.get("/api/v1/questionnaires/loans/versions/2/ui-schema", params={"lang": "fr"}).status_code
+        client.get("/api/v1/questionnaires/loans/versions/3/ui-schema", params={"lang": "fr"}).status_code
         == 422
     )
+
+
+def test_the_ui_schema_of_a_location_and_a_file() -> None:
+    """The test-only questionnaire has every type: a location is the page's `geopoint` field (a renderer
+    without it shows the object's titled number inputs); a file question accepts what the question accepts."""
+    with TestClient(app_with_test_forms()) as c:
+        vi = c.get("/api/v1/questionnaires/site-visit/versions/1/ui-schema").json()
+        en = c.get("/api/v1/questionnaires/site-visit/versions/1/ui-schema", params={"lang": "en"}).json()
+    assert vi["workshop_location"] == {
+        "ui:field": "geopoint",
+        "ui:order": ["lat", "lon", "accuracy_m", "alt"],
+        "lat": {"ui:title": "Vĩ độ"},
+        "lon": {"ui:title": "Kinh độ"},
+        "accuracy_m": {"ui:title": "Độ chính xác (m)"},
+        "alt": {"ui:title": "Độ cao (m)"},
+        "ui:options": {"hint": "Đứng trước cổng xưởng khi lấy vị trí"},
+    }
+    assert en["workshop_location"]["lat"] == {"ui:title": "Latitude"}
+    assert vi["workshop_photo"] == {"ui:options": {"attachment": "image", "accept": "image/jpeg,image/png"}}
+    assert vi["business_licence"] == {
+        "ui:options": {"attachment": "file", "accept": "application/pdf,image/*"}
+    }
+    assert vi["support_received"]["ui:options"] == {"exclusive": ["none"]}

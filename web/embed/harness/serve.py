@@ -5,7 +5,8 @@
 then open http://127.0.0.1:8765/?lang=vi (or &state=revoked|expired|exhausted). It serves the built assets and
 the same HTML shell as /embed/{token}, with every published questionnaire, and a stand-in for
 POST /api/v1/responses that checks answers with the real validator and facility bodies with the real model,
-keeps responses in memory (same id and body → 200, other body → 409) and answers as the API does.
+keeps responses in memory (same id and body → 200, other body → 409) and answers as the API does, and a
+stand-in for the attachment upload (photos and files).
 For development only: the real page and its tests are app/forms/ and tests/forms/.
 """
 
@@ -36,6 +37,7 @@ from app.responses.schemas import ResponseCreate  # noqa: E402
 PROVINCE = "68"
 registry = Registry.load(ROOT / "survey_schemas")
 stored: dict[str, tuple[str, dict[str, Any]]] = {}
+files: dict[str, bytes] = {}
 
 
 def config(lang: str, state: str) -> dict[str, Any]:
@@ -57,6 +59,7 @@ def config(lang: str, state: str) -> dict[str, Any]:
         "wards": [{"code": c, "name": w["name"]} for c, w in wards.items()],
         "questionnaires": qs,
         "lang_urls": {"vi": "?lang=vi", "en": "?lang=en"},
+        "max_attachment_bytes": 16 * 1_048_576,
     }
 
 
@@ -123,6 +126,22 @@ class Handler(BaseHTTPRequestHandler):
         stored[body.id] = (digest, out)
         print("stored", json.dumps(out, ensure_ascii=False), flush=True)
         self._json(201, out)
+
+    def do_PUT(self) -> None:  # noqa: N802
+        """A stand-in for PUT /api/v1/responses/{id}/attachments/{name}: kept in memory, as the API answers."""
+        parts = urlparse(self.path).path.split("/")
+        if len(parts) != 7 or parts[1:4] != ["api", "v1", "responses"] or parts[5] != "attachments":
+            return self._send(404, b"", "text/plain")
+        data = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        key = f"{parts[4]}/{parts[6]}"
+        created = key not in files
+        files.setdefault(key, data)
+        if files[key] != data:
+            return self._json(
+                409, problem_body(409, "conflict", "Conflict", None), "application/problem+json"
+            )
+        print("attachment", key, len(data), "bytes", flush=True)
+        self._json(201 if created else 200, {"name": parts[6], "size": len(data)})
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ import { createSchemaUtils, type ErrorSchema, type RJSFSchema, type UiSchema } f
 import { customizeValidator } from '@rjsf/validator-ajv8';
 import Ajv2020 from 'ajv/dist/2020.js';
 
+import { Shelf, uploadAll, type Upload, type UploadResult } from './attachments.ts';
 import type { EmbedConfig, Lang, LinkState, QuestionnaireConfig } from './config.ts';
 import { makeTransformErrors, propertySchema, serverErrorSchema } from './errors.ts';
 import { facilityBody, facilitySchema, facilityUiSchema } from './facility.ts';
@@ -50,6 +51,36 @@ function answersSchemaOf(q: QuestionnaireConfig): RJSFSchema {
 
 type Section = Record<string, unknown>;
 
+/** The questions of a questionnaire answered by a photo or a file (their UI schema says so). */
+function attachmentQuestions(q: QuestionnaireConfig | undefined): string[] {
+  const ui = (q?.ui_schema ?? {}) as Record<string, unknown>;
+  return Object.keys(ui).filter((k) => {
+    const entry = ui[k] as { 'ui:options'?: { attachment?: unknown } } | undefined;
+    return !k.startsWith('ui:') && typeof entry === 'object' && entry?.['ui:options']?.attachment !== undefined;
+  });
+}
+
+/** The served UI schema, with this page's widget for photos and files (the geopoint field is named there). */
+function pageUiSchema(q: QuestionnaireConfig | undefined): UiSchema {
+  const ui: Record<string, unknown> = { ...((q?.ui_schema ?? {}) as Record<string, unknown>) };
+  for (const k of attachmentQuestions(q)) ui[k] = { ...(ui[k] as object), 'ui:widget': 'AttachmentWidget' };
+  return ui as UiSchema;
+}
+
+/** A restored draft names files the page no longer holds (files do not survive a reload): ask for them again. */
+function withoutLostFiles(draft: Draft, questionnaires: QuestionnaireConfig[]): Draft {
+  const answers = { ...draft.answers };
+  for (const q of questionnaires) {
+    const a = answers[q.key];
+    if (!a) continue;
+    const lost = attachmentQuestions(q).filter((k) => k in a);
+    if (lost.length) answers[q.key] = Object.fromEntries(Object.entries(a).filter(([k]) => !lost.includes(k)));
+  }
+  return { ...draft, answers };
+}
+
+type Uploads = { responseId: string; state: 'sending' | 'done' | 'failed'; result?: UploadResult; todo: Upload[] };
+
 function removeChangedErrors(errors: ErrorSchema, before: Record<string, Section>, after: Record<string, Section>): ErrorSchema {
   const out: Record<string, unknown> = { ...(errors as Record<string, unknown>) };
   for (const section of ['facility', 'answers']) {
@@ -92,10 +123,11 @@ async function inLanguage(cfg: EmbedConfig, lang: Lang): Promise<QuestionnaireCo
 export default function App({ cfg: initial }: { cfg: EmbedConfig }) {
   const [cfg, setCfg] = useState(initial);
   const t = useMemo(() => makeT(cfg.lang), [cfg.lang]);
-  const ctx: PageContext = useMemo(() => ({ lang: cfg.lang, t }), [cfg.lang, t]);
   const questionnaires = cfg.questionnaires ?? [];
   const linkId = cfg.link?.id ?? 'link';
-  const [draft, setDraft] = useState<Draft>(() => loadDraft(linkId));
+  const [draft, setDraft] = useState<Draft>(() => withoutLostFiles(loadDraft(linkId), initial.questionnaires ?? []));
+  const shelf = useRef(new Shelf()).current;
+  const [uploads, setUploads] = useState<Uploads | null>(null);
   const [closed, setClosed] = useState<Exclude<LinkState, 'active'> | null>(cfg.state === 'active' ? null : cfg.state);
   const [phase, setPhase] = useState<Phase>(() => (loadDraft(linkId).pending ? { kind: 'unknown' } : { kind: 'idle' }));
   const [extraErrors, setExtraErrors] = useState<ErrorSchema>({});
@@ -116,6 +148,10 @@ export default function App({ cfg: initial }: { cfg: EmbedConfig }) {
     questionnaires.find((q) => !done.has(q.key)) ??
     questionnaires[0];
   const needFacility = !draft.facility_id;
+  const ctx: PageContext = useMemo(
+    () => ({ lang: cfg.lang, t, questionnaire: current?.key, shelf, maxBytes: cfg.max_attachment_bytes }),
+    [cfg.lang, t, current?.key, shelf, cfg.max_attachment_bytes],
+  );
 
   const answersSchema = useMemo(() => (current ? answersSchemaOf(current) : undefined), [current]);
   const fSchema = useMemo(() => facilitySchema(cfg.lang, cfg.wards ?? []), [cfg.lang, cfg.wards]);
@@ -130,7 +166,7 @@ export default function App({ cfg: initial }: { cfg: EmbedConfig }) {
     () => ({
       'ui:submitButtonOptions': { norender: true },
       facility: facilityUiSchema(cfg.lang),
-      answers: current?.ui_schema ?? {},
+      answers: pageUiSchema(current),
     }),
     [cfg.lang, current],
   );
@@ -174,6 +210,22 @@ export default function App({ cfg: initial }: { cfg: EmbedConfig }) {
     [current, answersSchema, answersUtils, draft.aside, draft.facility, formData, needFacility],
   );
 
+  const sendFiles = useCallback(
+    async (responseId: string, questionnaire: string, todo: Upload[]) => {
+      setUploads({ responseId, state: 'sending', todo });
+      const result = await uploadAll(cfg.api_base, cfg.token, responseId, todo);
+      for (const q of attachmentQuestions(questionnaires.find((x) => x.key === questionnaire))) {
+        const kept = shelf.get(questionnaire, q);
+        if (kept && result.sent.includes(kept.name)) shelf.remove(questionnaire, q);
+      }
+      const failed = todo.filter((u) => result.failed.includes(u.name));
+      const state = result.failed.length || result.lost.length ? 'failed' : 'done';
+      // a later response's uploads (the next questionnaire) are not overwritten by this one's end
+      setUploads((prev) => (prev && prev.responseId !== responseId ? prev : { responseId, state, result, todo: failed }));
+    },
+    [cfg.api_base, cfg.token, questionnaires, shelf],
+  );
+
   const handleOutcome = useCallback(
     (body: ResponseBody, outcome: Outcome) => {
       if (!current) return;
@@ -209,6 +261,16 @@ export default function App({ cfg: initial }: { cfg: EmbedConfig }) {
             };
           });
           setReceipt(r);
+          // The files its answers name, now that the response they belong to is stored.
+          const todo: Upload[] = attachmentQuestions(current)
+            .filter((q) => typeof body.answers[q] === 'string')
+            .map((q) => {
+              const name = body.answers[q] as string;
+              const kept = shelf.get(current.key, q);
+              return { name, file: kept && kept.name === name ? kept.file : undefined };
+            });
+          if (todo.length) void sendFiles(body.id, current.key, todo);
+          else setUploads(null);
           setAttempted(false);
           setExtraErrors({});
           setPhase({ kind: 'idle' });
@@ -251,7 +313,7 @@ export default function App({ cfg: initial }: { cfg: EmbedConfig }) {
           return;
       }
     },
-    [current, questionnaires, t, cfg.lang, schemaOf, uiSchema, formData],
+    [current, questionnaires, t, cfg.lang, schemaOf, uiSchema, formData, shelf, sendFiles],
   );
 
   const send = useCallback(
@@ -298,7 +360,9 @@ export default function App({ cfg: initial }: { cfg: EmbedConfig }) {
 
   const startOver = () => {
     setDraft({ ...emptyDraft(), receipts: draft.receipts });
+    for (const q of questionnaires) shelf.clear(q.key);
     setReceipt(null);
+    setUploads(null);
     setAttempted(false);
     setExtraErrors({});
     setPhase({ kind: 'idle' });
@@ -370,6 +434,29 @@ export default function App({ cfg: initial }: { cfg: EmbedConfig }) {
             <code>{receipt.id}</code>
           </p>
           {receipt.received_at ? <p>{t('receiptAt', { at: formatDateTime(receipt.received_at, cfg.lang) })}</p> : null}
+          {uploads && uploads.responseId === receipt.id ? (
+            <div className="kc-uploads" data-attachments={uploads.state}>
+              {uploads.state === 'sending' ? <p role="status">{t('uploading', { n: uploads.todo.length })}</p> : null}
+              {uploads.result?.sent.length ? <p>{t('uploaded', { n: uploads.result.sent.length })}</p> : null}
+              {uploads.result?.failed.length ? (
+                <p className="kc-warn" role="alert">
+                  {t('uploadFailed', { names: uploads.result.failed.join(', ') })}{' '}
+                  <button
+                    type="button"
+                    className="kc-link-button"
+                    onClick={() => void sendFiles(uploads.responseId, receipt.questionnaire, uploads.todo)}
+                  >
+                    {t('uploadRetry')}
+                  </button>
+                </p>
+              ) : null}
+              {uploads.result?.lost.length ? (
+                <p className="kc-warn" role="alert">
+                  {t('uploadLost', { names: uploads.result.lost.join(', ') })}
+                </p>
+              ) : null}
+            </div>
+          ) : null}
           {allSent ? <p>{t('allDone')}</p> : null}
         </section>
       ) : null}

@@ -34,6 +34,8 @@ export interface EmbedConfig {
   province?: Place;
   wards?: Place[];
   questionnaires?: QuestionnaireConfig[];
+  /** The largest photo or file the upload route takes, in bytes. */
+  max_attachment_bytes?: number;
   /** URLs of this page in each language (the language switch). */
   lang_urls?: Partial<Record<Lang, string>>;
 }

@@ -69,6 +69,7 @@ export function makeTransformErrors(t: T, lang: Lang, schemaOf: (path: string[])
           else if (p.type === 'integer') message = t('e_integer');
           else if (p.type === 'number') message = t('e_number');
           else if (p.type === 'boolean') message = t('e_boolean');
+          else if (p.type === 'object') message = t('e_geopoint');
           else if (p.type === 'array' || schema?.oneOf) message = t('e_choice');
           else message = t('e_text');
           break;
@@ -102,6 +103,12 @@ export function makeTransformErrors(t: T, lang: Lang, schemaOf: (path: string[])
           break;
         case 'uniqueItems':
           message = t('e_duplicate');
+          break;
+        case 'maxItems': // only an exclusive choice limits a multiple choice (its if/then)
+          message = t('e_exclusive');
+          break;
+        case 'not': // a file name with a character the server refuses
+          message = t('e_file_name');
           break;
         default:
           message = t('e_other');
@@ -185,7 +192,15 @@ function serverMessage(
       if (schema?.type === 'number') return t('e_number');
       if (schema?.type === 'boolean') return t('e_boolean');
       if (schema?.type === 'array') return t('e_choice');
+      if (schema?.type === 'object') return t('e_geopoint');
       return t('e_text');
+    case 'out_of_range':
+    case 'unknown_key':
+      return t('e_geopoint');
+    case 'exclusive_choice':
+      return t('e_exclusive');
+    case 'invalid_file_name':
+      return t('e_file_name');
     case 'too_short':
     case 'string_too_short':
       return t('e_min_length', { n: schema?.minLength ?? 1 });

@@ -1,6 +1,6 @@
 // The few RJSF pieces the hosted page replaces. Everything else (fields, validation, relevance through
 // if/then/else, checkboxes, dates, selects) is react-jsonschema-form's own.
-import { useEffect, useId, useState, type ChangeEvent } from 'react';
+import { useEffect, useId, useRef, useState, type ChangeEvent } from 'react';
 import { getDefaultRegistry } from '@rjsf/core';
 import type {
   ErrorListProps,
@@ -14,12 +14,19 @@ import type {
 } from '@rjsf/utils';
 import { ariaDescribedByIds, getUiOptions } from '@rjsf/utils';
 
+import { accepts, formatSize, type Shelf } from './attachments.ts';
 import type { Lang } from './config.ts';
 import { formatNumber, type T } from './i18n.ts';
 
 export interface PageContext {
   lang: Lang;
   t: T;
+  /** The questionnaire on screen (files are kept per questionnaire and question). */
+  questionnaire?: string;
+  /** The chosen photos and files, until their response is stored and they are uploaded. */
+  shelf?: Shelf;
+  /** The upload route's size limit (GET /embed's config). */
+  maxBytes?: number;
 }
 
 const stock = getDefaultRegistry();
@@ -151,17 +158,216 @@ function SelectWidget(props: WidgetProps) {
   return <Stock {...props} placeholder={props.placeholder || ctx.t('choose')} />;
 }
 
-/** RJSF's checkboxes, named by their question for assistive technology. */
+/** RJSF's checkboxes, named by their question for assistive technology. An exclusive choice ("none", from
+ * `ui:options.exclusive`) is ticked alone, as the server requires: ticking it unticks the others, which stay
+ * disabled until it is unticked. */
 function CheckboxesWidget(props: WidgetProps) {
   const Stock = stock.widgets.CheckboxesWidget;
+  const exclusive = Array.isArray(props.options.exclusive) ? (props.options.exclusive as string[]) : [];
+  const value = Array.isArray(props.value) ? (props.value as unknown[]) : [];
+  const alone = value.find((v) => exclusive.includes(v as string));
+  const codes = (props.options.enumOptions ?? []).map((o) => o.value as string);
+  const onChange = (next: unknown) => {
+    const list = Array.isArray(next) ? next : [];
+    const added = list.find((v) => exclusive.includes(v as string) && !value.includes(v));
+    props.onChange(added !== undefined ? [added] : next);
+  };
+  const enumDisabled: WidgetProps['options']['enumDisabled'] =
+    alone !== undefined ? [...(props.options.enumDisabled ?? []), ...codes.filter((c) => c !== alone)] : props.options.enumDisabled;
   return (
     <div className="kc-checkboxes" role="group" aria-labelledby={`${props.id}__label`}>
-      <Stock {...props} />
+      <Stock {...props} options={{ ...props.options, enumDisabled }} onChange={exclusive.length ? onChange : props.onChange} />
     </div>
   );
 }
 
-export const widgets: RegistryWidgetsType = { TextWidget, RadioWidget, SelectWidget, CheckboxesWidget };
+/** A photo or a file (`ui:options.attachment`): the answer is the file's name; the file waits on the page's
+ * shelf until the response is stored, then is uploaded. Refused before anything is sent when the question does
+ * not take its type or it is larger than the server allows. */
+function AttachmentWidget(props: WidgetProps) {
+  const { id, value, onChange, disabled, readonly, options, registry, name, required } = props;
+  const ctx = registry.formContext as PageContext;
+  const kind = options.attachment === 'file' ? 'file' : 'image';
+  const acceptList = typeof options.accept === 'string' && options.accept ? options.accept.split(',') : [];
+  const input = useRef<HTMLInputElement>(null);
+  const [problem, setProblem] = useState<string | null>(null);
+  const chosen = ctx.questionnaire ? ctx.shelf?.get(ctx.questionnaire, name) : undefined;
+  const shown = chosen && chosen.name === value ? chosen : undefined;
+  const pick = (e: ChangeEvent<HTMLInputElement>) => {
+    const file = e.target.files?.[0];
+    e.target.value = ''; // choosing the same file again after removing it still fires a change
+    if (!file || !ctx.questionnaire || !ctx.shelf) return;
+    const max = ctx.maxBytes ?? Infinity;
+    if (!accepts(acceptList, kind, file.type)) {
+      setProblem(ctx.t('fileWrongType', { name: file.name, accept: acceptList.join(', ') || 'image/*' }));
+      return;
+    }
+    if (file.size > max) {
+      setProblem(ctx.t('fileTooBig', { name: file.name, max: formatSize(max, ctx.lang) }));
+      return;
+    }
+    if (file.size === 0) {
+      setProblem(ctx.t('fileEmpty', { name: file.name }));
+      return;
+    }
+    setProblem(null);
+    onChange(ctx.shelf.put(ctx.questionnaire, name, file));
+  };
+  const remove = () => {
+    if (ctx.questionnaire) ctx.shelf?.remove(ctx.questionnaire, name);
+    setProblem(null);
+    onChange(undefined);
+  };
+  return (
+    <div className="kc-file" data-attachment={kind}>
+      {/* The browser's own button speaks the browser's language: ours speaks the page's. */}
+      <label htmlFor={id} className={`kc-file-button ${disabled || readonly ? 'kc-disabled' : ''}`}>
+        {shown ? ctx.t(kind === 'image' ? 'filePhotoOther' : 'fileChooseOther') : ctx.t(kind === 'image' ? 'filePhoto' : 'fileChoose')}
+      </label>
+      <input
+        ref={input}
+        id={id}
+        name={props.htmlName || id}
+        type="file"
+        className="kc-file-input"
+        accept={acceptList.join(',') || (kind === 'image' ? 'image/*' : undefined)}
+        disabled={disabled || readonly}
+        required={required && !shown}
+        onChange={pick}
+        aria-describedby={ariaDescribedByIds(id)}
+      />
+      {shown ? (
+        <p className="kc-file-chosen">
+          {ctx.t('fileChosen', { name: shown.name, size: formatSize(shown.file.size, ctx.lang) })}{' '}
+          {!disabled && !readonly ? (
+            <button type="button" className="kc-clear" onClick={remove}>
+              {ctx.t('fileRemove')}
+            </button>
+          ) : null}
+        </p>
+      ) : null}
+      {problem ? (
+        <p className="kc-file-problem" role="alert">
+          {problem}
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+export const widgets: RegistryWidgetsType = { TextWidget, RadioWidget, SelectWidget, CheckboxesWidget, AttachmentWidget };
+
+type Point = { lat?: unknown; lon?: unknown; accuracy_m?: unknown; alt?: unknown };
+const POINT_KEYS = ['lat', 'lon', 'accuracy_m'] as const;
+
+/** A coordinate as typed: one decimal separator, "." or "," (no thousands grouping in coordinates). */
+export function parseCoordinate(text: string): number | string | undefined {
+  const s = text.trim().replace(/\s+/g, '');
+  if (s === '') return undefined;
+  const canonical = s.replace(',', '.');
+  return /^[+-]?\d+(\.\d+)?$/.test(canonical) ? Number(canonical) : text;
+}
+
+function showCoordinate(v: unknown, lang: Lang): string {
+  if (typeof v === 'number') return lang === 'vi' ? String(v).replace('.', ',') : String(v);
+  return typeof v === 'string' ? v : '';
+}
+
+/** A location (`ui:field: geopoint`): latitude, longitude and accuracy typed, or the device's position with
+ * "Use my location" (the portal's iframe needs `allow="geolocation"`). Validated by the JSON Schema like
+ * every answer: the server's ranges, lat and lon required, no other key. */
+function GeopointField(props: FieldProps) {
+  const { fieldPathId, formData, onChange, disabled, readonly, registry, errorSchema, uiSchema } = props;
+  const ctx = registry.formContext as PageContext;
+  const point: Point = formData && typeof formData === 'object' ? (formData as Point) : {};
+  const [texts, setTexts] = useState<Record<string, string>>(() =>
+    Object.fromEntries(POINT_KEYS.map((k) => [k, showCoordinate(point[k], ctx.lang)])),
+  );
+  const [locating, setLocating] = useState(false);
+  const [problem, setProblem] = useState<string | null>(null);
+  // A value from outside (a restored draft, the device's position) replaces what is shown.
+  useEffect(() => {
+    setTexts((prev) => {
+      const next = { ...prev };
+      for (const k of POINT_KEYS) {
+        if (parseCoordinate(prev[k] ?? '') !== point[k]) next[k] = showCoordinate(point[k], ctx.lang);
+      }
+      return next;
+    });
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [point.lat, point.lon, point.accuracy_m]);
+  const emit = (next: Point) => {
+    const clean = Object.fromEntries(Object.entries(next).filter(([, v]) => v !== undefined));
+    onChange(Object.keys(clean).length ? (clean as Point) : undefined, fieldPathId.path);
+  };
+  const type = (k: (typeof POINT_KEYS)[number], text: string) => {
+    setTexts((prev) => ({ ...prev, [k]: text }));
+    emit({ ...point, [k]: parseCoordinate(text) });
+  };
+  const locate = () => {
+    if (!('geolocation' in navigator)) return;
+    setLocating(true);
+    setProblem(null);
+    navigator.geolocation.getCurrentPosition(
+      (pos) => {
+        setLocating(false);
+        const round = (n: number, d: number) => Math.round(n * 10 ** d) / 10 ** d;
+        const next: Point = { lat: round(pos.coords.latitude, 6), lon: round(pos.coords.longitude, 6) };
+        if (Number.isFinite(pos.coords.accuracy)) next.accuracy_m = round(pos.coords.accuracy, 1);
+        if (typeof pos.coords.altitude === 'number' && Number.isFinite(pos.coords.altitude)) next.alt = round(pos.coords.altitude, 1);
+        emit(next);
+      },
+      (err) => {
+        setLocating(false);
+        setProblem(err.code === err.PERMISSION_DENIED ? ctx.t('geoDenied') : ctx.t('geoFailed', { detail: err.message || String(err.code) }));
+      },
+      { enableHighAccuracy: true, timeout: 20_000, maximumAge: 60_000 },
+    );
+  };
+  const titles = (uiSchema ?? {}) as Record<string, { 'ui:title'?: string } | undefined>;
+  const base = fieldPathId.$id;
+  const errorsOf = (k: string) =>
+    ((errorSchema as Record<string, { __errors?: string[] } | undefined> | undefined)?.[k]?.__errors ?? []).filter(Boolean);
+  return (
+    <div className="kc-geopoint" id={base}>
+      <div className="kc-geopoint-inputs">
+        {POINT_KEYS.map((k) => (
+          <div key={k} className={`kc-geopoint-part ${errorsOf(k).length ? 'kc-has-error' : ''}`}>
+            <label htmlFor={`${base}_${k}`}>{titles[k]?.['ui:title'] ?? k}</label>
+            <input
+              id={`${base}_${k}`}
+              className="form-control"
+              type="text"
+              inputMode="decimal"
+              autoComplete="off"
+              value={texts[k] ?? ''}
+              disabled={disabled || readonly || locating}
+              onChange={(e) => type(k, e.target.value)}
+            />
+            {errorsOf(k).length ? (
+              <ul className="kc-field-errors" id={`${base}_${k}__error`}>
+                {errorsOf(k).map((m, i) => (
+                  <li key={i}>{m}</li>
+                ))}
+              </ul>
+            ) : null}
+          </div>
+        ))}
+      </div>
+      <p className="kc-hint">{ctx.t('geoHint')}</p>
+      {typeof navigator !== 'undefined' && 'geolocation' in navigator ? (
+        <button type="button" className="kc-geo-button" onClick={locate} disabled={disabled || readonly || locating}>
+          {locating ? ctx.t('geoLocating') : ctx.t('geoUseMine')}
+        </button>
+      ) : null}
+      {problem ? (
+        <p className="kc-file-problem" role="alert">
+          {problem}
+        </p>
+      ) : null}
+    </div>
+  );
+}
 
 /** A question that is not relevant resolves to `{type: "null"}` (the `else` of its if/then/else): it is not
  * shown, and unlike RJSF's NullField nothing is written for it. */
@@ -176,16 +382,17 @@ function NumberField(props: FieldProps) {
   return <StringField {...props} />;
 }
 
-export const fields: RegistryFieldsType = { NullField, NumberField };
+export const fields: RegistryFieldsType = { NullField, NumberField, geopoint: GeopointField };
 
 function FieldTemplate(props: FieldTemplateProps) {
   const { id, label, children, errors, hidden, required, displayLabel, schema, uiSchema, rawErrors, classNames } = props;
   if (hidden || schema.type === 'null') return null;
   const ui = getUiOptions(uiSchema);
   const hint = typeof ui.hint === 'string' ? ui.hint : null;
-  const isObject = schema.type === 'object';
+  const geopoint = ui.field === 'geopoint';
+  const isObject = schema.type === 'object' && !geopoint;
   const bad = (rawErrors?.length ?? 0) > 0;
-  const group = schema.type === 'boolean' || ui.widget === 'radio' || ui.widget === 'checkboxes';
+  const group = schema.type === 'boolean' || ui.widget === 'radio' || ui.widget === 'checkboxes' || geopoint;
   if (isObject) return <div className={classNames}>{children}</div>;
   return (
     <div className={`kc-question ${classNames ?? ''} ${bad ? 'kc-has-error' : ''}`} data-question={id}>
