@@ -138,8 +138,7 @@ BAR_SCALE = 1000.0  # the SVG's width in user units: a score of 1.0 fills it
 def criteria_legend(profile: Profile, lang: str) -> list[dict[str, Any]]:
     """The profile's criteria in order: colour index, label in `lang`, rationale, and whether the value is a
     field of the facility's record (not an answer)."""
-    raw = {c.get("id"): c for c in profile.raw.get("criteria", [])}
-    return [{"index": i, "id": c.id, "label": i18n.criterion_label(lang, raw.get(c.id), c.id), "rationale": c.rationale,
+    return [{"index": i, "id": c.id, "label": i18n.criterion_label(lang, c.label, c.id), "rationale": c.rationale,
              "record": all(s.kind == "facility" for s in c.sources)} for i, c in enumerate(profile.criteria)]  # fmt: skip
 
 
