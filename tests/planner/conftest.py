@@ -62,6 +62,33 @@ class World:
         return c, sign_in(c, secret_of(self.keys[role]))
 
 
+def profile_labels(client: TestClient, version: int, lang: str = "vi") -> dict[str, str]:
+    """point-project's criteria labels, as the profile document served by the API says them."""
+    doc = client.get(f"/api/v1/scoring-profiles/point-project/versions/{version}").json()
+    return {c["id"]: c["label"][lang] for c in doc["criteria"]}
+
+
+def latest_profile_version(client: TestClient) -> int:
+    """The newest published version of point-project (the one the pages start with)."""
+    listed = client.get("/api/v1/scoring-profiles").json()
+    return max(p["version"] for p in listed if p["key"] == "point-project" and p["status"] == "published")
+
+
+def questionnaire_label(client: TestClient, key: str, question: str, lang: str = "vi") -> str:
+    """'Questionnaire title — question label' of the newest published version carrying the question (how the
+    selection form names a numeric answer counted as a cost)."""
+    listed = {q["key"]: q for q in client.get("/api/v1/questionnaires").json()}
+    latest = listed[key]["latest_version"]
+    doc = client.get(f"/api/v1/questionnaires/{key}/versions/{latest}").json()
+    title = doc["title"][lang]
+    for version in range(latest, 0, -1):
+        d = client.get(f"/api/v1/questionnaires/{key}/versions/{version}").json()
+        for q in d["questions"]:
+            if q["id"] == question:
+                return f"{title} — {q['label'][lang]}"
+    raise AssertionError(f"no version of {key} has {question}")
+
+
 NAMES = {"A": "Cơ sở cà phê Cầu Đất", "B": "Xưởng mây tre Bảo Lộc", "C": "Hộ dệt thổ cẩm Lạc Dương",
          "D": "Xưởng gốm Bát Tràng"}  # fmt: skip
 

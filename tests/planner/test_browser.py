@@ -10,7 +10,13 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.planner.conftest import NAMES, World, secret_of
+from tests.planner.conftest import (
+    NAMES,
+    World,
+    latest_profile_version,
+    profile_labels,
+    secret_of,
+)
 
 pytestmark = pytest.mark.usefixtures("client")
 
@@ -58,6 +64,11 @@ def test_from_sign_in_to_a_frozen_explained_budgeted_selection(
     assert (
         page.locator("svg.contrib").count() == 3 and page.locator("svg.contrib rect[class^=c]").count() >= 4
     )
+    # The newest published profile version is the one shown, its criteria named (never a raw id).
+    latest = latest_profile_version(world.client)
+    assert page.get_by_label("Bộ tiêu chí chấm điểm").input_value() == f"point-project:{latest}"
+    assert not re.search(r"thiếu: [a-z]+_[a-z_]+", text(page))
+    assert f"thiếu: {profile_labels(world.client, latest)['pollution_urgency']}" in text(page)
     page.evaluate("window.__stayed = true")
     page.get_by_label("Ngành").select_option("handicrafts")
     page.get_by_role("button", name="Xem").click()
@@ -100,23 +111,24 @@ def test_from_sign_in_to_a_frozen_explained_budgeted_selection(
         == "approved"
     )
 
-    # Rank with approved answers only: A's loan answers count (approved), B's do not (nobody approved them).
+    # Rank with approved answers only, by the first edition (its loan criterion reads the loan answers): A's
+    # loan answers count (approved), B's do not (nobody approved them).
     nav(page, "Thứ tự ưu tiên").click()
+    page.get_by_label("Bộ tiêu chí chấm điểm").select_option("point-project:1")
     page.get_by_label("Câu trả lời được tính").select_option("approved")
     page.get_by_role("button", name="Xem").click()
     page.wait_for_url(re.compile(r"review=approved"))
     page.get_by_text("Câu trả lời được tính: Chỉ câu trả lời đã duyệt").wait_for()
+    loan = f"thiếu: {profile_labels(world.client, 1)['loan_need_vs_revenue']}"
     row_b = page.get_by_role("row").filter(has_text=NAMES["B"])
-    assert "thiếu: Nhu cầu vay so với doanh thu" in row_b.inner_text()
-    assert (
-        "thiếu: Nhu cầu vay so với doanh thu"
-        not in page.get_by_role("row").filter(has_text=NAMES["A"]).first.inner_text()
-    )
+    assert loan in row_b.inner_text()
+    assert loan not in page.get_by_role("row").filter(has_text=NAMES["A"]).first.inner_text()
 
     # From these candidates to a budgeted selection, frozen and explained.
     page.get_by_role("link", name="Chọn theo ngân sách từ các ứng viên này").click()
     page.wait_for_url(re.compile(r"/planner/selection\?.*review=approved"))
     assert page.get_by_label("Câu trả lời được tính").input_value() == "approved"
+    assert page.get_by_label("Bộ tiêu chí chấm điểm").input_value() == "point-project:1"
     page.get_by_label("Ngân sách (đồng)").fill("600.000.000")
     page.get_by_label("Chi phí hỗ trợ mỗi cơ sở").select_option("loans.loan_amount_vnd")
     page.get_by_label("Ít nhất").fill("1")
@@ -147,7 +159,7 @@ def test_from_sign_in_to_a_frozen_explained_budgeted_selection(
     # A questionnaire's responses, with Vietnamese column names, and the establishments as map points.
     nav(page, "Tải xuống").click()
     responses = page.locator("form[action='/planner/downloads/responses']")
-    responses.get_by_label("Phiếu khảo sát").select_option(label="Nhu cầu vốn vay v2")
+    responses.get_by_label("Phiếu khảo sát").select_option("loans:2")  # the version the world answered
     with page.expect_download() as info:
         responses.get_by_role("button", name="Tải xuống").click()
     assert info.value.suggested_filename == "loans-v2.csv"
