@@ -89,6 +89,24 @@ def questionnaire_label(client: TestClient, key: str, question: str, lang: str =
     raise AssertionError(f"no version of {key} has {question}")
 
 
+# A 1×1 PNG and a tiny PDF: real formats, so a browser could show or open them.
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201e2264b070000000049454e44ae426082"
+)
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+def tech_answers(photo: str) -> dict[str, Any]:
+    """technology-demonstration v1 (second edition): no upgrade, no demonstration, no training planned."""
+    return {
+        "respondent_name": "Nguyễn Văn An", "respondent_position": "Chủ cơ sở", "respondent_phone": "0912345678",
+        "main_equipment": "Máy rang cà phê 30 kg/mẻ", "mechanisation_level": "semi_mechanised", "equipment_age_years": 12,
+        "equipment_photo": photo, "needs_upgrade": False, "hosts_demonstration": False, "needs_training": False,
+        "certifications": ["vietgap"], "ocop_rating": "3", "rural_product_award": "none",
+    }  # fmt: skip
+
+
 NAMES = {"A": "Cơ sở cà phê Cầu Đất", "B": "Xưởng mây tre Bảo Lộc", "C": "Hộ dệt thổ cẩm Lạc Dương",
          "D": "Xưởng gốm Bát Tràng"}  # fmt: skip
 

@@ -7,19 +7,11 @@ from __future__ import annotations
 import html
 import re
 import uuid
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.planner.conftest import NAMES, World
-
-# A 1×1 PNG and a tiny PDF: real formats, so a browser could show or open them.
-PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201e2264b070000000049454e44ae426082"
-)
-PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+from tests.planner.conftest import NAMES, PDF, PNG, World, tech_answers
 
 
 @pytest.fixture(scope="module")
@@ -30,16 +22,6 @@ def app():  # type: ignore[no-untyped-def]
     return app_with_test_forms()
 
 
-def _tech_answers(photo: str) -> dict[str, Any]:
-    """technology-demonstration v1 (second edition): no upgrade, no demonstration, no training planned."""
-    return {
-        "respondent_name": "Nguyễn Văn An", "respondent_position": "Chủ cơ sở", "respondent_phone": "0912345678",
-        "main_equipment": "Máy rang cà phê 30 kg/mẻ", "mechanisation_level": "semi_mechanised", "equipment_age_years": 12,
-        "equipment_photo": photo, "needs_upgrade": False, "hosts_demonstration": False, "needs_training": False,
-        "certifications": ["vietgap"], "ocop_rating": "3", "rural_product_award": "none",
-    }  # fmt: skip
-
-
 @pytest.fixture
 def files(world: World) -> dict[str, str]:
     """For A (Lâm Đồng): a technology-demonstration response with its equipment photo uploaded, and a site visit
@@ -47,7 +29,7 @@ def files(world: World) -> dict[str, str]:
     fo, c = world.keys["field_officer"], world.client
     out: dict[str, str] = {}
     tech = {"id": str(uuid.uuid4()), "questionnaire": "technology-demonstration", "version": 1,
-            "facility_id": world.ids["A"], "answers": _tech_answers("may-rang.png"),
+            "facility_id": world.ids["A"], "answers": tech_answers("may-rang.png"),
             "collected_at": "2026-11-22T10:00:00+07:00", "location": {"lat": 11.9412, "lon": 108.4431, "accuracy_m": 8}}  # fmt: skip
     r = c.post("/api/v1/responses", json=tech, headers=fo)
     assert r.status_code == 201, r.text

@@ -5,6 +5,7 @@ keyboard; no Content-Security-Policy violation anywhere."""
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 
 import httpx
@@ -12,10 +13,12 @@ import pytest
 
 from tests.planner.conftest import (
     NAMES,
+    PNG,
     World,
     latest_profile_version,
     profile_labels,
     secret_of,
+    tech_answers,
 )
 
 pytestmark = pytest.mark.usefixtures("client")
@@ -298,3 +301,34 @@ def test_english_at_one_click(world: World, live_server: str, page: Any) -> None
     assert page.get_by_label("Budget (đồng)").is_visible()
     page.get_by_role("link", name="Tiếng Việt").click()
     assert page.get_by_label("Ngân sách (đồng)").is_visible()
+
+
+def test_the_facility_page_shows_the_equipment_photo(world: World, live_server: str, page: Any) -> None:
+    """A second-edition photo answer: the image is drawn (served through the workspace's route, under the pages'
+    Content-Security-Policy), and a planner of another province gets nothing for the same address."""
+    console = Console(page)
+    base, fo = live_server, world.keys["field_officer"]
+    body = {"id": str(uuid.uuid4()), "questionnaire": "technology-demonstration", "version": 1,
+            "facility_id": world.ids["A"], "answers": tech_answers("may-rang.png"),
+            "collected_at": "2026-11-22T10:00:00+07:00", "location": {"lat": 11.9412, "lon": 108.4431}}  # fmt: skip
+    assert httpx.post(f"{base}/api/v1/responses", json=body, headers=fo).status_code == 201
+    r = httpx.put(f"{base}/api/v1/responses/{body['id']}/attachments/may-rang.png", content=PNG,
+                  headers={**fo, "Content-Type": "image/png"})  # fmt: skip
+    assert r.status_code == 201, r.text
+    sign_in(page, base, secret_of(world.keys["planner"]), f"/planner/facilities/{world.ids['A']}")
+    photo = page.get_by_role("img", name="Ảnh máy móc, thiết bị chính đang vận hành")
+    photo.wait_for()
+    page.wait_for_function("[...document.images].every(i => i.complete)")
+    assert photo.evaluate("i => i.naturalWidth") == 1  # the 1×1 PNG, decoded
+    to_map = page.locator('a[href^="https://www.openstreetmap.org/?mlat=11.9412&mlon=108.4431"]')
+    assert (
+        to_map.count() == 1 and to_map.inner_text() == "xem trên bản đồ"
+    )  # where the response was collected
+    assert console.errors == []
+    url = base + photo.get_attribute("src")
+    other = page.context.browser.new_context()
+    p01 = other.new_page()
+    sign_in(p01, base, secret_of(world.keys["planner_01"]))
+    answer = p01.request.get(url)
+    assert answer.status == 404 and answer.body() != PNG
+    other.close()
