@@ -85,7 +85,7 @@ def main() -> None:
         page.goto(base + "/planner/review")
         shot("05-review-queue")
 
-        # A second-edition response with its equipment photo and where it was collected.
+        # A second-edition response with its equipment photo (the establishment's location and map link above).
         photo_page = browser.new_context(viewport={"width": 480, "height": 320}).new_page()
         photo_page.set_content(PHOTO)
         photo = photo_page.locator("#photo").screenshot()
@@ -97,10 +97,10 @@ def main() -> None:
         page.goto(f"{base}/planner/facilities/{found['facility_id']}")
         figure = page.locator(f"#response-{found['id']} figure.photo")
         figure.wait_for()
-        page.wait_for_function("[...document.images].every(i => i.complete && i.naturalWidth > 0)")
         figure.evaluate(
-            "f => { f.closest('tr').scrollIntoView({block: 'start'}); window.scrollBy(0, -200); }"
-        )
+            "f => f.closest('tr').scrollIntoView({block: 'center'})"
+        )  # a lazy image loads in view
+        figure.locator("img").evaluate("i => i.decode()")  # drawn before the shot
         shot("11-facility-photo-location")
 
         page.goto(base + "/planner/selection")
@@ -144,8 +144,7 @@ PHOTO = """<!doctype html><meta charset="utf-8"><body style="margin:0">
 
 
 def _photo_answer(base: str, admin: str, provinces: list[str]) -> dict:  # type: ignore[type-arg]
-    """A technology-demonstration response in the planner's provinces that names an equipment photo and was
-    collected at a known place."""
+    """A technology-demonstration response in the planner's provinces that names an equipment photo."""
     cursor = None
     while True:
         params = {"questionnaire": "technology-demonstration", "province_code": provinces, "limit": 200}
@@ -155,7 +154,7 @@ def _photo_answer(base: str, admin: str, provinces: list[str]) -> dict:  # type:
             f"{base}/api/v1/responses", params=params, headers={"Authorization": f"Bearer {admin}"}
         ).json()
         for item in doc["items"]:
-            if item["answers"].get("equipment_photo") and item.get("location"):
+            if item["answers"].get("equipment_photo"):
                 return item  # type: ignore[no-any-return]
         cursor = doc.get("next_cursor")
         if not cursor:
