@@ -170,17 +170,6 @@ REVIEW_FILTERS = {
     "any": N_("Every answer"),
 }
 ROLES = {"planner": N_("planner"), "admin": N_("admin")}
-# Criteria of the published profiles, by id (a profile may carry its own `label: {vi, en}`, used first).
-CRITERIA = {
-    "need_intensity": N_("Stated needs"),
-    "loan_need_vs_revenue": N_("Loan need against revenue"),
-    "counterpart_readiness": N_("Counterpart funds ready"),
-    "pollution_urgency": N_("Pollution to treat"),
-    "digital_gap": N_("No website yet"),
-    "jobs": N_("Jobs"),
-    "prior_support": N_("Support already received"),
-    "provincial_coverage": N_("Programme's coverage of the province"),
-}
 # What a person reads when the API refuses a form, by the error's code (the API's own message otherwise).
 ERROR_CODES = {
     "required": N_("This field is required."),
@@ -201,13 +190,15 @@ FIELD_ERRORS = {
 }
 
 
-def criterion_label(lang: str, criterion: dict[str, Any] | None, cid: str) -> str:
-    label = (criterion or {}).get("label")
-    if isinstance(label, dict) and label.get(lang):
+def criterion_label(lang: str, label: dict[str, str] | None, cid: str) -> str:
+    """A criterion's name in `lang` as its profile gives it (`label: {vi, en}`), else its id made readable
+    ("jobs_created" → "Jobs created") — never the raw id."""
+    if label and label.get(lang):
         return str(label[lang])
-    if isinstance(label, str):
-        return label
-    return tr(lang, CRITERIA[cid]) if cid in CRITERIA else cid
+    if label and label.get(DEFAULT_LANG):
+        return str(label[DEFAULT_LANG])
+    words = cid.replace("_", " ").replace("-", " ").strip()
+    return words[:1].upper() + words[1:] if words else cid
 
 
 def text_of(lang: str, value: Any) -> str:

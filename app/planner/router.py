@@ -9,7 +9,7 @@ access rule (`page_access` or `public`); tests/access/test_matrix.py covers ever
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
@@ -17,6 +17,8 @@ from pydantic import ValidationError
 
 from app.access import scope, sessions
 from app.access.deps import public
+from app.attachments import service as attachments
+from app.attachments.store import get_store
 from app.core.db import SessionDep, StagedWriteSessionDep, WriteSessionDep
 from app.core.errors import AppError, validation_errors
 from app.exports import geojson
@@ -248,16 +250,24 @@ def _response_view(session: Any, principal: Any, registry: Any, r: Any, lang: st
         history, _ = responses.revisions(
             session=session, principal=principal, response_id=r.id, cursor=None, limit=1000
         )
+    files = attachments.list_for(session=session, registry=registry, principal=principal, response_id=r.id)
+    stored = {a.name: a for a in files.items}
     revisions, previous = [], None
     for rev in history:
-        revisions.append({"r": rev, "rows": views.answer_rows(d, rev.answers, lang, previous)})
+        revisions.append(
+            {
+                "r": rev,
+                "rows": views.with_files(views.answer_rows(d, rev.answers, lang, previous), r.id, stored),
+            }
+        )
         previous = rev.answers
     events, _ = review.history(session=session, principal=principal, response_id=r.id, limit=1000)
     thread, _ = review.comments(session=session, principal=principal, response_id=r.id, limit=1000)
     seen = {e.id for e in events}
     timeline = sorted([*events, *(c for c in thread if c.id not in seen)], key=lambda e: e.at)
     return {
-        "r": r, "rows": views.answer_rows(d, r.answers, lang), "revisions": list(reversed(revisions)), "timeline": timeline,
+        "map_url": views.map_url(r.location["lat"], r.location["lon"]) if views.has_point(r.location) else None,
+        "r": r, "rows": views.with_files(views.answer_rows(d, r.answers, lang), r.id, stored), "revisions": list(reversed(revisions)), "timeline": timeline,
         "questions": [(q.id, i18n.text_of(lang, q.label)) for q in d.questions if q.id in r.answers] if d else [],
         "definition_title": i18n.text_of(lang, d.title) if d else r.questionnaire, "can_review": principal.role in scope.REVIEWERS,
     }  # fmt: skip
@@ -291,6 +301,23 @@ def facility_page(
         g["responses"].append(_response_view(session, principal, registry, r, lang))
     return render(request, "facility.html", section="facilities", f=f, groups=sorted(groups.values(), key=lambda g: g["title"]),
                   responses_count=len(found), states=views.state_counts(found))  # fmt: skip
+
+
+@router.get("/responses/{response_id}/attachments/{name}")
+def attachment_file(response_id: str, name: str, signed: Planner, session: SessionDep) -> StreamingResponse:
+    """A photo or file an answer names, for the facility page: read with the session's key, so only a response
+    that key may read (its provinces) gives its files; anything else is a 404, as if it did not exist. Photos
+    are shown inline, other files downloaded; never run as a page of this site, never kept in a cache."""
+    row, chunks = attachments.open_file(
+        session=session, store=get_store(), principal=signed.principal, response_id=response_id, name=name
+    )
+    disposition = "inline" if row.content_type in views.INLINE_IMAGES else "attachment"
+    return StreamingResponse(chunks, media_type=row.content_type, headers={
+        "Content-Length": str(row.size),
+        "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(row.name, safe='')}",
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+        "Cache-Control": "private, no-store",
+    })  # fmt: skip
 
 
 def _after_review(request: Request, session: Any, principal: Any, registry: Any, response_id: str,

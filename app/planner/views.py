@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from app.places.service import fold
 from app.planner import i18n
@@ -138,8 +139,7 @@ BAR_SCALE = 1000.0  # the SVG's width in user units: a score of 1.0 fills it
 def criteria_legend(profile: Profile, lang: str) -> list[dict[str, Any]]:
     """The profile's criteria in order: colour index, label in `lang`, rationale, and whether the value is a
     field of the facility's record (not an answer)."""
-    raw = {c.get("id"): c for c in profile.raw.get("criteria", [])}
-    return [{"index": i, "id": c.id, "label": i18n.criterion_label(lang, raw.get(c.id), c.id), "rationale": c.rationale,
+    return [{"index": i, "id": c.id, "label": i18n.criterion_label(lang, c.label, c.id), "rationale": c.rationale,
              "record": all(s.kind == "facility" for s in c.sources)} for i, c in enumerate(profile.criteria)]  # fmt: skip
 
 
@@ -206,7 +206,8 @@ def answer_text(q: Question | None, value: Any, lang: str) -> str:
         acc = (
             f" (± {i18n.number(lang, value['accuracy_m'])} m)" if value.get("accuracy_m") is not None else ""
         )
-        return f"{i18n.number(lang, value.get('lat'))}, {i18n.number(lang, value.get('lon'))}{acc}"
+        # five decimals (about a metre), as the facility's and the response's own locations are shown
+        return f"{i18n.number(lang, value.get('lat'), 5)}, {i18n.number(lang, value.get('lon'), 5)}{acc}"
     return str(value)
 
 
@@ -216,10 +217,46 @@ class AnswerRow:
     label: str
     text: str
     changed: bool
-    attachment: str | None = (
-        None  # an image/file answer names its attachment (shown when the attachments API exists)
-    )
+    attachment: str | None = None  # an image/file answer names its attachment
     is_image: bool = False
+    point: tuple[float, float] | None = None  # a geopoint answer: (lat, lon), for the map link
+    file: AttachedFile | None = None  # the stored file the answer names (None: not received yet)
+
+    @property
+    def map_url(self) -> str | None:
+        return map_url(*self.point) if self.point else None
+
+
+@dataclass(frozen=True)
+class AttachedFile:
+    """A stored attachment as the page links it: through the workspace's own route (the session, its scope)."""
+
+    url: str
+    content_type: str
+    size: int
+    inline: bool  # a photo the page shows as an image (JPEG, PNG, WebP, GIF); anything else is a download
+
+
+# Photos a browser shows in an <img> (the attachments API serves the same types inline).
+INLINE_IMAGES = ("image/jpeg", "image/png", "image/webp", "image/gif")
+
+
+def map_url(lat: Any, lon: Any) -> str:
+    """The point on OpenStreetMap (a marker at a street-level zoom)."""
+    return f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}"
+
+
+def has_point(value: Any) -> bool:
+    return _point(value) is not None
+
+
+def _point(value: Any) -> tuple[float, float] | None:
+    if not isinstance(value, dict):
+        return None
+    lat, lon = value.get("lat"), value.get("lon")
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (lat, lon)):
+        return None
+    return float(lat), float(lon)  # type: ignore[arg-type]
 
 
 def answer_rows(
@@ -236,7 +273,8 @@ def answer_rows(
         is_file = q.type in ("image", "file") and isinstance(value, str)
         rows.append(AnswerRow(q.id, i18n.text_of(lang, q.label), answer_text(q, value, lang),
                               previous is not None and previous.get(q.id) != value,
-                              attachment=value if is_file else None, is_image=q.type == "image"))  # fmt: skip
+                              attachment=value if is_file else None, is_image=q.type == "image",
+                              point=_point(value) if q.type == "geopoint" else None))  # fmt: skip
     for k in sorted(set(answers) - known):
         rows.append(
             AnswerRow(
@@ -250,6 +288,20 @@ def answer_rows(
         for k in sorted(set(previous) - set(answers)):
             gone = d.question(k) if d else None
             rows.append(AnswerRow(k, i18n.text_of(lang, gone.label) if gone else k, "—", True))
+    return rows
+
+
+def with_files(rows: list[AnswerRow], response_id: str, stored: dict[str, Any]) -> list[AnswerRow]:
+    """Each image/file answer linked to its stored file (`stored`: name → the attachment's row), if it came."""
+    for row in rows:
+        found = stored.get(row.attachment) if row.attachment else None
+        if found is not None:
+            row.file = AttachedFile(
+                url=f"/planner/responses/{quote(response_id, safe='')}/attachments/{quote(found.name, safe='')}",
+                content_type=found.content_type,
+                size=found.size,
+                inline=row.is_image and found.content_type in INLINE_IMAGES,
+            )
     return rows
 
 

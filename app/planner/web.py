@@ -34,6 +34,7 @@ from app.core.routing import ApiRoute
 from app.places.service import provinces
 from app.planner import i18n
 from app.planner.auth import LANG_COOKIE, PATH, SIGN_IN_PATH, CsrfRefused, SignInRequired
+from app.planner.views import map_url
 
 log = logging.getLogger("khuyencong.planner")
 HERE = Path(__file__).parent
@@ -140,7 +141,7 @@ def environment() -> Environment:
         local_input=i18n.local_input,
         tojson_attr=lambda v: json.dumps(v, ensure_ascii=False, separators=(",", ":")),
     )
-    env.globals.update(asset=asset_url, provinces=provinces, urlencode=urlencode)
+    env.globals.update(asset=asset_url, provinces=provinces, urlencode=urlencode, map_url=map_url)
     return env
 
 

@@ -21,7 +21,8 @@ NORMALISE = ("minmax", "rank", "log_minmax")
 NON_NEGATIVE_FIELDS = ("employees", "annual_revenue_vnd", "established_year", "prior_support_count",
                        "province_prior_support_count")  # fmt: skip
 CRITERION_KEYS = {"id", "source", "per", "direction", "weight", "missing", "map", "rationale", "normalise",
-                  "applies_when"}  # fmt: skip
+                  "applies_when", "label"}  # fmt: skip
+LABEL_LANGS = ("vi", "en")
 TOP_KEYS = {"key", "version", "status", "title", "description", "method", "max_age_days", "criteria",
             "support_cost"}  # fmt: skip
 SUPPORT_COST_KEYS = {"source", "share", "cap_vnd", "floor_vnd", "rationale"}
@@ -73,6 +74,8 @@ class Criterion:
     rationale: str | None = None
     normalise: str = "minmax"
     applies_when: Condition | None = None
+    # What a person reads for the criterion, `{vi, en}` (optional; display only: not part of the profile's hash).
+    label: dict[str, str] | None = field(default=None, compare=False)
 
     @property
     def all_sources(self) -> tuple[Source, ...]:
@@ -141,7 +144,14 @@ class Profile:
 
     @property
     def content_hash(self) -> str:
-        return sha256_of({k: v for k, v in self.raw.items() if k != "status"})
+        """The hash of what decides a ranking. Criterion labels are display text, left out, so a label can be
+        given to (or corrected in) a published profile without changing its hash: a profile without labels
+        hashes exactly as it did before labels existed."""
+        body = {k: v for k, v in self.raw.items() if k != "status"}
+        if isinstance(body.get("criteria"), list):
+            body["criteria"] = [{k: v for k, v in c.items() if k != "label"} if isinstance(c, dict) else c
+                                for c in body["criteria"]]  # fmt: skip
+        return sha256_of(body)
 
     @property
     def questionnaires(self) -> set[str]:
@@ -455,6 +465,13 @@ def parse(
                     "applies_when applies to weighted_sum profiles")  # fmt: skip
             else:
                 cond = _condition(c["applies_when"], registry, f"{p}.applies_when", problems, file)
+        label = c.get("label")
+        if label is not None and not (
+            isinstance(label, dict)
+            and set(label) <= set(LABEL_LANGS)
+            and all(isinstance(label.get(lang), str) and label[lang].strip() for lang in LABEL_LANGS)
+        ):
+            add(f"{p}.label", "must be {vi: TEXT, en: TEXT}: the criterion's name in Vietnamese and English")
         parsed.append(
             {"c": c, "sources": sources, "per": per, "map": cmap, "normalise": norm, "applies_when": cond}
         )
@@ -469,6 +486,7 @@ def parse(
             id=x["c"]["id"], sources=tuple(x["sources"]), direction=x["c"]["direction"], weight=float(x["c"]["weight"]) / total,
             missing=x["c"].get("missing", "worst"), map={str(k): float(v) for k, v in x["map"].items()} if x["map"] else None,
             per=x["per"], rationale=x["c"].get("rationale"), normalise=x["normalise"], applies_when=x["applies_when"],
+            label=dict(x["c"]["label"]) if "label" in x["c"] else None,
         )
         for x in parsed
     )  # fmt: skip

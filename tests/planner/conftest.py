@@ -62,6 +62,51 @@ class World:
         return c, sign_in(c, secret_of(self.keys[role]))
 
 
+def profile_labels(client: TestClient, version: int, lang: str = "vi") -> dict[str, str]:
+    """point-project's criteria labels, as the profile document served by the API says them."""
+    doc = client.get(f"/api/v1/scoring-profiles/point-project/versions/{version}").json()
+    return {c["id"]: c["label"][lang] for c in doc["criteria"]}
+
+
+def latest_profile_version(client: TestClient) -> int:
+    """The newest published version of point-project (the one the pages start with)."""
+    listed = client.get("/api/v1/scoring-profiles").json()
+    return max(p["version"] for p in listed if p["key"] == "point-project" and p["status"] == "published")
+
+
+def questionnaire_label(client: TestClient, key: str, question: str, lang: str = "vi") -> str:
+    """'Questionnaire title — question label' of the newest published version carrying the question (how the
+    selection form names a numeric answer counted as a cost)."""
+    listed = {q["key"]: q for q in client.get("/api/v1/questionnaires").json()}
+    latest = listed[key]["latest_version"]
+    doc = client.get(f"/api/v1/questionnaires/{key}/versions/{latest}").json()
+    title = doc["title"][lang]
+    for version in range(latest, 0, -1):
+        d = client.get(f"/api/v1/questionnaires/{key}/versions/{version}").json()
+        for q in d["questions"]:
+            if q["id"] == question:
+                return f"{title} — {q['label'][lang]}"
+    raise AssertionError(f"no version of {key} has {question}")
+
+
+# A 1×1 PNG and a tiny PDF: real formats, so a browser could show or open them.
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201e2264b070000000049454e44ae426082"
+)
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+def tech_answers(photo: str) -> dict[str, Any]:
+    """technology-demonstration v1 (second edition): no upgrade, no demonstration, no training planned."""
+    return {
+        "respondent_name": "Nguyễn Văn An", "respondent_position": "Chủ cơ sở", "respondent_phone": "0912345678",
+        "main_equipment": "Máy rang cà phê 30 kg/mẻ", "mechanisation_level": "semi_mechanised", "equipment_age_years": 12,
+        "equipment_photo": photo, "needs_upgrade": False, "hosts_demonstration": False, "needs_training": False,
+        "certifications": ["vietgap"], "ocop_rating": "3", "rural_product_award": "none",
+    }  # fmt: skip
+
+
 NAMES = {"A": "Cơ sở cà phê Cầu Đất", "B": "Xưởng mây tre Bảo Lộc", "C": "Hộ dệt thổ cẩm Lạc Dương",
          "D": "Xưởng gốm Bát Tràng"}  # fmt: skip
 

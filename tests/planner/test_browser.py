@@ -5,12 +5,21 @@ keyboard; no Content-Security-Policy violation anywhere."""
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.planner.conftest import NAMES, World, secret_of
+from tests.planner.conftest import (
+    NAMES,
+    PNG,
+    World,
+    latest_profile_version,
+    profile_labels,
+    secret_of,
+    tech_answers,
+)
 
 pytestmark = pytest.mark.usefixtures("client")
 
@@ -58,6 +67,11 @@ def test_from_sign_in_to_a_frozen_explained_budgeted_selection(
     assert (
         page.locator("svg.contrib").count() == 3 and page.locator("svg.contrib rect[class^=c]").count() >= 4
     )
+    # The newest published profile version is the one shown, its criteria named (never a raw id).
+    latest = latest_profile_version(world.client)
+    assert page.get_by_label("Bộ tiêu chí chấm điểm").input_value() == f"point-project:{latest}"
+    assert not re.search(r"thiếu: [a-z]+_[a-z_]+", text(page))
+    assert f"thiếu: {profile_labels(world.client, latest)['pollution_urgency']}" in text(page)
     page.evaluate("window.__stayed = true")
     page.get_by_label("Ngành").select_option("handicrafts")
     page.get_by_role("button", name="Xem").click()
@@ -100,23 +114,24 @@ def test_from_sign_in_to_a_frozen_explained_budgeted_selection(
         == "approved"
     )
 
-    # Rank with approved answers only: A's loan answers count (approved), B's do not (nobody approved them).
+    # Rank with approved answers only, by the first edition (its loan criterion reads the loan answers): A's
+    # loan answers count (approved), B's do not (nobody approved them).
     nav(page, "Thứ tự ưu tiên").click()
+    page.get_by_label("Bộ tiêu chí chấm điểm").select_option("point-project:1")
     page.get_by_label("Câu trả lời được tính").select_option("approved")
     page.get_by_role("button", name="Xem").click()
     page.wait_for_url(re.compile(r"review=approved"))
     page.get_by_text("Câu trả lời được tính: Chỉ câu trả lời đã duyệt").wait_for()
+    loan = f"thiếu: {profile_labels(world.client, 1)['loan_need_vs_revenue']}"
     row_b = page.get_by_role("row").filter(has_text=NAMES["B"])
-    assert "thiếu: Nhu cầu vay so với doanh thu" in row_b.inner_text()
-    assert (
-        "thiếu: Nhu cầu vay so với doanh thu"
-        not in page.get_by_role("row").filter(has_text=NAMES["A"]).first.inner_text()
-    )
+    assert loan in row_b.inner_text()
+    assert loan not in page.get_by_role("row").filter(has_text=NAMES["A"]).first.inner_text()
 
     # From these candidates to a budgeted selection, frozen and explained.
     page.get_by_role("link", name="Chọn theo ngân sách từ các ứng viên này").click()
     page.wait_for_url(re.compile(r"/planner/selection\?.*review=approved"))
     assert page.get_by_label("Câu trả lời được tính").input_value() == "approved"
+    assert page.get_by_label("Bộ tiêu chí chấm điểm").input_value() == "point-project:1"
     page.get_by_label("Ngân sách (đồng)").fill("600.000.000")
     page.get_by_label("Chi phí hỗ trợ mỗi cơ sở").select_option("loans.loan_amount_vnd")
     page.get_by_label("Ít nhất").fill("1")
@@ -147,7 +162,7 @@ def test_from_sign_in_to_a_frozen_explained_budgeted_selection(
     # A questionnaire's responses, with Vietnamese column names, and the establishments as map points.
     nav(page, "Tải xuống").click()
     responses = page.locator("form[action='/planner/downloads/responses']")
-    responses.get_by_label("Phiếu khảo sát").select_option(label="Nhu cầu vốn vay v2")
+    responses.get_by_label("Phiếu khảo sát").select_option("loans:2")  # the version the world answered
     with page.expect_download() as info:
         responses.get_by_role("button", name="Tải xuống").click()
     assert info.value.suggested_filename == "loans-v2.csv"
@@ -286,3 +301,35 @@ def test_english_at_one_click(world: World, live_server: str, page: Any) -> None
     assert page.get_by_label("Budget (đồng)").is_visible()
     page.get_by_role("link", name="Tiếng Việt").click()
     assert page.get_by_label("Ngân sách (đồng)").is_visible()
+
+
+def test_the_facility_page_shows_the_equipment_photo(world: World, live_server: str, page: Any) -> None:
+    """A second-edition photo answer: the image is drawn (served through the workspace's route, under the pages'
+    Content-Security-Policy), and a planner of another province gets nothing for the same address."""
+    console = Console(page)
+    base, fo = live_server, world.keys["field_officer"]
+    body = {"id": str(uuid.uuid4()), "questionnaire": "technology-demonstration", "version": 1,
+            "facility_id": world.ids["A"], "answers": tech_answers("may-rang.png"),
+            "collected_at": "2026-11-22T10:00:00+07:00", "location": {"lat": 11.9412, "lon": 108.4431}}  # fmt: skip
+    assert httpx.post(f"{base}/api/v1/responses", json=body, headers=fo).status_code == 201
+    r = httpx.put(f"{base}/api/v1/responses/{body['id']}/attachments/may-rang.png", content=PNG,
+                  headers={**fo, "Content-Type": "image/png"})  # fmt: skip
+    assert r.status_code == 201, r.text
+    sign_in(page, base, secret_of(world.keys["planner"]), f"/planner/facilities/{world.ids['A']}")
+    photo = page.get_by_role("img", name="Ảnh máy móc, thiết bị chính đang vận hành")
+    photo.wait_for()
+    photo.scroll_into_view_if_needed()  # a lazy image loads once in view
+    photo.evaluate("i => i.decode()")  # resolves once the image is decoded (no string eval under the CSP)
+    assert photo.evaluate("i => i.naturalWidth") == 1  # the 1×1 PNG, decoded
+    to_map = page.locator('a[href^="https://www.openstreetmap.org/?mlat=11.9412&mlon=108.4431"]')
+    assert (
+        to_map.count() == 1 and to_map.inner_text() == "xem trên bản đồ"
+    )  # where the response was collected
+    assert console.errors == []
+    url = base + photo.get_attribute("src")
+    other = page.context.browser.new_context()
+    p01 = other.new_page()
+    sign_in(p01, base, secret_of(world.keys["planner_01"]))
+    answer = p01.request.get(url)
+    assert answer.status == 404 and answer.body() != PNG
+    other.close()

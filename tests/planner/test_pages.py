@@ -10,8 +10,10 @@ import json
 import re
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from app.planner.i18n import TZ
-from tests.planner.conftest import NAMES, World
+from tests.planner.conftest import NAMES, World, latest_profile_version, profile_labels, questionnaire_label
 
 
 def _text(page: str) -> str:
@@ -25,10 +27,21 @@ def _row(page: str, name: str) -> str:
     return next(_text(cell) for cell in cells[1:] if name in cell)
 
 
+def _api_item(world: World, name: str, version: int, **params: str) -> dict:
+    """The API's explanation of one establishment's score (planner-68)."""
+    doc = world.client.get("/api/v1/priorities", headers=world.keys["planner"],
+                           params={"profile": "point-project", "profile_version": version, **params}).json()  # fmt: skip
+    return next(it for it in doc["items"] if it["facility"]["name"] == name)
+
+
 def test_priorities_rank_every_candidate_and_explain_each_score(world: World) -> None:
     c, _ = world.browser("planner")
     r = c.get("/planner/priorities")
     assert r.status_code == 200
+    # The page starts with the newest published version of the profile.
+    latest = latest_profile_version(world.client)
+    assert latest >= 2
+    assert re.search(rf'<option value="point-project:{latest}" selected>', r.text)
     text = _text(r.text)
     assert "3 cơ sở được xếp hạng" in text
     ranks = [NAMES[t] for t in "ABC"]
@@ -39,16 +52,32 @@ def test_priorities_rank_every_candidate_and_explain_each_score(world: World) ->
     assert len(bars) == 3
     assert len(re.findall(r'<rect class="c\d"', bars[0])) >= 2
     assert 'aria-label="Đóng góp vào điểm:' in bars[0]
-    # C answered nothing: its missing criteria are marked.
-    assert "thiếu: Nhu cầu vay so với doanh thu" in _row(r.text, NAMES["C"])
-    assert "thiếu: Nhu cầu vay so với doanh thu" not in _row(r.text, NAMES["A"])
+    # C answered nothing: each criterion it misses is marked, named as the profile names it.
+    labels = profile_labels(world.client, latest)
+    missing_c = _api_item(world, NAMES["C"], latest)["missing"]
+    assert "pollution_urgency" in missing_c
+    for cid in missing_c:
+        assert f"thiếu: {labels[cid]}" in _row(r.text, NAMES["C"]), cid
+    # A answered the pollution questionnaire: that criterion is not missing for A.
+    assert "pollution_urgency" not in _api_item(world, NAMES["A"], latest)["missing"]
+    assert f"thiếu: {labels['pollution_urgency']}" not in _row(r.text, NAMES["A"])
+    assert not re.search(r"thiếu: [a-z]+_[a-z_]+", text)  # never a raw id
     assert "thông tin cơ sở" in _row(r.text, NAMES["A"]) and "20/11/2026" in _row(
         r.text, NAMES["A"]
     )  # where values come from
     assert "Vì sao có điểm này" in text and "Trọng số" in text
+    # The first edition stays selectable, with its own criteria: C lacks its loan criterion.
+    v1 = c.get("/planner/priorities", params={"profile": "point-project:1"}).text
+    loan_label = profile_labels(world.client, 1)["loan_need_vs_revenue"]
+    assert f"thiếu: {loan_label}" in _row(v1, NAMES["C"]) and f"thiếu: {loan_label}" not in _row(
+        v1, NAMES["A"]
+    )
 
 
-def test_stale_answers_are_marked(world: World) -> None:
+@pytest.mark.parametrize("version", [None, 1])
+def test_stale_answers_are_marked(world: World, version: int | None) -> None:
+    """B's loan answer, collected long ago, is flagged stale under whichever criteria read it: those of the
+    newest version by default (its stated needs), of v1 when chosen (the loan against revenue too)."""
     c, _ = world.browser("planner")
     old = datetime.now(UTC) - timedelta(days=900)
     body = {"base_revision": 1, "answers": {"needs_loan": True, "loan_amount_vnd": 900_000_000, "loan_purpose": ["workshop"],
@@ -57,8 +86,15 @@ def test_stale_answers_are_marked(world: World) -> None:
         f"/api/v1/responses/{world.responses['B']}", json=body, headers=world.keys["field_officer"]
     )
     assert r.status_code in (200, 201), r.text
-    page = c.get("/planner/priorities").text
-    assert "quá cũ: Nhu cầu vay so với doanh thu" in _row(page, NAMES["B"])
+    shown = version or latest_profile_version(world.client)
+    labels = profile_labels(world.client, shown)
+    stale = [c["id"] for c in _api_item(world, NAMES["B"], shown)["criteria"] if c["stale"]]
+    assert "need_intensity" in stale and ("loan_need_vs_revenue" in stale) == (shown == 1)
+    page = c.get(
+        "/planner/priorities", params={"profile": f"point-project:{version}"} if version else {}
+    ).text
+    for cid in stale:
+        assert f"quá cũ: {labels[cid]}" in _row(page, NAMES["B"]), cid
     assert "quá cũ" not in _row(page, NAMES["A"])
 
 
@@ -188,7 +224,9 @@ def test_the_review_queue_lists_what_came_in(world: World) -> None:
 def test_a_budgeted_selection_is_frozen_and_explained(world: World) -> None:
     c, csrf = world.browser("planner")
     form = c.get("/planner/selection").text
-    assert "Mức hỗ trợ của bộ tiêu chí" in form and "Nhu cầu vốn vay — Số tiền cần vay" in form
+    loan_cost = questionnaire_label(world.client, "loans", "loan_amount_vnd")  # as the questionnaire names it
+    assert "Mức hỗ trợ của bộ tiêu chí" in form and loan_cost in html.unescape(form)
+    assert re.search(rf'<option value="point-project:{latest_profile_version(world.client)}" selected>', form)
     r = c.post("/planner/selection", follow_redirects=False, data={
         "csrf_token": csrf, "profile": "point-project:1", "budget_vnd": "600.000.000", "cost_source": "loans.loan_amount_vnd",
         "per_province_max": "5", "name": "Đề án điểm 2027, đợt 1"})  # fmt: skip
@@ -201,7 +239,7 @@ def test_a_budgeted_selection_is_frozen_and_explained(world: World) -> None:
     selected = page.text[page.text.index("cơ sở được chọn</h3>") :]
     assert NAMES["A"] in selected and NAMES["B"] not in selected.split("</table>")[0]
     assert "Ngân sách: phần còn lại không đủ cho thêm ứng viên nào." in text
-    assert "Nhu cầu vốn vay — Số tiền cần vay" in text  # the cost source, in words
+    assert loan_cost in text  # the cost source, in words
     chart = json.loads(html.unescape(re.search(r'data-chart="([^"]+)"', page.text).group(1)))  # type: ignore[union-attr]
     assert chart["labels"] == ["Lâm Đồng"]
     assert [d["data"] for d in chart["datasets"]] == [
@@ -337,10 +375,13 @@ def test_downloads(world: World) -> None:
 
 
 def test_ranking_with_approved_answers_only(world: World) -> None:
+    """The first edition's loan criterion reads the loan answers this world has: with approved answers only, an
+    establishment whose loan answer nobody approved misses it."""
     c, csrf = world.browser("planner")
-    approved_only = {"review": "approved"}
+    approved_only = {"review": "approved", "profile": "point-project:1"}
+    loan = f"thiếu: {profile_labels(world.client, 1)['loan_need_vs_revenue']}"
     row_a = _row(c.get("/planner/priorities", params=approved_only).text, NAMES["A"])
-    assert "thiếu: Nhu cầu vay so với doanh thu" in row_a  # nobody approved A's loan answers yet
+    assert loan in row_a  # nobody approved A's loan answers yet
     assert "Câu trả lời được tính: Chỉ câu trả lời đã duyệt" in _text(
         c.get("/planner/priorities", params=approved_only).text
     )
@@ -348,15 +389,14 @@ def test_ranking_with_approved_answers_only(world: World) -> None:
         f"/planner/responses/{world.responses['A']}/review", data={"csrf_token": csrf, "state": "approved"}
     )
     row_a = _row(c.get("/planner/priorities", params=approved_only).text, NAMES["A"])
-    assert "thiếu: Nhu cầu vay so với doanh thu" not in row_a
+    assert loan not in row_a
     # Rejected answers never count by default.
     c.post(
         f"/planner/responses/{world.responses['B']}/review", data={"csrf_token": csrf, "state": "rejected"}
     )
-    assert "thiếu: Nhu cầu vay so với doanh thu" in _row(c.get("/planner/priorities").text, NAMES["B"])
-    assert "thiếu: Nhu cầu vay so với doanh thu" not in _row(
-        c.get("/planner/priorities", params={"review": "any"}).text, NAMES["B"]
-    )
+    v1 = {"profile": "point-project:1"}
+    assert loan in _row(c.get("/planner/priorities", params=v1).text, NAMES["B"])
+    assert loan not in _row(c.get("/planner/priorities", params={**v1, "review": "any"}).text, NAMES["B"])
     # A budgeted selection over approved answers only: only A has an approved cost; the choice is recorded.
     r = c.post("/planner/selection", follow_redirects=False, data={
         "csrf_token": csrf, "profile": "point-project:1", "budget_vnd": "10.000.000.000",
