@@ -19,6 +19,7 @@ from app.facilities.schemas import FacilityCreate, FacilityRead, FacilityUpdate
 from app.models import Facility, FacilityRevision, Response
 from app.models.types import utcnow
 from app.places.service import fold, provinces, ward_province
+from app.prioritisation import projection
 
 SNAPSHOT_FIELDS = ("name", "tax_code", "kind", "sector", "vsic_code", "province_code", "ward_code", "address", "employees",
                    "annual_revenue_vnd", "established_year", "prior_support", "prior_support_count", "last_support_year", "location")  # fmt: skip
@@ -111,6 +112,7 @@ def create(
         )
     )
     audit.record(session, principal, "facility.created", "facility", f.id, province=f.province_code)
+    projection.touch(session)  # a new candidate for present rankings
     return f
 
 
@@ -176,6 +178,7 @@ def update(*, session: Session, principal: Principal, facility_id: str, data: Fa
     audit.record(session, principal, "facility.updated", "facility", f.id, {"fields": sorted(changes)},
                  province=f.province_code)  # fmt: skip
     session.flush()
+    projection.touch(session)  # rankings show the facility's attributes and place
     return f
 
 

@@ -24,6 +24,7 @@ from app.core.db import RowWriter, advisory_lock, row_writer
 from app.core.errors import AppError, Conflict
 from app.facilities import service as facilities
 from app.models import AuditEvent, Response, ResponseRevision
+from app.prioritisation import projection
 from app.responses.schemas import LastReview, ResponseCreate, ResponseRead, ResponseReceipt
 from app.review.states import derive
 
@@ -245,6 +246,8 @@ def store(session: Session, items: list[Pending]) -> list[Outcome | AppError]:
     if new:
         revisions.insert(session, [p.stored[1] + stamp for p in new])
         audits.insert(session, [p.stored[2] + stamp for p in new])
+        projection.created(session, [(p.body.id, p.head["facility_id"], p.head["questionnaire"], p.head["version"],
+                                      p.body.collected_at, p.body.answers) for p in new])  # fmt: skip
     for k, p in rows:
         if winners.get(p.body.id) == k:
             out[k] = Created(p, now)
