@@ -88,9 +88,7 @@ class State:
         return all(set(k) <= set(self.keys.get(q, ())) for q, k in keys.items())
 
 
-_STATE = select(RankingState.generation, RankingState.changed_at, RankingState.keys).where(
-    RankingState.id == 1
-)  # type: ignore[arg-type,call-overload]
+_STATE = select(RankingState.generation, RankingState.changed_at, RankingState.keys).where(RankingState.id == 1)  # type: ignore[call-overload,arg-type]  # fmt: skip
 
 
 def state(session: Session) -> State:

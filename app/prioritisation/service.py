@@ -333,7 +333,10 @@ def rank(
     else:  # a profile written before the extensions: computed exactly as it always was
         scores, norm, contrib, constant = METHODS[profile.method](x, benefit, w)
 
-    order = sorted(range(len(idx)), key=lambda k: (-round(float(scores[k]), 12), snaps[idx[k]].id))
+    # Best score first (12 decimals, Python's rounding), then facility id: sorted in numpy, not key by key.
+    rounded = np.array([-round(v, 12) for v in scores.tolist()], dtype=float)
+    ids = np.array([snaps[i].id for i in idx.tolist()], dtype=str)
+    order = np.lexsort((ids, rounded)).tolist() if len(idx) else []
 
     def item(rank_no: int) -> dict[str, Any]:
         k = order[rank_no - 1]
