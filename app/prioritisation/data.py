@@ -306,7 +306,7 @@ def present(
     cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:  # two plain scans joined here: cheaper than a join's lookup per facility
         cur.execute(sql, params)
-        rows: list[Any] = cur.fetchall()
+        rows: list[Any] = list(cur.fetchall())
         cur.execute("SELECT facility_id, doc FROM answer_projection")
         docs = dict(cur.fetchall())
     finally:
@@ -332,13 +332,13 @@ def present(
         }  # fmt: skip
         snaps.append(Snapshot(fid, row[1], row[2], row[3], row[4], attrs))
         raw = docs.get(fid)
-        if raw is None:
+        if not raw:
             continue
-        doc = loads(raw)
-        for q in qs:
-            items = doc.get(q)
-            if not items:
+        for line in raw.split("\n"):  # one line per questionnaire: only those read are decoded
+            q, _, text = line.partition(" ")
+            if q not in cols:
                 continue
+            items = loads(text)
             picked = []
             for it in items:
                 e = it[slot]
@@ -349,6 +349,7 @@ def present(
             if len(picked) > 1:  # newest first: collected_at, then receive order
                 picked.sort(key=lambda p: (p[1][2], p[1][1]), reverse=True)
             c = cols[q]
+            at = pos[q]
             for version, (rid, seq, collected, values) in picked:
                 old = cut is not None and collected < cut
                 if cut is not None and not old:
@@ -360,8 +361,8 @@ def present(
                 c[3].append(seq)
                 c[4].append(old)
                 c[5].append(collected)
-                for j, p in enumerate(pos[q]):
-                    c[6 + j].append(values[p])
+                for j, p in enumerate(at, 6):
+                    c[j].append(values[p])
     tables = {
         q: AnswerTable(
             q,

@@ -3,9 +3,9 @@
 A ranking as of T reads, per facility and questionnaire, the latest response (by collected_at, then receive
 order) among those that count under its review filter as of T (app.prioritisation.data). For T at or after the
 latest write (`ranking_state.changed_at`), that is the present state, which this module keeps ready: one
-`answer_projection` row per facility, a JSON document
+`answer_projection` row per facility, a document with one line per questionnaire the facility answered
 
-    {questionnaire: [[version, any, not_rejected, approved], ...]}
+    questionnaire [[version, any, not_rejected, approved], ...]      (JSON after the space)
 
 with, per questionnaire version the facility answered, the latest response under each review filter
 (app.review.states) as `[response_id, seq, collected_at in epoch microseconds, [answers]]` (None: no response
@@ -171,11 +171,23 @@ def _compute(
             (entry, derive(rstate, rrev, rev))
         )
     return {
-        fid: _dumps(
-            {q: [[v, *_slots(g)] for v, g in sorted(by_v.items())] for q, by_v in sorted(by_q.items())}
-        )
+        fid: encode({q: [[v, *_slots(g)] for v, g in sorted(by_v.items())] for q, by_v in by_q.items()})
         for fid, by_q in groups.items()
     }
+
+
+def encode(doc: dict[str, list[Any]]) -> str:
+    """One line per questionnaire, `key JSON`: a ranking decodes only the questionnaires it reads."""
+    return "\n".join(f"{q} {_dumps(items)}" for q, items in sorted(doc.items()) if items)
+
+
+def decode(raw: str) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = {}
+    for line in raw.split("\n"):
+        if line:
+            q, _, items = line.partition(" ")
+            out[q] = json.loads(items)
+    return out
 
 
 def _write(session: Session, docs: dict[str, str]) -> None:
@@ -218,7 +230,7 @@ def refresh(session: Session, facility_ids: Iterable[str]) -> None:
     ids = sorted(set(facility_ids))
     _lock(session, ids)
     docs = _compute(session, keys, ids)
-    _write(session, {**{f: "{}" for f in ids}, **docs})
+    _write(session, {**{f: "" for f in ids}, **docs})
 
 
 _SEQS = select(Response.id, Response.seq).where(Response.id.in_(bindparam("ids", expanding=True)))  # type: ignore[union-attr,call-overload,attr-defined]
@@ -232,7 +244,7 @@ def created(session: Session, rows: Sequence[tuple[str, str, str, int, datetime,
     if keys is None or not rows:
         return
     seqs = {k: v for k, v in session.execute(_SEQS, {"ids": [r[0] for r in rows]})}
-    docs = {f: json.loads(d) for f, d in _lock(session, (r[1] for r in rows)).items()}
+    docs = {f: decode(d) for f, d in _lock(session, (r[1] for r in rows)).items()}
     for rid, fid, q, v, collected, answers in rows:
         entry = [rid, seqs[rid], micros(collected), [answers.get(k) for k in keys.get(q, [])]]
         items = docs.setdefault(fid, {}).setdefault(q, [])
@@ -249,7 +261,7 @@ def created(session: Session, rows: Sequence[tuple[str, str, str, int, datetime,
         if nr is None or _newer(entry, nr):
             nr = entry
         item[1:] = [first, 0 if nr is first else nr, 0 if ap is first else ap]
-    _write(session, {f: _dumps(dict(sorted(d.items()))) for f, d in docs.items()})
+    _write(session, {f: encode(d) for f, d in docs.items()})
 
 
 def rebuild(session: Session, keys: dict[str, list[str]]) -> None:
