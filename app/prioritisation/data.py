@@ -44,8 +44,8 @@ def facilities_as_of(session: Session, as_of: datetime, provinces: list[str] | N
     """Every facility registered by `as_of`, with its attributes as they were then (in facility id order)."""
     cols = [Facility.id, Facility.updated_at, *(getattr(Facility, c) for c in SNAP_COLS)]
     stmt: Any = select(*cols).where(Facility.created_at <= as_of)  # type: ignore[operator]
-    if provinces is not None:
-        stmt = stmt.where(Facility.province_code.in_(provinces))  # type: ignore[attr-defined]
+    if provinces is not None:  # a facility changed since as_of may have been in these provinces then
+        stmt = stmt.where(or_(Facility.province_code.in_(provinces), Facility.updated_at > as_of))  # type: ignore[attr-defined,operator]
     rows: dict[str, dict[str, Any]] = {}
     changed: dict[str, str] = {}  # id -> current province, for facilities changed since as_of
     for r in session.execute(stmt):
