@@ -317,8 +317,10 @@ def present(
     max_age = projection.micros(as_of) - cut + 1 if cut is not None else 0
     qs = sorted(keys)
     pos = {q: [st.keys[q].index(k) for k in keys[q]] for q in qs}
-    cols: dict[str, tuple[list[Any], ...]] = {q: tuple([] for _ in range(6 + len(keys[q]))) for q in qs}
-    fresh_until: int | None = None
+    rows_of: dict[str, list[tuple[Any, ...]]] = {q: [] for q in qs}
+    # (version, facility, response, seq, collected, answers...) per row: entries are [rid, seq, collected, *answers]
+    take = {q: (lambda e, p=tuple(i + 3 for i in pos[q]): tuple(e[i] for i in p)) for q in qs}
+    whole = {q: pos[q] == list(range(len(st.keys[q]))) for q in qs}  # every projected answer, in order
     loads = json.loads
     year = as_of.year
     snaps: list[Snapshot] = []
@@ -336,9 +338,18 @@ def present(
             continue
         for line in raw.split("\n"):  # one line per questionnaire: only those read are decoded
             q, _, text = line.partition(" ")
-            if q not in cols:
+            out = rows_of.get(q)
+            if out is None:
                 continue
             items = loads(text)
+            if len(items) == 1:
+                it = items[0]
+                e = it[slot]
+                if e == 0:
+                    e = it[1]
+                if e is not None:
+                    out.append((it[0], fid, *e) if whole[q] else (it[0], fid, e[0], e[1], e[2], *take[q](e)))
+                continue
             picked = []
             for it in items:
                 e = it[slot]
@@ -346,35 +357,24 @@ def present(
                     e = it[1]
                 if e is not None:
                     picked.append((it[0], e))
-            if len(picked) > 1:  # newest first: collected_at, then receive order
-                picked.sort(key=lambda p: (p[1][2], p[1][1]), reverse=True)
-            c = cols[q]
-            at = pos[q]
-            for version, (rid, seq, collected, values) in picked:
-                old = cut is not None and collected < cut
-                if cut is not None and not old:
-                    until = collected + max_age
-                    fresh_until = until if fresh_until is None or until < fresh_until else fresh_until
-                c[0].append(fid)
-                c[1].append(rid)
-                c[2].append(version)
-                c[3].append(seq)
-                c[4].append(old)
-                c[5].append(collected)
-                for j, p in enumerate(at, 6):
-                    c[j].append(values[p])
-    tables = {
-        q: AnswerTable(
-            q,
-            c[0],
-            c[1],
-            c[2],
-            c[3],
-            c[4],
-            dict(zip(keys[q], c[6:], strict=True)),
-            c[5],
-            projection.from_micros,
-        )  # fmt: skip
-        for q, c in cols.items()
-    }
+            picked.sort(
+                key=lambda p: (p[1][2], p[1][1]), reverse=True
+            )  # newest first: collected_at, receive order
+            for version, e in picked:
+                out.append((version, fid, *e) if whole[q] else (version, fid, e[0], e[1], e[2], *take[q](e)))
+    tables = {}
+    fresh_until: int | None = None
+    for q in qs:
+        n_cols = 5 + len(keys[q])
+        cols = [list(c) for c in zip(*rows_of[q], strict=True)] if rows_of[q] else [[] for _ in range(n_cols)]
+        version, fids, rids, seqs, collected, *answers = cols
+        if cut is not None:
+            old = [c < cut for c in collected]
+            fresh = min((c for c in collected if c >= cut), default=None)
+            if fresh is not None and (fresh_until is None or fresh + max_age < fresh_until):
+                fresh_until = fresh + max_age
+        else:
+            old = [False] * len(collected)
+        tables[q] = AnswerTable(q, fids, rids, version, seqs, old, dict(zip(keys[q], answers, strict=True)), collected,
+                                projection.from_micros)  # fmt: skip
     return Present(snaps, tables, fresh_until)

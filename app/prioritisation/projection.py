@@ -8,8 +8,8 @@ latest write (`ranking_state.changed_at`), that is the present state, which this
     questionnaire [[version, any, not_rejected, approved], ...]      (JSON after the space)
 
 with, per questionnaire version the facility answered, the latest response under each review filter
-(app.review.states) as `[response_id, seq, collected_at in epoch microseconds, [answers]]` (None: no response
-counts; 0: the same response as under `any`). `[answers]` are the values of the questions listed for that
+(app.review.states) as `[response_id, seq, collected_at in epoch microseconds, *answers]` (None: no response
+counts; 0: the same response as under `any`). `answers` are the values of the questions listed for that
 questionnaire in `ranking_state.keys` (those the scoring profiles read), in that order.
 
 Every write a ranking can see bumps `ranking_state.generation` and `changed_at` in its own transaction
@@ -166,7 +166,7 @@ def _compute(
     groups: dict[str, dict[str, dict[int, list[tuple[list[Any], str]]]]] = {}
     for fid, q, v, rid, seq, rev, rstate, rrev, collected, answers in session.execute(stmt):
         ks = keys.get(q, [])
-        entry = [rid, seq, micros(collected), [answers.get(k) for k in ks]]
+        entry = [rid, seq, micros(collected), *(answers.get(k) for k in ks)]
         groups.setdefault(fid, {}).setdefault(q, {}).setdefault(v, []).append(
             (entry, derive(rstate, rrev, rev))
         )
@@ -246,7 +246,7 @@ def created(session: Session, rows: Sequence[tuple[str, str, str, int, datetime,
     seqs = {k: v for k, v in session.execute(_SEQS, {"ids": [r[0] for r in rows]})}
     docs = {f: decode(d) for f, d in _lock(session, (r[1] for r in rows)).items()}
     for rid, fid, q, v, collected, answers in rows:
-        entry = [rid, seqs[rid], micros(collected), [answers.get(k) for k in keys.get(q, [])]]
+        entry = [rid, seqs[rid], micros(collected), *(answers.get(k) for k in keys.get(q, []))]
         items = docs.setdefault(fid, {}).setdefault(q, [])
         item = next((it for it in items if it[0] == v), None)
         if item is None:
