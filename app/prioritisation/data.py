@@ -9,10 +9,12 @@ database.
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import and_, false, func, literal, or_, select, type_coerce
@@ -303,7 +305,21 @@ def present(
             else " WHERE 1 = 0"
         )
         params = list(provinces)
-    cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    # Hundreds of thousands of short-lived rows without reference cycles: the cyclic collector would rescan every
+    # live object again and again while they are built (reference counting frees them all the same).
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _present(conn, sql, params, st, as_of, keys, review, cutoff)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _present(conn: Any, sql: str, params: list[Any], st: projection.State, as_of: datetime,
+             keys: dict[str, tuple[str, ...]], review: str, cutoff: datetime | None) -> Present:  # fmt: skip
+    assert st.keys is not None
+    cur = conn.connection.dbapi_connection.cursor()
     try:  # two plain scans joined here: cheaper than a join's lookup per facility
         cur.execute(sql, params)
         rows: list[Any] = list(cur.fetchall())
@@ -321,9 +337,11 @@ def present(
     # (version, facility, response, seq, collected, answers...) per row: entries are [rid, seq, collected, *answers]
     take = {q: (lambda e, p=tuple(i + 3 for i in pos[q]): tuple(e[i] for i in p)) for q in qs}
     whole = {q: pos[q] == list(range(len(st.keys[q]))) for q in qs}  # every projected answer, in order
-    loads = json.loads
     year = as_of.year
     snaps: list[Snapshot] = []
+    texts: list[str] = []  # the questionnaire lines read, decoded below in one call
+    owner_f: list[str] = []
+    owner_q: list[str] = []
     for row in rows:
         fid = row[0]
         last = row[9]
@@ -338,36 +356,39 @@ def present(
             continue
         for line in raw.split("\n"):  # one line per questionnaire: only those read are decoded
             q, _, text = line.partition(" ")
-            out = rows_of.get(q)
-            if out is None:
-                continue
-            items = loads(text)
-            if len(items) == 1:
-                it = items[0]
-                e = it[slot]
-                if e == 0:
-                    e = it[1]
-                if e is not None:
-                    out.append((it[0], fid, *e) if whole[q] else (it[0], fid, e[0], e[1], e[2], *take[q](e)))
-                continue
-            picked = []
-            for it in items:
-                e = it[slot]
-                if e == 0:
-                    e = it[1]
-                if e is not None:
-                    picked.append((it[0], e))
-            picked.sort(
-                key=lambda p: (p[1][2], p[1][1]), reverse=True
-            )  # newest first: collected_at, receive order
-            for version, e in picked:
-                out.append((version, fid, *e) if whole[q] else (version, fid, e[0], e[1], e[2], *take[q](e)))
+            if q in rows_of:
+                texts.append(text)
+                owner_f.append(fid)
+                owner_q.append(q)
+    for fid, q, items in zip(owner_f, owner_q, json.loads("[" + ",".join(texts) + "]"), strict=True):
+        out = rows_of[q]
+        if len(items) == 1:
+            it = items[0]
+            e = it[slot]
+            if e == 0:
+                e = it[1]
+            if e is not None:
+                out.append((it[0], fid, *e) if whole[q] else (it[0], fid, e[0], e[1], e[2], *take[q](e)))
+            continue
+        picked = []
+        for it in items:
+            e = it[slot]
+            if e == 0:
+                e = it[1]
+            if e is not None:
+                picked.append((it[0], e))
+        picked.sort(
+            key=lambda p: (p[1][2], p[1][1]), reverse=True
+        )  # newest first: collected_at, receive order
+        for version, e in picked:
+            out.append((version, fid, *e) if whole[q] else (version, fid, e[0], e[1], e[2], *take[q](e)))
     tables = {}
     fresh_until: int | None = None
     for q in qs:
-        n_cols = 5 + len(keys[q])
-        cols = [list(c) for c in zip(*rows_of[q], strict=True)] if rows_of[q] else [[] for _ in range(n_cols)]
-        version, fids, rids, seqs, collected, *answers = cols
+        got = rows_of[q]
+        version, fids, rids, seqs, collected, *answers = [
+            list(map(itemgetter(i), got)) for i in range(5 + len(keys[q]))
+        ]
         if cut is not None:
             old = [c < cut for c in collected]
             fresh = min((c for c in collected if c >= cut), default=None)

@@ -135,13 +135,20 @@ class _Columns:
         rows = self.picks(src)
         t = self.tables[src.questionnaire or ""]
         answers, old = t.answers[src.name], t.old
+        memo: dict[Any, float | None] = {}  # answers repeat: each distinct one is valued once
         for i, r in enumerate(rows):
             if r < 0:
                 continue
             if old[r]:  # collected before the profile's max_age_days: missing, and flagged
                 stale[i] = True
                 continue
-            v = _value(answers[r], crit)
+            a = answers[r]
+            try:
+                v = memo[a]
+            except KeyError:
+                v = memo[a] = _value(a, crit)
+            except TypeError:  # a list (select_multiple): not hashable
+                v = _value(a, crit)
             if v is not None:
                 vals[i] = v
         return vals, stale, rows
