@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import gc
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from operator import itemgetter
@@ -305,12 +306,18 @@ def present(
             else " WHERE 1 = 0"
         )
         params = list(provinces)
-    # Hundreds of thousands of short-lived rows without reference cycles: the cyclic collector would rescan every
-    # live object again and again while they are built (reference counting frees them all the same).
+    return _present(conn, sql, params, st, as_of, keys, review, cutoff)
+
+
+@contextmanager
+def no_cycle_collection() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a ranking is computed: it builds hundreds of thousands of
+    short-lived objects without reference cycles, and each automatic collection would rescan every live object
+    (a cached ranking's included) again and again; reference counting frees them all the same."""
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _present(conn, sql, params, st, as_of, keys, review, cutoff)
+        yield
     finally:
         if paused:
             gc.enable()

@@ -478,8 +478,9 @@ def ranked(
         if hit is not None:
             return hit
         info: dict[str, Any] = {}
-        result = rank(session=session, registry=registry, profile=profile, principal=principal, filters=filters,
-                      as_of=as_of, review=review, present=st, info=info)  # fmt: skip
+        with data.no_cycle_collection():
+            result = rank(session=session, registry=registry, profile=profile, principal=principal, filters=filters,
+                          as_of=as_of, review=review, present=st, info=info)  # fmt: skip
         if projection.state(session).generation == st.generation:  # nothing committed in between (PostgreSQL)
             year_end = datetime(as_of.year + 1, 1, 1, tzinfo=UTC)
             until = (
@@ -490,18 +491,13 @@ def ranked(
             _present.put(inputs, st.generation, as_of, until, result)
         return result
     key = (*inputs, as_of.isoformat())
-    return _cache.get_or_compute(
-        key,
-        lambda: rank(
-            session=session,
-            registry=registry,
-            profile=profile,
-            principal=principal,
-            filters=filters,
-            as_of=as_of,
-            review=review,
-        ),
-    )
+
+    def compute() -> dict[str, Any]:
+        with data.no_cycle_collection():
+            return rank(session=session, registry=registry, profile=profile, principal=principal, filters=filters,
+                        as_of=as_of, review=review)  # fmt: skip
+
+    return _cache.get_or_compute(key, compute)
 
 
 class LazyItems(Sequence[dict[str, Any]]):
