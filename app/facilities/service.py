@@ -87,9 +87,16 @@ def check_new(principal: Principal | None, data: FacilityCreate, prefix: str = "
 
 
 def create(
-    *, session: Session, principal: Principal | None, data: FacilityCreate, prefix: str = ""
+    *,
+    session: Session,
+    principal: Principal | None,
+    data: FacilityCreate,
+    prefix: str = "",
+    touch: bool = True,
 ) -> Facility:
-    """Register a facility (409 with the existing id when the tax code is known)."""
+    """Register a facility (409 with the existing id when the tax code is known).
+
+    `touch` False: the caller records the change of ranking data itself, last in its transaction."""
     check_new(principal, data, prefix)
     if data.tax_code and (existing := by_tax_code(session, data.tax_code)) is not None:
         raise duplicate_tax_code(existing, principal, f"{prefix}tax_code")
@@ -112,7 +119,8 @@ def create(
         )
     )
     audit.record(session, principal, "facility.created", "facility", f.id, province=f.province_code)
-    projection.touch(session)  # a new candidate for present rankings
+    if touch:
+        projection.touch(session)  # a new candidate for present rankings
     return f
 
 
