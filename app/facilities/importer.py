@@ -269,5 +269,5 @@ def _insert(
     session.execute(insert(Facility), facilities)
     session.execute(insert(FacilityRevision), revisions)
     session.execute(insert(AuditEvent), events)
-    projection.touch(session)  # new candidates for present rankings
+    projection.touch(session, facilities=True)  # new candidates for present rankings
     return [r["id"] for r in facilities]

@@ -120,7 +120,7 @@ def create(
     )
     audit.record(session, principal, "facility.created", "facility", f.id, province=f.province_code)
     if touch:
-        projection.touch(session)  # a new candidate for present rankings
+        projection.touch(session, facilities=True)  # a new candidate for present rankings
     return f
 
 
@@ -186,7 +186,7 @@ def update(*, session: Session, principal: Principal, facility_id: str, data: Fa
     audit.record(session, principal, "facility.updated", "facility", f.id, {"fields": sorted(changes)},
                  province=f.province_code)  # fmt: skip
     session.flush()
-    projection.touch(session)  # rankings show the facility's attributes and place
+    projection.touch(session, facilities=True)  # rankings show the facility's attributes and place
     return f
 
 

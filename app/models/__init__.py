@@ -276,12 +276,14 @@ class AnswerProjection(SQLModel, table=True):
 
 
 class RankingState(SQLModel, table=True):
-    """One row: the generation of ranking data (bumped by every write a ranking sees), when it last changed,
-    and which answers the projection holds per questionnaire (JSON; None while the projection is unbuilt)."""
+    """One row: the generation of ranking data (bumped by every write a ranking sees) and of facility data (by
+    facility writes only), when it last changed, and which answers the projection holds per questionnaire
+    (JSON; None while the projection is unbuilt)."""
 
     __tablename__ = "ranking_state"
     id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
     generation: int = Field(sa_column=Column(BigInteger, nullable=False))
+    facility_generation: int = Field(sa_column=Column(BigInteger, nullable=False))
     changed_at: datetime | None = _dt(nullable=True)
     keys: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 

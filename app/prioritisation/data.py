@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import gc
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -296,17 +298,71 @@ def present(
     facility's projected row holds all a ranking reads. One query, through the driver (no row objects)."""
     assert st.keys is not None
     conn = session.connection()
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    sql = "SELECT " + ", ".join(f"f.{c}" for c in _FAC_COLS) + " FROM facility f"
-    params: list[Any] = []
+    cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        snaps = _facilities(session, cur, st.facility_generation, provinces, as_of.year)
+        cur.execute("SELECT facility_id, doc FROM answer_projection")
+        docs = dict(cur.fetchall())
+    finally:
+        cur.close()
+    return _present(snaps, docs, st, as_of, keys, review, cutoff)
+
+
+class _SnapshotCache:
+    """Present snapshots per (facility generation, provinces, year): facilities change far more rarely than
+    answers, so a ranking after a response write reuses them. The snapshots are shared read-only (a ranking
+    sets the same province coverage on them whenever it needs it: it depends on these keys alone)."""
+
+    def __init__(self, size: int = 4) -> None:
+        self._lock = threading.Lock()
+        self._items: OrderedDict[tuple[Any, ...], list[Snapshot]] = OrderedDict()
+        self._size = size
+
+    def get(self, key: tuple[Any, ...]) -> list[Snapshot] | None:
+        with self._lock:
+            return self._items.get(key)
+
+    def put(self, key: tuple[Any, ...], snaps: list[Snapshot]) -> None:
+        with self._lock:
+            self._items[key] = snaps
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+_snapshots = _SnapshotCache()
+
+
+def _facilities(
+    session: Session, cur: Any, generation: int, provinces: list[str] | None, year: int
+) -> list[Snapshot]:
+    """Every facility (in these provinces) as it is now, in id order: one scan through the driver, or cached."""
+    key = (generation, None if provinces is None else tuple(provinces), year)
+    if (hit := _snapshots.get(key)) is not None:
+        return hit
+    mark = "?" if session.get_bind().dialect.paramstyle == "qmark" else "%s"
+    sql = "SELECT " + ", ".join(_FAC_COLS) + " FROM facility"
     if provinces is not None:
         sql += (
-            f" WHERE f.province_code IN ({', '.join([mark] * len(provinces))})"
-            if provinces
-            else " WHERE 1 = 0"
+            f" WHERE province_code IN ({', '.join([mark] * len(provinces))})" if provinces else " WHERE 1 = 0"
         )
-        params = list(provinces)
-    return _present(conn, sql, params, st, as_of, keys, review, cutoff)
+    cur.execute(sql, list(provinces or ()))
+    rows: list[Any] = list(cur.fetchall())
+    rows.sort(key=itemgetter(0))
+    snaps = []
+    for row in rows:
+        last = row[9]
+        attrs: dict[str, float | None] = {
+            "employees": _num(row[5]), "annual_revenue_vnd": _num(row[6]), "established_year": _num(row[7]),
+            "prior_support_count": _num(row[8]),
+            "years_since_last_support": float(year - last) if last is not None else None,
+        }  # fmt: skip
+        snaps.append(Snapshot(row[0], row[1], row[2], row[3], row[4], attrs))
+    if (
+        projection.state(session).facility_generation == generation
+    ):  # nothing committed in between (PostgreSQL)
+        _snapshots.put(key, snaps)
+    return snaps
 
 
 @contextmanager
@@ -323,18 +379,9 @@ def no_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
-def _present(conn: Any, sql: str, params: list[Any], st: projection.State, as_of: datetime,
+def _present(snaps: list[Snapshot], docs: dict[str, str], st: projection.State, as_of: datetime,
              keys: dict[str, tuple[str, ...]], review: str, cutoff: datetime | None) -> Present:  # fmt: skip
     assert st.keys is not None
-    cur = conn.connection.dbapi_connection.cursor()
-    try:  # two plain scans joined here: cheaper than a join's lookup per facility
-        cur.execute(sql, params)
-        rows: list[Any] = list(cur.fetchall())
-        cur.execute("SELECT facility_id, doc FROM answer_projection")
-        docs = dict(cur.fetchall())
-    finally:
-        cur.close()
-    rows.sort(key=lambda r: r[0])
     slot = projection.FILTER_SLOTS[review]
     cut = projection.micros(cutoff) if cutoff is not None else None
     max_age = projection.micros(as_of) - cut + 1 if cut is not None else 0
@@ -344,28 +391,18 @@ def _present(conn: Any, sql: str, params: list[Any], st: projection.State, as_of
     # (version, facility, response, seq, collected, answers...) per row: entries are [rid, seq, collected, *answers]
     take = {q: (lambda e, p=tuple(i + 3 for i in pos[q]): tuple(e[i] for i in p)) for q in qs}
     whole = {q: pos[q] == list(range(len(st.keys[q]))) for q in qs}  # every projected answer, in order
-    year = as_of.year
-    snaps: list[Snapshot] = []
     texts: list[str] = []  # the questionnaire lines read, decoded below in one call
     owner_f: list[str] = []
     owner_q: list[str] = []
-    for row in rows:
-        fid = row[0]
-        last = row[9]
-        attrs: dict[str, float | None] = {
-            "employees": _num(row[5]), "annual_revenue_vnd": _num(row[6]), "established_year": _num(row[7]),
-            "prior_support_count": _num(row[8]),
-            "years_since_last_support": float(year - last) if last is not None else None,
-        }  # fmt: skip
-        snaps.append(Snapshot(fid, row[1], row[2], row[3], row[4], attrs))
-        raw = docs.get(fid)
+    for snap in snaps:
+        raw = docs.get(snap.id)
         if not raw:
             continue
         for line in raw.split("\n"):  # one line per questionnaire: only those read are decoded
             q, _, text = line.partition(" ")
             if q in rows_of:
                 texts.append(text)
-                owner_f.append(fid)
+                owner_f.append(snap.id)
                 owner_q.append(q)
     for fid, q, items in zip(owner_f, owner_q, json.loads("[" + ",".join(texts) + "]"), strict=True):
         out = rows_of[q]
@@ -405,4 +442,4 @@ def _present(conn: Any, sql: str, params: list[Any], st: projection.State, as_of
             old = [False] * len(collected)
         tables[q] = AnswerTable(q, fids, rids, version, seqs, old, dict(zip(keys[q], answers, strict=True)), collected,
                                 projection.from_micros)  # fmt: skip
-    return Present(snaps, tables, fresh_until)
+    return Present(list(snaps), tables, fresh_until)

@@ -74,12 +74,12 @@ def _keys(raw: str | None) -> dict[str, list[str]] | None:
 
 
 class State:
-    __slots__ = ("generation", "changed_at", "keys")
+    __slots__ = ("generation", "facility_generation", "changed_at", "keys")
 
-    def __init__(
-        self, generation: int, changed_at: datetime | None, keys: dict[str, list[str]] | None
-    ) -> None:
-        self.generation, self.changed_at, self.keys = generation, changed_at, keys
+    def __init__(self, generation: int, facility_generation: int, changed_at: datetime | None,
+                 keys: dict[str, list[str]] | None) -> None:  # fmt: skip
+        self.generation, self.facility_generation, self.changed_at, self.keys = (
+            generation, facility_generation, changed_at, keys)  # fmt: skip
 
     def covers(self, as_of: datetime, keys: dict[str, tuple[str, ...]]) -> bool:
         """Whether the projection answers a ranking as of `as_of` needing these answers exactly."""
@@ -88,31 +88,27 @@ class State:
         return all(set(k) <= set(self.keys.get(q, ())) for q, k in keys.items())
 
 
-_STATE = select(RankingState.generation, RankingState.changed_at, RankingState.keys).where(RankingState.id == 1)  # type: ignore[call-overload,arg-type]  # fmt: skip
+_STATE = select(RankingState.generation, RankingState.facility_generation, RankingState.changed_at, RankingState.keys).where(RankingState.id == 1)  # type: ignore[call-overload,arg-type]  # fmt: skip
 
 
 def state(session: Session) -> State:
     """The ranking data's generation, last change and projected answers (read in the caller's transaction)."""
     row = session.execute(_STATE).first()
     if row is None:  # pragma: no cover - the migration inserts the row
-        return State(0, None, None)
-    return State(row[0], row[1], _keys(row[2]))
+        return State(0, 0, None, None)
+    return State(row[0], row[1], row[2], _keys(row[3]))
 
 
-def touch(session: Session) -> dict[str, list[str]] | None:
-    """Record, in the write transaction, that ranking data changed now; returns the projected answers (None:
-    the projection is unbuilt and needs no upkeep). The row lock orders writers, so generations follow commits."""
+def touch(session: Session, facilities: bool = False) -> dict[str, list[str]] | None:
+    """Record, in the write transaction, that ranking data changed now (`facilities`: facility rows too);
+    returns the projected answers (None: the projection is unbuilt and needs no upkeep). The row lock orders
+    writers, so generations follow commits."""
     now = utcnow()
     t = RankingState.__table__  # type: ignore[attr-defined]
-    stmt = (
-        update(t)
-        .where(t.c.id == 1)
-        .values(
-            generation=t.c.generation + 1,
-            changed_at=_later(t.c.changed_at, now),
-        )
-        .returning(t.c["keys"])
-    )
+    values: dict[str, Any] = {"generation": t.c.generation + 1, "changed_at": _later(t.c.changed_at, now)}
+    if facilities:
+        values["facility_generation"] = t.c.facility_generation + 1
+    stmt = update(t).where(t.c.id == 1).values(**values).returning(t.c["keys"])
     raw = session.execute(stmt).scalar()
     return _keys(raw)
 
@@ -236,11 +232,15 @@ def refresh(session: Session, facility_ids: Iterable[str]) -> None:
 _SEQS = select(Response.id, Response.seq).where(Response.id.in_(bindparam("ids", expanding=True)))  # type: ignore[union-attr,call-overload,attr-defined]
 
 
-def created(session: Session, rows: Sequence[tuple[str, str, str, int, datetime, dict[str, Any]]]) -> None:
+def created(
+    session: Session,
+    rows: Sequence[tuple[str, str, str, int, datetime, dict[str, Any]]],
+    facilities: bool = False,
+) -> None:
     """New responses (id, facility, questionnaire, version, collected_at, answers) stored in this transaction:
     each is `received`, so it becomes the latest under `any` and `not_rejected` where it is later; the latest
     approved response cannot change. One read and one upsert for the whole group."""
-    keys = touch(session)
+    keys = touch(session, facilities)
     if keys is None or not rows:
         return
     seqs = {k: v for k, v in session.execute(_SEQS, {"ids": [r[0] for r in rows]})}
@@ -268,7 +268,7 @@ def rebuild(session: Session, keys: dict[str, list[str]]) -> None:
     """Every document recomputed from the history for these projected answers (in the caller's write transaction)."""
     t = RankingState.__table__  # type: ignore[attr-defined]
     session.execute(update(t).where(t.c.id == 1).values(keys=_dumps(keys)))
-    touch(session)
+    touch(session, facilities=True)
     session.execute(AnswerProjection.__table__.delete())  # type: ignore[attr-defined]
     fids = list(session.execute(select(Response.facility_id).distinct()).scalars())  # type: ignore[call-overload]
     for i in range(0, len(fids), 2000):
@@ -297,6 +297,6 @@ def bulk_written(session: Session) -> None:
     """After rows were written around the write paths (demo data): every document recomputed, if built."""
     keys = state(session).keys
     if keys is None:
-        touch(session)
+        touch(session, facilities=True)
     else:
         rebuild(session, keys)

@@ -256,9 +256,9 @@ def store(session: Session, items: list[Pending]) -> list[Outcome | AppError]:
     # (the order every write path keeps: rows it writes, then the ranking state, then projection rows).
     if new:
         projection.created(session, [(p.body.id, p.head["facility_id"], p.head["questionnaire"], p.head["version"],
-                                      p.body.collected_at, p.body.answers) for p in new])  # fmt: skip
+                                      p.body.collected_at, p.body.answers) for p in new], facilities=registered)  # fmt: skip
     elif registered:
-        projection.touch(session)
+        projection.touch(session, facilities=True)
     for k, p in rows:
         if winners.get(p.body.id) == k:
             out[k] = Created(p, now)

@@ -35,11 +35,12 @@ def upgrade() -> None:
         "ranking_state",
         sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("generation", sa.BigInteger(), nullable=False),
+        sa.Column("facility_generation", sa.BigInteger(), nullable=False),
         sa.Column("changed_at", app.models.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("keys", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ranking_state")),
     )
-    op.bulk_insert(state, [{"id": 1, "generation": 1, "changed_at": None, "keys": None}])
+    op.bulk_insert(state, [{"id": 1, "generation": 1, "facility_generation": 1, "changed_at": None, "keys": None}])
 
 
 def downgrade() -> None:
