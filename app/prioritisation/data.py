@@ -301,19 +301,11 @@ def present(
     cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         snaps = _facilities(session, cur, st.facility_generation, provinces, as_of.year)
-        # Every document's lines as one JSON array text, joined by the database (no row per facility here).
-        if conn.dialect.name == "postgresql":
-            cur.execute(
-                "SELECT string_agg(replace(doc, E'\\n', ','), ',') FROM answer_projection WHERE doc <> ''"
-            )
-        else:
-            cur.execute(
-                "SELECT group_concat(replace(doc, char(10), ','), ',') FROM answer_projection WHERE doc <> ''"
-            )
-        text = (cur.fetchone() or [None])[0] or ""
+        cur.execute("SELECT facility_id, doc FROM answer_projection")
+        docs = dict(cur.fetchall())
     finally:
         cur.close()
-    return _present(snaps, text, provinces is not None, st, as_of, keys, review, cutoff)
+    return _present(snaps, docs, st, as_of, keys, review, cutoff)
 
 
 class _SnapshotCache:
@@ -387,9 +379,8 @@ def no_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
-def _present(snaps: list[Snapshot], text: str, some: bool, st: projection.State, as_of: datetime,
+def _present(snaps: list[Snapshot], docs: dict[str, str], st: projection.State, as_of: datetime,
              keys: dict[str, tuple[str, ...]], review: str, cutoff: datetime | None) -> Present:  # fmt: skip
-    """`some`: the snapshots are those of some provinces only (lines of other facilities are skipped)."""
     assert st.keys is not None
     slot = projection.FILTER_SLOTS[review]
     cut = projection.micros(cutoff) if cutoff is not None else None
@@ -400,12 +391,21 @@ def _present(snaps: list[Snapshot], text: str, some: bool, st: projection.State,
     # (version, facility, response, seq, collected, answers...) per row: entries are [rid, seq, collected, *answers]
     take = {q: (lambda e, p=tuple(i + 3 for i in pos[q]): tuple(e[i] for i in p)) for q in qs}
     whole = {q: pos[q] == list(range(len(st.keys[q]))) for q in qs}  # every projected answer, in order
-    inside = {s.id for s in snaps} if some else None
-    # A facility's rows stay together (one line per questionnaire), newest first: what _Columns.picks reads.
-    for q, fid, items in json.loads("[" + text + "]"):
-        out = rows_of.get(q)
-        if out is None or (inside is not None and fid not in inside):
+    texts: list[str] = []  # the questionnaire lines read, decoded below in one call
+    owner_f: list[str] = []
+    owner_q: list[str] = []
+    for snap in snaps:
+        raw = docs.get(snap.id)
+        if not raw:
             continue
+        for line in raw.split("\n"):  # one line per questionnaire: only those read are decoded
+            q, _, text = line.partition(" ")
+            if q in rows_of:
+                texts.append(text)
+                owner_f.append(snap.id)
+                owner_q.append(q)
+    for fid, q, items in zip(owner_f, owner_q, json.loads("[" + ",".join(texts) + "]"), strict=True):
+        out = rows_of[q]
         if len(items) == 1:
             it = items[0]
             e = it[slot]

@@ -3,9 +3,9 @@
 A ranking as of T reads, per facility and questionnaire, the latest response (by collected_at, then receive
 order) among those that count under its review filter as of T (app.prioritisation.data). For T at or after the
 latest write (`ranking_state.changed_at`), that is the present state, which this module keeps ready: one
-`answer_projection` row per facility, a document with one JSON line per questionnaire the facility answered
+`answer_projection` row per facility, a document with one line per questionnaire the facility answered
 
-    [questionnaire, facility_id, [[version, any, not_rejected, approved], ...]]
+    questionnaire [[version, any, not_rejected, approved], ...]      (JSON after the space)
 
 with, per questionnaire version the facility answered, the latest response under each review filter
 (app.review.states) as `[response_id, seq, collected_at in epoch microseconds, *answers]` (None: no response
@@ -167,19 +167,23 @@ def _compute(
             (entry, derive(rstate, rrev, rev))
         )
     return {
-        fid: encode(fid, {q: [[v, *_slots(g)] for v, g in sorted(by_v.items())] for q, by_v in by_q.items()})
+        fid: encode({q: [[v, *_slots(g)] for v, g in sorted(by_v.items())] for q, by_v in by_q.items()})
         for fid, by_q in groups.items()
     }
 
 
-def encode(facility_id: str, doc: dict[str, list[Any]]) -> str:
-    """One JSON line per questionnaire, `[questionnaire, facility_id, items]`: the database joins every
-    document into one JSON array, which a ranking decodes in one call."""
-    return "\n".join(_dumps([q, facility_id, items]) for q, items in sorted(doc.items()) if items)
+def encode(doc: dict[str, list[Any]]) -> str:
+    """One line per questionnaire, `key JSON`: a ranking decodes only the questionnaires it reads."""
+    return "\n".join(f"{q} {_dumps(items)}" for q, items in sorted(doc.items()) if items)
 
 
 def decode(raw: str) -> dict[str, list[Any]]:
-    return {q: items for q, _, items in (json.loads(line) for line in raw.split("\n") if line)}
+    out: dict[str, list[Any]] = {}
+    for line in raw.split("\n"):
+        if line:
+            q, _, items = line.partition(" ")
+            out[q] = json.loads(items)
+    return out
 
 
 def _write(session: Session, docs: dict[str, str]) -> None:
@@ -257,7 +261,7 @@ def created(
         if nr is None or _newer(entry, nr):
             nr = entry
         item[1:] = [first, 0 if nr is first else nr, 0 if ap is first else ap]
-    _write(session, {f: encode(f, d) for f, d in docs.items()})
+    _write(session, {f: encode(d) for f, d in docs.items()})
 
 
 def rebuild(session: Session, keys: dict[str, list[str]]) -> None:
