@@ -265,7 +265,31 @@ class PlannerSession(SQLModel, table=True):
     client_ip: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
 
 
+class AnswerProjection(SQLModel, table=True):
+    """Per facility, its latest response per questionnaire version under each review filter, with the answers
+    rankings read (app.prioritisation.projection): kept in the transaction of every response and review write,
+    so a present ranking reads one row per facility instead of every response's history."""
+
+    __tablename__ = "answer_projection"
+    facility_id: str = Field(sa_column=Column(String(36), ForeignKey("facility.id"), primary_key=True))
+    doc: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class RankingState(SQLModel, table=True):
+    """One row: the generation of ranking data (bumped by every write a ranking sees) and of facility data (by
+    facility writes only), when it last changed, and which answers the projection holds per questionnaire
+    (JSON; None while the projection is unbuilt)."""
+
+    __tablename__ = "ranking_state"
+    id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    generation: int = Field(sa_column=Column(BigInteger, nullable=False))
+    facility_generation: int = Field(sa_column=Column(BigInteger, nullable=False))
+    changed_at: datetime | None = _dt(nullable=True)
+    keys: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
 __all__ = [
+    "AnswerProjection",
     "ApiKey",
     "Attachment",
     "AuditEvent",
@@ -275,6 +299,7 @@ __all__ = [
     "FormLink",
     "PlannerSession",
     "Ranking",
+    "RankingState",
     "Response",
     "ResponseRevision",
     "ReviewEvent",
