@@ -129,8 +129,8 @@ def select(
         if province_min and k == mins[p] and k > 0:
             binding.append(f"per_province.min:{p}")
     if sector_max is not None:
-        for sct, ix in sorted(by_sector.items()):
-            if int(mask[ix].sum()) == sector_max and len(ix) > sector_max:
+        for sct, members in sorted(by_sector.items()):
+            if int(mask[members].sum()) == sector_max and len(members) > sector_max:
                 binding.append(f"per_sector.max:{sct}")
     result.update(
         objective=round(objective, 12),
@@ -224,7 +224,9 @@ def _solve(
         np.concatenate([ub - used, [np.inf]]),
     )
     opts = {"disp": False, "time_limit": time_limit_s, "mip_rel_gap": 0.0}
-    second = milp(prefer[core], integrality=np.ones(len(core)), bounds=Bounds(0, 1), constraints=tie, options=opts)
+    second = milp(
+        prefer[core], integrality=np.ones(len(core)), bounds=Bounds(0, 1), constraints=tie, options=opts
+    )
     if second.x is not None:
         x = np.round(second.x).astype(int)
     chosen = sorted([*ones.tolist(), *core[x == 1].tolist()])
