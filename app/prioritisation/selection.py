@@ -189,7 +189,10 @@ def _solve(
     """The optimum, then among equal optima the one preferring better ranks: (chosen, objective, status, gap,
     core size). Solved on a core of candidates proven to hold every selection at least as good (module doc)."""
     n = len(score)
-    found = _multipliers(score, a, lb, ub)
+    if n <= CORE_MIN:  # small enough for HiGHS whole: no relaxation needed
+        found: tuple[np.ndarray, float] | None = (np.zeros(n), 0.0)
+    else:
+        found = _multipliers(score, a, lb, ub)
     if found is None:
         raise Infeasible.at("per_province", "infeasible", "The per-province and per-sector bounds cannot all be met within the budget.",
                             detail="No selection meets every constraint together.")  # fmt: skip
