@@ -104,9 +104,11 @@ def select(
         # by twice the tolerance, so the selected total never exceeds the budget.
         lo, hi = np.array(lb), np.array(ub)
         prefer = -(len(items) - ranks + 1)
+        # The relaxation's multipliers, once: the bound they give is valid for the tightened budget too.
+        y = _multipliers(score, a, lo, hi) if n > CORE_MIN else np.zeros(len(lb))
         for budget_ub in (1.0, 1.0 - 2e-6):
             hi[0] = budget_ub if budget else 0.0
-            chosen, objective, status, gap, core = _solve(score, a, lo, hi, prefer, time_limit_s)
+            chosen, objective, status, gap, core = _solve(score, a, lo, hi, y, prefer, time_limit_s)
             if float(cost[chosen].sum()) <= budget:
                 break
             result["solver"]["budget_row_tightened"] = True  # optimal under a budget 2e-6 smaller
@@ -150,14 +152,9 @@ def select(
     return result
 
 
-def _multipliers(
-    score: np.ndarray, a: sparse.csc_array, lb: np.ndarray, ub: np.ndarray
-) -> tuple[np.ndarray, float] | None:
-    """Reduced scores r = score − Aᵀy and the bound U = Σ_i h_i(y_i) + Σ_j max(r_j, 0) from the LP relaxation's
-    multipliers y (None: the relaxation is infeasible, so is the integer programme).
-
-    For any feasible 0/1 x: score·x = r·x + y·Ax ≤ r·x + Σ_i h_i, where h_i is y_i·ub_i (y_i > 0) or y_i·lb_i
-    (y_i < 0); a multiplier whose bound is infinite is taken as 0. Valid whatever y is."""
+def _multipliers(score: np.ndarray, a: sparse.csc_array, lb: np.ndarray, ub: np.ndarray) -> np.ndarray:
+    """The LP relaxation's row multipliers y (≥ 0 on a row at its upper bound, ≤ 0 at its lower bound); 422
+    when the relaxation is infeasible (then so is the integer programme)."""
     fin_lb, fin_ub = np.isfinite(lb), np.isfinite(ub)
     up = np.flatnonzero(fin_ub)
     down = np.flatnonzero(fin_lb)
@@ -165,17 +162,34 @@ def _multipliers(
     b_ub = np.concatenate([ub[up], -lb[down]])
     lp = linprog(-score, A_ub=a_ub, b_ub=b_ub, bounds=(0, 1), method="highs")
     if lp.status == 2:
-        return None
+        raise _infeasible()
     if lp.status != 0:
         raise Infeasible(f"The solver stopped without a proven optimum: {lp.message}")
     m = np.asarray(lp.ineqlin.marginals, dtype=float)  # d(−objective)/d(b_ub) ≤ 0 for a minimisation
     y = np.zeros(len(lb))
     np.add.at(y, up, -m[: len(up)])
     np.add.at(y, down, m[len(up) :])
-    y = np.where((y > 0) & fin_ub | (y < 0) & fin_lb, y, 0.0)
+    return y
+
+
+def _bound(
+    score: np.ndarray, a: sparse.csc_array, lb: np.ndarray, ub: np.ndarray, y: np.ndarray
+) -> tuple[np.ndarray, float]:
+    """Reduced scores r = score − Aᵀy and the bound U = Σ_i h_i(y_i) + Σ_j max(r_j, 0).
+
+    For any 0/1 x with lb ≤ Ax ≤ ub: score·x = r·x + y·Ax ≤ r·x + Σ_i h_i, where h_i is y_i·ub_i (y_i > 0) or
+    y_i·lb_i (y_i < 0); a multiplier whose bound is infinite is taken as 0. Valid whatever y is, so the
+    relaxation's tolerances cannot make it wrong; the closer y is to optimal, the tighter."""
+    fin_lb, fin_ub = np.isfinite(lb), np.isfinite(ub)
+    y = np.where(((y > 0) & fin_ub) | ((y < 0) & fin_lb), y, 0.0)
     r = score - a.T @ y
     h = np.where(y > 0, y * np.where(fin_ub, ub, 0.0), y * np.where(fin_lb, lb, 0.0))
     return r, float(h.sum() + np.maximum(r, 0.0).sum())
+
+
+def _infeasible() -> Infeasible:
+    return Infeasible.at("per_province", "infeasible", "The per-province and per-sector bounds cannot all be met within the budget.",
+                         detail="No selection meets every constraint together.")  # type: ignore[return-value]  # fmt: skip
 
 
 def _solve(
@@ -183,56 +197,59 @@ def _solve(
     a: sparse.csc_array,
     lb: np.ndarray,
     ub: np.ndarray,
+    y: np.ndarray,
     prefer: np.ndarray,
     time_limit_s: float,
 ) -> tuple[list[int], float, str, float, int]:
     """The optimum, then among equal optima the one preferring better ranks: (chosen, objective, status, gap,
     core size). Solved on a core of candidates proven to hold every selection at least as good (module doc)."""
     n = len(score)
-    if n <= CORE_MIN:  # small enough for HiGHS whole: no relaxation needed
-        found: tuple[np.ndarray, float] | None = (np.zeros(n), 0.0)
-    else:
-        found = _multipliers(score, a, lb, ub)
-    if found is None:
-        raise Infeasible.at("per_province", "infeasible", "The per-province and per-sector bounds cannot all be met within the budget.",
-                            detail="No selection meets every constraint together.")  # fmt: skip
-    r, bound = found
+    r, bound = _bound(score, a, lb, ub, y)
     order = np.argsort(np.abs(r), kind="stable")
     fixed_value = r > 0  # outside the core: in the selection when its reduced score is positive
     safety = 1e-9 * (float(np.abs(score).sum()) + abs(bound) + 1.0)  # floating-point error of the sums
     k = min(n, CORE_MIN)
     while True:
-        core, rest = order[:k], order[k:]
-        ones = rest[fixed_value[rest]]
-        used = np.asarray(a[:, ones].sum(axis=1)).ravel() if len(ones) else np.zeros(len(lb))
-        sub = a[:, core]
-        solved = _optimum(score[core], sub, lb - used, ub - used, time_limit_s)
+        core = order[:k]
+        solved = _optimum(score, a, lb, ub, core, fixed_value, time_limit_s)
         if solved is None:  # the fixing leaves no feasible selection: a larger core
             if k == n:
-                raise Infeasible.at("per_province", "infeasible", "The per-province and per-sector bounds cannot all be met within the budget.",
-                                    detail="No selection meets every constraint together.")  # fmt: skip
+                raise _infeasible()
             k = min(n, 4 * k)
             continue
         x, status, gap = solved
-        objective = float(score[ones].sum() + score[core] @ x)
+        objective = float(score @ x)
         threshold = objective - _tie_tolerance(objective) - safety
         if k == n or abs(r[order[k]]) > bound - threshold:
             break
         k = min(n, max(2 * k, int(np.searchsorted(np.abs(r)[order], bound - threshold, side="right")) + 64))
-    # Tie-break: keep the optimum, prefer better ranks (deterministic among equal-score selections); every
-    # selection within the tolerance of the optimum agrees with the fixing outside the core (threshold above).
+    # Tie-break: keep the optimum, prefer better ranks (deterministic among equal-score selections). Every
+    # selection within the tolerance of the optimum agrees with the fixing wherever |r_j| > U − threshold
+    # (above), so only the others are free — fewer than the core (all of it when the core is everything).
+    free = (
+        core if k == n else order[: int(np.searchsorted(np.abs(r)[order], bound - threshold, side="right"))]
+    )
+    fixed = np.zeros(n, dtype=bool)
+    fixed[np.setdiff1d(np.arange(n), free)] = True
+    start = np.where(fixed, x, 0)
+    if not len(free):  # nothing left to choose: the optimum is the only selection that good
+        chosen = np.flatnonzero(x == 1).tolist()
+        return chosen, float(score[chosen].sum()), status, gap, int(len(core))
+    rows = a[:, free]
+    used = a @ start
     tie = LinearConstraint(
-        sparse.vstack([sub, sparse.csr_array(score[core][None, :])]),
-        np.concatenate([lb - used, [objective - _tie_tolerance(objective) - float(score[ones].sum())]]),
+        sparse.vstack([rows, sparse.csr_array(score[free][None, :])]),
+        np.concatenate([lb - used, [objective - _tie_tolerance(objective) - float(score @ start)]]),
         np.concatenate([ub - used, [np.inf]]),
     )
     opts = {"disp": False, "time_limit": time_limit_s, "mip_rel_gap": 0.0}
     second = milp(
-        prefer[core], integrality=np.ones(len(core)), bounds=Bounds(0, 1), constraints=tie, options=opts
+        prefer[free], integrality=np.ones(len(free)), bounds=Bounds(0, 1), constraints=tie, options=opts
     )
     if second.x is not None:
-        x = np.round(second.x).astype(int)
-    chosen = sorted([*ones.tolist(), *core[x == 1].tolist()])
+        x = start.copy()
+        x[free] = np.round(second.x).astype(int)
+    chosen = np.flatnonzero(x == 1).tolist()
     return chosen, float(score[chosen].sum()), status, gap, int(len(core))
 
 
@@ -241,15 +258,26 @@ def _tie_tolerance(objective: float) -> float:
 
 
 def _optimum(
-    score: np.ndarray, a: sparse.csc_array, lb: np.ndarray, ub: np.ndarray, time_limit_s: float
+    score: np.ndarray,
+    a: sparse.csc_array,
+    lb: np.ndarray,
+    ub: np.ndarray,
+    core: np.ndarray,
+    fixed_value: np.ndarray,
+    time_limit_s: float,
 ) -> tuple[np.ndarray, str, float] | None:
-    """HiGHS's proven optimum of max score·x over 0/1 x with lb ≤ Ax ≤ ub: (x, status, gap); None: infeasible."""
+    """HiGHS's proven optimum of max score·x over 0/1 x with lb ≤ Ax ≤ ub, x fixed to `fixed_value` outside
+    the core: (x over every candidate, status, gap); None: infeasible."""
+    x = fixed_value.astype(int)
+    x[core] = 0
+    used = a @ x
     opts = {"disp": False, "time_limit": time_limit_s, "mip_rel_gap": 0.0}
-    res = milp(-score, integrality=np.ones(len(score)), bounds=Bounds(0, 1),
-               constraints=LinearConstraint(a, lb, ub), options=opts)  # fmt: skip
+    res = milp(-score[core], integrality=np.ones(len(core)), bounds=Bounds(0, 1),
+               constraints=LinearConstraint(a[:, core], lb - used, ub - used), options=opts)  # fmt: skip
     if res.status == 2:
         return None
     if res.x is None:
         raise Infeasible(f"The solver stopped without a proven optimum: {res.message}")
     status = "optimal" if res.status == 0 else str(res.message)
-    return np.round(res.x).astype(int), status, float(getattr(res, "mip_gap", 0.0) or 0.0)
+    x[core] = np.round(res.x).astype(int)
+    return x, status, float(getattr(res, "mip_gap", 0.0) or 0.0)
