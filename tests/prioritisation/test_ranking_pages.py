@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -167,3 +168,30 @@ def test_the_pages_are_documented_in_openapi(client) -> None:
     assert "items_next_cursor" in doc["properties"]
     sel = spec["components"]["schemas"]["Selection"]["properties"]
     assert "selected_count" in sel and "not_selectable_count" in sel and "selected" not in sel
+
+
+def test_rankings_frozen_before_the_rows_keep_their_documents(client, make_key) -> None:
+    """Migration rankitems01 moves a stored whole result into rows (and back on downgrade): the document and
+    every page read the same before and after."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from tests.conftest import alembic_config
+
+    _demo(client, 150, seed=5)
+    planner = make_key("planner", name="p")
+    doc = client.post("/api/v1/rankings", json=_budgeted(2_000_000_000), headers=planner).json()
+    items, sel = all_items(client, doc, planner), full_selection(client, doc, planner)
+    cfg = alembic_config()
+    command.downgrade(cfg, "planner01")
+    try:
+        with session_scope() as s:
+            stored = s.execute(text("SELECT result FROM ranking")).scalar_one()
+        whole = stored if isinstance(stored, dict) else json.loads(stored)
+        assert whole["items"] == items  # the old form: every item and the selection's lists in the result
+        assert whole["selection"]["selected"] == sel["selected"]
+        assert whole["selection"]["not_selectable"] == sel["not_selectable"]
+    finally:
+        command.upgrade(cfg, "head")
+    assert client.get(f"/api/v1/rankings/{doc['id']}", headers=planner).json() == doc
+    assert all_items(client, doc, planner) == items and full_selection(client, doc, planner) == sel
