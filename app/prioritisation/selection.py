@@ -13,7 +13,9 @@ candidates of smallest |r_j| — with every other candidate fixed as its sign sa
 a feasible selection of the full problem, and when every candidate outside the core has `U − |r_j|` below
 `z` (less the tie-break's tolerance), no selection at least that good can differ from the fixing outside
 the core: `z` is the proven optimum of the full problem, and the tie-break among equal optima is solved
-on the same core. Otherwise the core grows (to every candidate at worst, the plain full solve).
+over the candidates the bound leaves free (|r_j| ≤ U − z, tens at national scale). Otherwise the core grows
+(to every candidate at worst, the plain full solve). Problems of at most CORE_MIN candidates are solved whole.
+The relaxation is solved once: its multipliers bound the tightened-budget round too.
 """
 
 from __future__ import annotations
