@@ -60,6 +60,7 @@ def _database() -> Iterator[None]:
 TABLES = [
     "form_link",
     "audit_event",
+    "ranking_item",
     "ranking",
     "review_event",
     "attachment",

@@ -1,7 +1,7 @@
 """answer projection for present rankings (one row per facility) and the ranking data generation
 
 Revision ID: projection01
-Revises: planner01
+Revises: rankitems01
 Create Date: 2026-11-28 18:00:00
 
 The projection starts unbuilt (ranking_state.keys NULL: rankings read the history); the application builds it
@@ -16,7 +16,7 @@ from alembic import op
 import app.models.types
 
 revision: str = "projection01"
-down_revision: str | None = "planner01"
+down_revision: str | None = "rankitems01"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
