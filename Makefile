@@ -64,6 +64,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/listing.py
 	$(BIN)/python bench/export.py
 	$(BIN)/python bench/ranking.py
+	$(BIN)/python bench/selection.py
 	$(BIN)/python bench/soak.py
 	$(BIN)/python bench/planner.py
 

@@ -182,6 +182,10 @@ def demo_data(
             seed=seed,
             progress=lambda n: bar.advance(task, n),
         )
+        from app.prioritisation import projection
+        from app.prioritisation.profiles import Profiles
+
+        projection.ensure(session, Profiles.load(get_settings().schemas_dir, registry)[0])
     took = time.perf_counter() - started
     typer.echo(
         f"wrote {counts['facilities']} facilities, {counts['responses']} responses ({counts['revisions']} revisions) "

@@ -41,6 +41,7 @@ from sqlmodel import Session
 from app.core.db import RowWriter, row_writer
 from app.models import Facility, FacilityRevision, Response, ResponseRevision
 from app.places.service import fold, provinces
+from app.prioritisation import projection
 from app.questionnaires.definition import Definition, Question
 from app.questionnaires.registry import Registry
 
@@ -646,4 +647,5 @@ def _generate(
         revision_count += len(revisions)
         sink.put(write_revs, revisions)
     sink.close()
+    projection.bulk_written(session)  # rows written around the write paths: the projection is recomputed
     return {"facilities": facilities, "responses": len(slots), "revisions": revision_count}

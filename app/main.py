@@ -27,6 +27,7 @@ from app.openrosa.router import PREFIX as OPENROSA_PREFIX
 from app.openrosa.router import router as openrosa_router
 from app.places.router import router as places_router
 from app.planner.router import router as planner_router
+from app.prioritisation import projection
 from app.prioritisation.profiles import Profiles
 from app.prioritisation.router import router as prioritisation_router
 from app.questionnaires.definition import DefinitionError
@@ -76,6 +77,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             for p in exc.problems:
                 log.error("definition problem: %s", p)
             raise
+        with session_scope(write=True) as session:  # present rankings read the answers the profiles need
+            projection.ensure(session, app.state.profiles)
         yield
 
     app = FastAPI(

@@ -60,11 +60,13 @@ def _database() -> Iterator[None]:
 TABLES = [
     "form_link",
     "audit_event",
+    "ranking_item",
     "ranking",
     "review_event",
     "attachment",
     "response_revision",
     "response",
+    "answer_projection",
     "facility_revision",
     "facility",
     "planner_session",
@@ -79,6 +81,7 @@ def wipe() -> None:
         else:
             for t in TABLES:
                 s.execute(text(f"DELETE FROM {t}"))
+        s.execute(text("UPDATE ranking_state SET generation = generation + 1"))  # cached present rankings go
 
 
 @pytest.fixture(scope="session")

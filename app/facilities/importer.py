@@ -28,6 +28,7 @@ from app.facilities.schemas import FacilityCreate, ImportRow
 from app.models import AuditEvent, Facility, FacilityRevision
 from app.models.types import utcnow
 from app.places.service import resolve_province
+from app.prioritisation import projection
 
 COLUMNS = ["name", "kind", "sector", "province", "ward_code", "tax_code", "address", "employees",
            "annual_revenue_vnd", "established_year", "vsic_code"]  # fmt: skip
@@ -268,4 +269,5 @@ def _insert(
     session.execute(insert(Facility), facilities)
     session.execute(insert(FacilityRevision), revisions)
     session.execute(insert(AuditEvent), events)
+    projection.touch(session, facilities=True)  # new candidates for present rankings
     return [r["id"] for r in facilities]

@@ -19,6 +19,7 @@ from app.facilities.schemas import FacilityCreate, FacilityRead, FacilityUpdate
 from app.models import Facility, FacilityRevision, Response
 from app.models.types import utcnow
 from app.places.service import fold, provinces, ward_province
+from app.prioritisation import projection
 
 SNAPSHOT_FIELDS = ("name", "tax_code", "kind", "sector", "vsic_code", "province_code", "ward_code", "address", "employees",
                    "annual_revenue_vnd", "established_year", "prior_support", "prior_support_count", "last_support_year", "location")  # fmt: skip
@@ -86,9 +87,16 @@ def check_new(principal: Principal | None, data: FacilityCreate, prefix: str = "
 
 
 def create(
-    *, session: Session, principal: Principal | None, data: FacilityCreate, prefix: str = ""
+    *,
+    session: Session,
+    principal: Principal | None,
+    data: FacilityCreate,
+    prefix: str = "",
+    touch: bool = True,
 ) -> Facility:
-    """Register a facility (409 with the existing id when the tax code is known)."""
+    """Register a facility (409 with the existing id when the tax code is known).
+
+    `touch` False: the caller records the change of ranking data itself, last in its transaction."""
     check_new(principal, data, prefix)
     if data.tax_code and (existing := by_tax_code(session, data.tax_code)) is not None:
         raise duplicate_tax_code(existing, principal, f"{prefix}tax_code")
@@ -111,6 +119,8 @@ def create(
         )
     )
     audit.record(session, principal, "facility.created", "facility", f.id, province=f.province_code)
+    if touch:
+        projection.touch(session, facilities=True)  # a new candidate for present rankings
     return f
 
 
@@ -176,6 +186,7 @@ def update(*, session: Session, principal: Principal, facility_id: str, data: Fa
     audit.record(session, principal, "facility.updated", "facility", f.id, {"fields": sorted(changes)},
                  province=f.province_code)  # fmt: skip
     session.flush()
+    projection.touch(session, facilities=True)  # rankings show the facility's attributes and place
     return f
 
 

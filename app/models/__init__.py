@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 from app.models.types import JsonType, SeqType, UTCDateTime, utcnow
@@ -227,6 +238,31 @@ class Ranking(SQLModel, table=True):
     result: dict[str, Any] = Field(sa_column=Column(JsonType, nullable=False))
 
 
+class RankingItem(SQLModel, table=True):
+    """One ranked candidate of a frozen ranking, as computed then: the ranking's items are rows, so a page of
+    them (or of its selection) is read by key, never the whole ranking. `item` is the explained item's JSON
+    text exactly as served; `selection` is NULL without a budget, else SELECTION_* below."""
+
+    __tablename__ = "ranking_item"
+    ranking_seq: int = Field(
+        sa_column=Column(SeqType, ForeignKey("ranking.seq"), primary_key=True, autoincrement=False)
+    )
+    rank: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    facility_id: str = Field(sa_column=Column(String(36), nullable=False))
+    province_code: str = Field(sa_column=Column(String(2), nullable=False))
+    score: float = Field(sa_column=Column(Float, nullable=False))
+    selection: int | None = Field(default=None, sa_column=Column(SmallInteger, nullable=True))
+    cost_vnd: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    item: str = Field(sa_column=Column(Text, nullable=False))
+
+    __table_args__ = (
+        Index("ix_ranking_item_ranking_seq_selection_rank", "ranking_seq", "selection", "rank"),
+    )
+
+
+SELECTION_NOT_CHOSEN, SELECTION_SELECTED, SELECTION_NOT_SELECTABLE = 0, 1, 2
+
+
 class FormLink(SQLModel, table=True):
     """A provincial portal's form link. Its token (only the SHA-256 is kept) registers facilities inline and
     submits responses to its questionnaires in its province, nothing else, until revoked, expired or full."""
@@ -265,7 +301,31 @@ class PlannerSession(SQLModel, table=True):
     client_ip: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
 
 
+class AnswerProjection(SQLModel, table=True):
+    """Per facility, its latest response per questionnaire version under each review filter, with the answers
+    rankings read (app.prioritisation.projection): kept in the transaction of every response and review write,
+    so a present ranking reads one row per facility instead of every response's history."""
+
+    __tablename__ = "answer_projection"
+    facility_id: str = Field(sa_column=Column(String(36), ForeignKey("facility.id"), primary_key=True))
+    doc: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class RankingState(SQLModel, table=True):
+    """One row: the generation of ranking data (bumped by every write a ranking sees) and of facility data (by
+    facility writes only), when it last changed, and which answers the projection holds per questionnaire
+    (JSON; None while the projection is unbuilt)."""
+
+    __tablename__ = "ranking_state"
+    id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    generation: int = Field(sa_column=Column(BigInteger, nullable=False))
+    facility_generation: int = Field(sa_column=Column(BigInteger, nullable=False))
+    changed_at: datetime | None = _dt(nullable=True)
+    keys: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
 __all__ = [
+    "AnswerProjection",
     "ApiKey",
     "Attachment",
     "AuditEvent",
@@ -275,6 +335,8 @@ __all__ = [
     "FormLink",
     "PlannerSession",
     "Ranking",
+    "RankingItem",
+    "RankingState",
     "Response",
     "ResponseRevision",
     "ReviewEvent",

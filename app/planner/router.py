@@ -43,7 +43,7 @@ from app.planner.auth import (
 )
 from app.planner.web import PageRoute, asset_response, language, render
 from app.prioritisation import rankings, service, summary
-from app.prioritisation.router import ProfilesDep, _flat
+from app.prioritisation.router import ProfilesDep, ranking_table
 from app.questionnaires.router import RegistryDep
 from app.responses import service as responses
 from app.review import service as review
@@ -551,7 +551,7 @@ def ranking_page(
     sel = r.result.get("selection")
     profile = profiles.items.get((r.profile_key, r.profile_version))
     legend = views.criteria_legend(profile, lang) if profile else []
-    top = views.priority_rows(r.result.get("items", [])[:10], legend) if legend else []
+    top = views.priority_rows(rankings.items_page(session, r, limit=10)[0], legend) if legend else []
     return render(
         request, "ranking.html", section="rankings", r=r, sel=sel, counts=counts, created=created, legend=legend, top=top,
         profile_title=i18n.text_of(lang, profile.raw.get("title")) if profile else r.profile_key,
@@ -647,11 +647,8 @@ def download_ranking(
 ) -> StreamingResponse:
     """A frozen ranking, every candidate explained, with a `selected` column when it has a budgeted selection."""
     r = rankings.get(session=session, principal=signed.principal, ranking_id=ranking_id)
-    header, rows = _flat(r.result)
-    chosen = {s["facility_id"] for s in (r.result.get("selection") or {}).get("selected", [])}
-    chunks, media = export.stream(
-        format, [*header, "selected"], ([*row, int(row[1] in chosen)] for row in rows), "ranking"
-    )
+    header, rows = ranking_table(r)
+    chunks, media = export.stream(format, header, rows, "ranking")
     return _file(chunks, media, f"ranking-{r.id}.{format}")
 
 

@@ -9,9 +9,15 @@ database.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import gc
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import and_, false, func, literal, or_, select, type_coerce
@@ -20,6 +26,7 @@ from sqlmodel import Session
 
 from app.models import Facility, FacilityRevision, Response, ResponseRevision, ReviewEvent
 from app.models.types import UTCDateTime
+from app.prioritisation import projection
 from app.prioritisation.profiles import FACILITY_FIELDS
 from app.review import states
 
@@ -42,8 +49,8 @@ def facilities_as_of(session: Session, as_of: datetime, provinces: list[str] | N
     """Every facility registered by `as_of`, with its attributes as they were then (in facility id order)."""
     cols = [Facility.id, Facility.updated_at, *(getattr(Facility, c) for c in SNAP_COLS)]
     stmt: Any = select(*cols).where(Facility.created_at <= as_of)  # type: ignore[operator]
-    if provinces is not None:
-        stmt = stmt.where(Facility.province_code.in_(provinces))  # type: ignore[attr-defined]
+    if provinces is not None:  # a facility changed since as_of may have been in these provinces then
+        stmt = stmt.where(or_(Facility.province_code.in_(provinces), Facility.updated_at > as_of))  # type: ignore[attr-defined,operator]
     rows: dict[str, dict[str, Any]] = {}
     changed: dict[str, str] = {}  # id -> current province, for facilities changed since as_of
     for r in session.execute(stmt):
@@ -117,22 +124,39 @@ class AnswerTable:
         return len(self.facility_id)
 
     def provenance(self, rows: list[int]) -> Provenance:
-        """Per candidate (rows[i] is its row, or -1), the response it was read from."""
+        """Per candidate (rows[i] is its row, or -1), the response it was read from (looked up when asked:
+        only the candidates of a page are ever explained)."""
         return Provenance(
-            [self.response_id[r] if r >= 0 else None for r in rows],
-            [self.seq[r] if r >= 0 else 0 for r in rows],
-            [self._collected[r] if r >= 0 else None for r in rows],
+            _Picked(self.response_id, rows, None),
+            _Picked(self.seq, rows, 0),
+            _Picked(self._collected, rows, None),
             self._to_datetime,
         )
+
+
+class _Picked(Sequence[Any]):
+    """column[rows[i]] for candidate i (`missing` where rows[i] is -1), without copying the column."""
+
+    __slots__ = ("_column", "_rows", "_missing")
+
+    def __init__(self, column: list[Any], rows: list[int], missing: Any) -> None:
+        self._column, self._rows, self._missing = column, rows, missing
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __getitem__(self, i: Any) -> Any:
+        r = self._rows[i]
+        return self._column[r] if r >= 0 else self._missing
 
 
 @dataclass
 class Provenance:
     """Which response each candidate's value came from (response_id None: none), and when it was collected."""
 
-    response_id: list[str | None]
-    seq: list[int]
-    _collected: list[Any]
+    response_id: Sequence[str | None]
+    seq: Sequence[int]
+    _collected: Sequence[Any]
     _to_datetime: Callable[[Any], datetime]
 
     def collected(self, i: int) -> datetime:
@@ -242,3 +266,180 @@ def latest_revisions(
     )
     return AnswerTable(questionnaire, fid, rid, version, seq, [bool(o) for o in old],
                        dict(zip(keys, answers, strict=True)), raw_collected, to_datetime)  # fmt: skip
+
+
+# ---- the present, from the answer projection (app.prioritisation.projection) ----------------------------------
+
+_FAC_COLS = ("id", *SNAP_COLS)
+
+
+@dataclass
+class Present:
+    """A ranking's inputs at an instant no write is newer than, read from the projection: the snapshots, one
+    AnswerTable per questionnaire (at most one row per facility and version), and until when (epoch
+    microseconds, exclusive) the same rows stay exactly as fresh or stale (None: no freshness cutoff)."""
+
+    snapshots: list[Snapshot]
+    tables: dict[str, AnswerTable]
+    fresh_until: int | None
+
+
+def present(
+    session: Session,
+    st: projection.State,
+    as_of: datetime,
+    provinces: list[str] | None,
+    keys: dict[str, tuple[str, ...]],
+    review: str,
+    cutoff: datetime | None,
+) -> Present:
+    """What `facilities_as_of` and `latest_revisions` return for `as_of` when `st.covers(as_of, keys)`: every
+    facility is unchanged since, every response counted under `review` now is counted then, so each
+    facility's projected row holds all a ranking reads. One query, through the driver (no row objects)."""
+    assert st.keys is not None
+    conn = session.connection()
+    cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        snaps = _facilities(session, cur, st.facility_generation, provinces, as_of.year)
+        cur.execute("SELECT facility_id, doc FROM answer_projection")
+        docs = dict(cur.fetchall())
+    finally:
+        cur.close()
+    return _present(snaps, docs, st, as_of, keys, review, cutoff)
+
+
+class _SnapshotCache:
+    """Present snapshots per (facility generation, provinces, year): facilities change far more rarely than
+    answers, so a ranking after a response write reuses them. The snapshots are shared read-only (a ranking
+    sets the same province coverage on them whenever it needs it: it depends on these keys alone)."""
+
+    def __init__(self, size: int = 4) -> None:
+        self._lock = threading.Lock()
+        self._items: OrderedDict[tuple[Any, ...], list[Snapshot]] = OrderedDict()
+        self._size = size
+
+    def get(self, key: tuple[Any, ...]) -> list[Snapshot] | None:
+        with self._lock:
+            return self._items.get(key)
+
+    def put(self, key: tuple[Any, ...], snaps: list[Snapshot]) -> None:
+        with self._lock:
+            self._items[key] = snaps
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+_snapshots = _SnapshotCache()
+
+
+def _facilities(
+    session: Session, cur: Any, generation: int, provinces: list[str] | None, year: int
+) -> list[Snapshot]:
+    """Every facility (in these provinces) as it is now, in id order: one scan through the driver, or cached."""
+    key = (generation, None if provinces is None else tuple(provinces), year)
+    if (hit := _snapshots.get(key)) is not None:
+        return hit
+    mark = "?" if session.get_bind().dialect.paramstyle == "qmark" else "%s"
+    sql = "SELECT " + ", ".join(_FAC_COLS) + " FROM facility"
+    if provinces is not None:
+        sql += (
+            f" WHERE province_code IN ({', '.join([mark] * len(provinces))})" if provinces else " WHERE 1 = 0"
+        )
+    cur.execute(sql, list(provinces or ()))
+    rows: list[Any] = list(cur.fetchall())
+    rows.sort(key=itemgetter(0))
+    snaps = []
+    for row in rows:
+        last = row[9]
+        attrs: dict[str, float | None] = {
+            "employees": _num(row[5]), "annual_revenue_vnd": _num(row[6]), "established_year": _num(row[7]),
+            "prior_support_count": _num(row[8]),
+            "years_since_last_support": float(year - last) if last is not None else None,
+        }  # fmt: skip
+        snaps.append(Snapshot(row[0], row[1], row[2], row[3], row[4], attrs))
+    if (
+        projection.state(session).facility_generation == generation
+    ):  # nothing committed in between (PostgreSQL)
+        _snapshots.put(key, snaps)
+    return snaps
+
+
+@contextmanager
+def no_cycle_collection() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a ranking is computed: it builds hundreds of thousands of
+    short-lived objects without reference cycles, and each automatic collection would rescan every live object
+    (a cached ranking's included) again and again; reference counting frees them all the same."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _present(snaps: list[Snapshot], docs: dict[str, str], st: projection.State, as_of: datetime,
+             keys: dict[str, tuple[str, ...]], review: str, cutoff: datetime | None) -> Present:  # fmt: skip
+    assert st.keys is not None
+    slot = projection.FILTER_SLOTS[review]
+    cut = projection.micros(cutoff) if cutoff is not None else None
+    max_age = projection.micros(as_of) - cut + 1 if cut is not None else 0
+    qs = sorted(keys)
+    pos = {q: [st.keys[q].index(k) for k in keys[q]] for q in qs}
+    rows_of: dict[str, list[tuple[Any, ...]]] = {q: [] for q in qs}
+    # (version, facility, response, seq, collected, answers...) per row: entries are [rid, seq, collected, *answers]
+    take = {q: (lambda e, p=tuple(i + 3 for i in pos[q]): tuple(e[i] for i in p)) for q in qs}
+    whole = {q: pos[q] == list(range(len(st.keys[q]))) for q in qs}  # every projected answer, in order
+    texts: list[str] = []  # the questionnaire lines read, decoded below in one call
+    owner_f: list[str] = []
+    owner_q: list[str] = []
+    for snap in snaps:
+        raw = docs.get(snap.id)
+        if not raw:
+            continue
+        for line in raw.split("\n"):  # one line per questionnaire: only those read are decoded
+            q, _, text = line.partition(" ")
+            if q in rows_of:
+                texts.append(text)
+                owner_f.append(snap.id)
+                owner_q.append(q)
+    for fid, q, items in zip(owner_f, owner_q, json.loads("[" + ",".join(texts) + "]"), strict=True):
+        out = rows_of[q]
+        if len(items) == 1:
+            it = items[0]
+            e = it[slot]
+            if e == 0:
+                e = it[1]
+            if e is not None:
+                out.append((it[0], fid, *e) if whole[q] else (it[0], fid, e[0], e[1], e[2], *take[q](e)))
+            continue
+        picked = []
+        for it in items:
+            e = it[slot]
+            if e == 0:
+                e = it[1]
+            if e is not None:
+                picked.append((it[0], e))
+        picked.sort(
+            key=lambda p: (p[1][2], p[1][1]), reverse=True
+        )  # newest first: collected_at, receive order
+        for version, e in picked:
+            out.append((version, fid, *e) if whole[q] else (version, fid, e[0], e[1], e[2], *take[q](e)))
+    tables = {}
+    fresh_until: int | None = None
+    for q in qs:
+        got = rows_of[q]
+        version, fids, rids, seqs, collected, *answers = [
+            list(map(itemgetter(i), got)) for i in range(5 + len(keys[q]))
+        ]
+        if cut is not None:
+            old = [c < cut for c in collected]
+            fresh = min((c for c in collected if c >= cut), default=None)
+            if fresh is not None and (fresh_until is None or fresh + max_age < fresh_until):
+                fresh_until = fresh + max_age
+        else:
+            old = [False] * len(collected)
+        tables[q] = AnswerTable(q, fids, rids, version, seqs, old, dict(zip(keys[q], answers, strict=True)), collected,
+                                projection.from_micros)  # fmt: skip
+    return Present(list(snaps), tables, fresh_until)

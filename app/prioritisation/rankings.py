@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+import json
 import uuid
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import defer
 from sqlmodel import Session
 
 from app.access import audit, scope
 from app.access.principal import Principal
-from app.core.db import row_writer, writing
+from app.core.db import row_writer, session_scope, writing
 from app.core.errors import Invalid, NotFound, field_error
 from app.core.fields import UtcDatetime
-from app.core.pagination import Keyset, page
+from app.core.pagination import Keyset, encode_cursor, page, pages
 from app.facilities.schemas import Kind, Sector
-from app.models import Ranking
+from app.models import (
+    SELECTION_NOT_CHOSEN,
+    SELECTION_NOT_SELECTABLE,
+    SELECTION_SELECTED,
+    Ranking,
+    RankingItem,
+)
 from app.models.types import utcnow
 from app.prioritisation import selection, service
 from app.prioritisation.profiles import Profile, Profiles, parse_source
@@ -65,7 +73,7 @@ def create(
 ) -> Ranking:
     """Compute (no lock held: ranking and solving take seconds), then store in one short write transaction.
 
-    The stored result is what every later GET returns, byte for byte."""
+    The stored ranking (inputs, summary, items as rows) is what every later GET returns, byte for byte."""
     profile = profiles.get(body.profile, body.profile_version)
     as_of = service.check_as_of(body.as_of)
     filters = service.Filters(tuple(sorted(body.filters.province_code)), tuple(sorted(s.value for s in body.filters.sector)),
@@ -73,34 +81,65 @@ def create(
     selection_args = _selection_args(registry, body, profile)
     result = service.rank(session=session, registry=registry, profile=profile, principal=principal, filters=filters,
                           as_of=as_of, review=body.review)  # fmt: skip
-    result["items"] = list(result["items"])  # a frozen ranking stores every item, explained
+    items = list(result.pop("items"))  # a frozen ranking stores every item, explained (as rows)
+    chosen: dict[str, dict[str, Any]] = {}
+    unselectable: set[str] = set()
     if selection_args is not None:
         src, pp = selection_args
-        where = {"session": session, "registry": registry, "as_of": as_of, "items": result["items"],
+        where = {"session": session, "registry": registry, "as_of": as_of, "items": items,
                  "provinces": service.provinces_of(principal, filters), "review": body.review}  # fmt: skip
         costs = (
             service.cost_values(cost=src, **where) if src else service.support_costs(profile=profile, **where)
         )
-        result["selection"] = selection.select(
-            result["items"], costs, body.budget_vnd or 0, pp.min, pp.max, body.per_sector_max
-        )
-        result["selection"]["cost_source"] = body.cost_source
+        sel = selection.select(items, costs, body.budget_vnd or 0, pp.min, pp.max, body.per_sector_max)
+        sel["cost_source"] = body.cost_source
         if src is None and profile.support_cost is not None:  # the profile's rule: what the programme pays
             rule = profile.support_cost
-            result["selection"].update(cost_source=rule.source_text, support_cost=rule.raw)
+            sel.update(cost_source=rule.source_text, support_cost=rule.raw)
+        chosen = {s["facility_id"]: s for s in sel.pop("selected")}
+        unselectable = set(sel.pop("not_selectable"))
+        sel.update(selected_count=len(chosen), not_selectable_count=len(unselectable))
+        result["selection"] = sel
     r = Ranking(
         id=str(uuid.uuid4()), created_at=utcnow(), created_by=principal.name, profile_key=profile.key, profile_version=profile.version,
         profile_hash=profile.content_hash, as_of=as_of, scope=sorted(principal.provinces) if principal.provinces is not None else None,
         request=body.model_dump(mode="json"), result=result,
     )  # fmt: skip
-    # The document is serialised here, before the write lock: the transaction only inserts the text.
-    writer = row_writer(Ranking.__table__, RANKING_COLS, session.get_bind().dialect)  # type: ignore[attr-defined]
+    # Every row is serialised here, before the write lock: the transaction only inserts text.
+    dialect = session.get_bind().dialect  # type: ignore[attr-defined]
+    writer = row_writer(Ranking.__table__, RANKING_COLS, dialect)  # type: ignore[attr-defined]
     row = writer.stored({c: getattr(r, c) for c in RANKING_COLS})
+    no_selection = selection_args is None
+    rows = []
+    for it in items:
+        fid = it["facility"]["id"]
+        state = (
+            None
+            if no_selection
+            else SELECTION_SELECTED
+            if fid in chosen
+            else SELECTION_NOT_SELECTABLE
+            if fid in unselectable
+            else SELECTION_NOT_CHOSEN
+        )
+        rows.append((it["rank"], fid, it["facility"]["province_code"], it["score"], state,
+                     chosen[fid]["cost_vnd"] if fid in chosen else None, _text(it)))  # fmt: skip
+    items_writer = row_writer(RankingItem.__table__, ITEM_COLS, dialect)  # type: ignore[attr-defined]
     with writing(session):
         writer.insert(session, [row])
+        r.seq = session.execute(select(Ranking.seq).where(Ranking.id == r.id)).scalar_one()  # type: ignore[arg-type]
+        items_writer.insert(session, [(r.seq, *x) for x in rows])
         audit.record(session, principal, "ranking.created", "ranking", r.id,
                      {"profile": profile.key, "version": profile.version}, province=scope.audit_province(r.scope))  # fmt: skip
     return r
+
+
+def _text(item: dict[str, Any]) -> str:
+    """An item's stored text: compact JSON, exactly the bytes its pages serve."""
+    return json.dumps(item, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+ITEM_COLS = ("ranking_seq", "rank", "facility_id", "province_code", "score", "selection", "cost_vnd", "item")
 
 
 RANKING_COLS = ("id", "created_at", "created_by", "profile_key", "profile_version", "profile_hash", "as_of", "scope",
@@ -152,3 +191,115 @@ def list_rankings(
     """Newest first, keyset on the sequence; filtered to what the caller may see."""
     return page(session, select(Ranking).options(defer(Ranking.result)), Keyset(Ranking.seq, descending=True), cursor=cursor, limit=limit,
                 keep=lambda r: scope.may_read_ranking(principal, r.scope))  # fmt: skip
+
+
+# -- reading a frozen ranking: a bounded document, then pages of its items and of its selection -------------
+
+DOC_ITEMS = 100  # items in the document (its first page), fewer if they would pass DOC_ITEM_BYTES
+DOC_ITEM_BYTES = 512 * 1024
+ITEM_KEY = Keyset(RankingItem.rank)  # type: ignore[arg-type]
+
+
+def _rank_of(row: Any) -> int:
+    return int(row.rank)
+
+
+def item_texts(
+    session: Session, ranking: Ranking, *, cursor: str | None, limit: int, max_bytes: int | None = None
+) -> tuple[list[str], str | None]:
+    """A page of the ranking's items in rank order, as their stored JSON texts, and the next page's cursor.
+    One indexed range read of `limit` rows (keyset on rank), whatever the candidate count."""
+    stmt = select(RankingItem.rank, RankingItem.item).where(RankingItem.ranking_seq == ranking.seq)  # type: ignore[arg-type]
+    rows, nxt = page(session, stmt, ITEM_KEY, cursor=cursor, limit=limit, scalars=False, key=_rank_of)
+    if max_bytes is not None:  # the document's first page: never more than max_bytes of items (at least one)
+        kept, size = 0, 0
+        while kept < len(rows) and (kept == 0 or size + len(rows[kept].item) <= max_bytes):
+            size += len(rows[kept].item)
+            kept += 1
+        if kept < len(rows):
+            rows, nxt = rows[:kept], encode_cursor(rows[kept - 1].rank)
+    return [r.item for r in rows], nxt
+
+
+def items_page(
+    session: Session, ranking: Ranking, *, cursor: str | None = None, limit: int = DOC_ITEMS
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of the ranking's items as dicts (for pages that show them; the API serves the texts)."""
+    texts, nxt = item_texts(session, ranking, cursor=cursor, limit=limit)
+    return [json.loads(t) for t in texts], nxt
+
+
+def document(session: Session, ranking: Ranking) -> dict[str, Any]:
+    """What POST /rankings and GET /rankings/{id} return: inputs, counts, selection summary, the first page of
+    items and the cursor of the next — under a megabyte at any candidate count."""
+    texts, nxt = item_texts(session, ranking, cursor=None, limit=DOC_ITEMS, max_bytes=DOC_ITEM_BYTES)
+    head = dict(ranking.result)
+    sel = head.pop("selection", None)
+    return {"id": ranking.id, "created_at": ranking.created_at.isoformat(), "created_by": ranking.created_by,
+            "profile_hash": ranking.profile_hash, "request": ranking.request, **head,
+            "items": [json.loads(t) for t in texts], "items_next_cursor": nxt, "selection": sel}  # fmt: skip
+
+
+def iter_items(ranking: Ranking, size: int = 500) -> Iterator[tuple[dict[str, Any], int | None]]:
+    """Every item in rank order with its selection state (models.SELECTION_*), page by page, each page in its
+    own short read session (streamed downloads: constant memory, no transaction left open)."""
+    stmt = select(RankingItem.rank, RankingItem.selection, RankingItem.item).where(
+        RankingItem.ranking_seq == ranking.seq
+    )  # type: ignore[arg-type]
+    for rows in pages(session_scope, stmt, ITEM_KEY, size=size, scalars=False, key=_rank_of):
+        for r in rows:
+            yield json.loads(r.item), r.selection
+
+
+SelectionPart = Literal["selected", "not_selectable"]
+
+
+def has_selection(ranking: Ranking) -> bool:
+    return ranking.result.get("selection") is not None
+
+
+def selection_page(
+    session: Session, ranking: Ranking, *, cursor: str | None, limit: int, part: SelectionPart = "selected"
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of the budgeted selection in rank order: the selected facilities (with their cost), or the ranked
+    facilities that had no cost (`not_selectable`). 404 for a ranking made without a budget."""
+    if not has_selection(ranking):
+        raise NotFound(f"Ranking {ranking.id} was made without a budget: it has no selection.")
+    state = SELECTION_SELECTED if part == "selected" else SELECTION_NOT_SELECTABLE
+    stmt = select(RankingItem.rank, RankingItem.facility_id, RankingItem.province_code, RankingItem.score, RankingItem.cost_vnd).where(
+        RankingItem.ranking_seq == ranking.seq, RankingItem.selection == state)  # type: ignore[arg-type]  # fmt: skip
+    rows, nxt = page(session, stmt, ITEM_KEY, cursor=cursor, limit=limit, scalars=False, key=_rank_of)
+    return [_entry(r) for r in rows], nxt
+
+
+def _entry(r: Any) -> dict[str, Any]:
+    return {"rank": r.rank, "facility_id": r.facility_id, "province_code": r.province_code, "score": r.score,
+            "cost_vnd": r.cost_vnd}  # fmt: skip
+
+
+def iter_selected(session: Session, ranking: Ranking, size: int = 1000) -> Iterator[dict[str, Any]]:
+    """Every selected facility in rank order (page by page in this session), each with its ranked item's
+    facility summary: for pages that show the whole selection."""
+    if not has_selection(ranking):
+        return
+    stmt = select(RankingItem.rank, RankingItem.facility_id, RankingItem.province_code, RankingItem.score, RankingItem.cost_vnd,
+                  RankingItem.item).where(RankingItem.ranking_seq == ranking.seq, RankingItem.selection == SELECTION_SELECTED)  # type: ignore[arg-type]  # fmt: skip
+    cursor: str | None = None
+    while True:
+        rows, cursor = page(session, stmt, ITEM_KEY, cursor=cursor, limit=size, scalars=False, key=_rank_of)
+        for r in rows:
+            yield {**_entry(r), "facility": json.loads(r.item)["facility"]}
+        if cursor is None:
+            return
+
+
+def province_tallies(session: Session, ranking: Ranking) -> tuple[dict[str, int], dict[str, int]]:
+    """Per province: the ranking's candidates and its selected facilities (counted in SQL)."""
+    base = select(RankingItem.province_code, func.count()).where(RankingItem.ranking_seq == ranking.seq)  # type: ignore[arg-type]
+    candidates = dict(session.execute(base.group_by(RankingItem.province_code)).all())  # type: ignore[arg-type]
+    selected = dict(session.execute(base.where(RankingItem.selection == SELECTION_SELECTED).group_by(RankingItem.province_code)).all())  # type: ignore[arg-type]  # fmt: skip
+    return candidates, selected
+
+
+def facility_ids(session: Session, ranking: Ranking) -> set[str]:
+    return set(session.execute(select(RankingItem.facility_id).where(RankingItem.ranking_seq == ranking.seq)).scalars())  # type: ignore[arg-type]  # fmt: skip

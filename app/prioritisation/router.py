@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
+import json
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel
 
 from app.access.deps import Principal, public, require
@@ -17,9 +20,17 @@ from app.core.pagination import MAX_LIMIT, Page, PageDep, decode_cursor, encode_
 from app.core.routing import ApiRoute
 from app.exports import service as export
 from app.facilities.schemas import Kind, Sector
+from app.models import SELECTION_SELECTED
 from app.prioritisation import rankings, service
 from app.prioritisation.profiles import Profiles
-from app.prioritisation.schemas import PrioritiesPage, ProfileDocument, RankingDocument, RankingSummary
+from app.prioritisation.schemas import (
+    PrioritiesPage,
+    ProfileDocument,
+    RankedItemsPage,
+    RankingDocument,
+    RankingSummary,
+    SelectionPage,
+)
 from app.questionnaires.router import RegistryDep, cached_json, collapse
 from app.review.states import DEFAULT_FILTER, ReviewFilter
 
@@ -69,30 +80,28 @@ def get_profile(
     return cached_json(request, collapse(p.raw, lang) if lang else p.raw, p)  # type: ignore[arg-type]
 
 
-def _flat(result: dict[str, Any]) -> tuple[list[str], Any]:
-    crit_ids = [c["id"] for c in result["items"][0]["criteria"]] if result["items"] else []
+def _header(first: dict[str, Any] | None) -> list[str]:
+    crit_ids = [c["id"] for c in first["criteria"]] if first else []
     header = ["rank", "facility_id", "facility_name", "province_code", "sector", "score"]
     for cid in crit_ids:
         header += [f"{cid}/raw", f"{cid}/normalised", f"{cid}/contribution", f"{cid}/stale"]
     header.append("missing")
+    return header
 
-    def rows():  # type: ignore[no-untyped-def]
-        for it in result["items"]:
-            f = it["facility"]
-            row = [
-                it["rank"],
-                f["id"],
-                export.neutralise(f["name"]),
-                f["province_code"],
-                f["sector"],
-                it["score"],
-            ]
-            for c in it["criteria"]:
-                row += [c["raw"], c["normalised"], c["contribution"], int(c["stale"])]
-            row.append(" ".join(it["missing"]))
-            yield row
 
-    return header, rows()
+def _row(it: dict[str, Any]) -> list[Any]:
+    f = it["facility"]
+    row = [it["rank"], f["id"], export.neutralise(f["name"]), f["province_code"], f["sector"], it["score"]]
+    for c in it["criteria"]:
+        row += [c["raw"], c["normalised"], c["contribution"], int(c["stale"])]
+    row.append(" ".join(it["missing"]))
+    return row
+
+
+def _flat(result: dict[str, Any]) -> tuple[list[str], Any]:
+    """A live ranking (GET /priorities) as a table: every candidate explained."""
+    items = result["items"]
+    return _header(items[0] if items else None), (_row(it) for it in items)
 
 
 def _decode_rank_cursor(cursor: str) -> tuple[datetime, int]:
@@ -182,14 +191,10 @@ def create_ranking(
     profiles: ProfilesDep,
     principal: Planner,
 ) -> Any:
-    """Freeze a ranking (and, with a budget, its optimal selection); returns the stored document."""
+    """Freeze a ranking (and, with a budget, its optimal selection); returns the stored document: inputs,
+    counts, selection summary and the first page of items (the rest: /items and /selection)."""
     r = rankings.create(session=session, registry=registry, profiles=profiles, principal=principal, body=body)
-    return JSONResponse(_document(r), status_code=201)
-
-
-def _document(r) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    return {"id": r.id, "created_at": r.created_at.isoformat(), "created_by": r.created_by, "profile_hash": r.profile_hash,
-            "request": r.request, **r.result}  # fmt: skip
+    return JSONResponse(rankings.document(session, r), status_code=201)
 
 
 @router.get("/rankings", response_model=Page[RankingSummary], responses=_ERR)
@@ -203,8 +208,62 @@ def list_rankings(session: SessionDep, principal: Planner, page: PageDep) -> Pag
 
 @router.get("/rankings/{ranking_id}", response_model=RankingDocument, responses=_ERR)
 def get_ranking(ranking_id: str, session: SessionDep, principal: Planner) -> Any:
-    """A frozen ranking exactly as stored."""
-    return JSONResponse(_document(rankings.get(session=session, principal=principal, ranking_id=ranking_id)))
+    """A frozen ranking exactly as stored: inputs, counts, selection summary and the first page of items."""
+    return JSONResponse(
+        rankings.document(session, rankings.get(session=session, principal=principal, ranking_id=ranking_id))
+    )
+
+
+@router.get("/rankings/{ranking_id}/items", response_model=RankedItemsPage, responses=_ERR)
+def ranking_items(ranking_id: str, session: SessionDep, principal: Planner, page: PageDep) -> Any:
+    """A page of a frozen ranking's items in rank order, each explained as when it was frozen; start from the
+    document's `items_next_cursor` (or without a cursor, from rank 1)."""
+    r = rankings.get(session=session, principal=principal, ranking_id=ranking_id)
+    texts, nxt = rankings.item_texts(session, r, cursor=page.cursor, limit=page.limit)
+    # The items' stored texts are served as they are: no parsing, no re-serialising.
+    body = '{"items":[' + ",".join(texts) + '],"next_cursor":' + json.dumps(nxt) + "}"
+    return Response(body, media_type="application/json")
+
+
+@router.get(
+    "/rankings/{ranking_id}/selection",
+    response_model=SelectionPage,
+    responses={
+        **_ERR,
+        404: {**PROBLEM_RESPONSES[404], "description": "No such ranking you may see, or it has no budget"},
+    },
+)
+def ranking_selection(
+    ranking_id: str,
+    session: SessionDep,
+    principal: Planner,
+    page: PageDep,
+    part: Annotated[
+        rankings.SelectionPart,
+        Query(
+            description="selected (default): the selected facilities; not_selectable: ranked facilities without a cost"
+        ),
+    ] = "selected",
+) -> Any:
+    """A page of a frozen ranking's budgeted selection, in rank order."""
+    r = rankings.get(session=session, principal=principal, ranking_id=ranking_id)
+    items, nxt = rankings.selection_page(session, r, cursor=page.cursor, limit=page.limit, part=part)
+    return JSONResponse({"items": items, "next_cursor": nxt})
+
+
+def ranking_table(ranking: Any) -> tuple[list[str], Iterator[list[Any]]]:
+    """A frozen ranking as a table: every candidate explained (as `_flat`) and a `selected` column (1/0). Items
+    are read page by page as rows are written, each page in its own short session (streamed downloads)."""
+    items = rankings.iter_items(ranking)
+    first = next(items, None)
+
+    def rows() -> Iterator[list[Any]]:
+        if first is None:
+            return
+        for item, state in itertools.chain([first], items):
+            yield [*_row(item), int(state == SELECTION_SELECTED)]
+
+    return [*_header(first[0] if first else None), "selected"], rows()
 
 
 @router.get(
@@ -215,10 +274,7 @@ def get_ranking(ranking_id: str, session: SessionDep, principal: Planner) -> Any
 def export_ranking(ranking_id: str, session: SessionDep, principal: Planner) -> StreamingResponse:
     """A frozen ranking as CSV, with a `selected` column when it has a budgeted selection."""
     r = rankings.get(session=session, principal=principal, ranking_id=ranking_id)
-    header, rows = _flat(r.result)
-    chosen = {s["facility_id"] for s in (r.result.get("selection") or {}).get("selected", [])}
-    header = [*header, "selected"]
-    rows = ([*row, int(row[1] in chosen)] for row in rows)
+    header, rows = ranking_table(r)
     chunks, media = export.stream("csv", header, rows, "ranking")
     return StreamingResponse(
         chunks,

@@ -115,15 +115,18 @@ class PrioritiesPage(BaseModel):
 
 
 class SelectedItem(BaseModel):
+    """One facility of a budgeted selection (or, in its `not_selectable` part, a ranked facility without a cost)."""
+
     rank: int
     facility_id: str
     province_code: str
     score: float
-    cost_vnd: int
+    cost_vnd: int | None = Field(description="what selecting it costs (null in the not_selectable part)")
 
 
 class Selection(BaseModel):
-    """The budgeted selection: the set of greatest total score within the budget and bounds (exact optimum)."""
+    """The budgeted selection's summary: the set of greatest total score within the budget and bounds (exact
+    optimum). Its facilities are paged by GET /rankings/{id}/selection."""
 
     model_config = ConfigDict(extra="allow")
     budget_vnd: int
@@ -132,16 +135,20 @@ class Selection(BaseModel):
         default=None, description="the profile's support_cost rule(s) that priced the candidates, as written"
     )
     candidates_selectable: int
-    not_selectable: list[str] = Field(description="ranked facilities without a cost")
+    selected_count: int = Field(description="facilities selected (GET /rankings/{id}/selection pages them)")
+    not_selectable_count: int = Field(
+        description="ranked facilities without a cost (GET /rankings/{id}/selection?part=not_selectable)"
+    )
     solver: dict[str, Any]
     objective: float
     total_cost_vnd: int
     binding_constraints: list[str]
-    selected: list[SelectedItem]
 
 
 class RankingDocument(BaseModel):
-    """A frozen ranking: its request, the profile's hash, and the result exactly as computed then."""
+    """A frozen ranking: its request, the profile's hash, counts, the selection's summary and the first page
+    of its items, exactly as computed then; under 1 MB at any candidate count. The rest of the items are paged
+    by GET /rankings/{id}/items (from `items_next_cursor`), the selection by GET /rankings/{id}/selection."""
 
     model_config = ConfigDict(extra="allow")
     id: str
@@ -160,8 +167,25 @@ class RankingDocument(BaseModel):
     candidates: int
     excluded: int
     constant_criteria: list[str]
-    items: list[RankedItem]
+    items: list[RankedItem] = Field(description="the first page of items in rank order (at most 100)")
+    items_next_cursor: str | None = Field(
+        description="pass as `cursor` to GET /rankings/{id}/items for the next page (null: no more)"
+    )
     selection: Selection | None = None
+
+
+class RankedItemsPage(BaseModel):
+    """A page of a frozen ranking's items, in rank order."""
+
+    items: list[RankedItem]
+    next_cursor: str | None
+
+
+class SelectionPage(BaseModel):
+    """A page of a frozen ranking's selection (or of its not-selectable facilities), in rank order."""
+
+    items: list[SelectedItem]
+    next_cursor: str | None
 
 
 class RankingSummary(BaseModel):

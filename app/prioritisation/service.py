@@ -18,7 +18,7 @@ from app.access import scope
 from app.access.principal import Principal
 from app.core.errors import Invalid
 from app.models.types import utcnow
-from app.prioritisation import data
+from app.prioritisation import data, projection
 from app.prioritisation.methods import METHODS, weighted_sum_extended
 from app.prioritisation.profiles import Condition, Criterion, Profile, Source
 from app.questionnaires.registry import Registry
@@ -135,13 +135,20 @@ class _Columns:
         rows = self.picks(src)
         t = self.tables[src.questionnaire or ""]
         answers, old = t.answers[src.name], t.old
+        memo: dict[Any, float | None] = {}  # answers repeat: each distinct one is valued once
         for i, r in enumerate(rows):
             if r < 0:
                 continue
             if old[r]:  # collected before the profile's max_age_days: missing, and flagged
                 stale[i] = True
                 continue
-            v = _value(answers[r], crit)
+            a = answers[r]
+            try:
+                v = memo[a]
+            except KeyError:
+                v = memo[a] = _value(a, crit)
+            except TypeError:  # a list (select_multiple): not hashable
+                v = _value(a, crit)
             if v is not None:
                 vals[i] = v
         return vals, stale, rows
@@ -224,12 +231,31 @@ def rank(
     filters: Filters,
     as_of: datetime,
     review: str = DEFAULT_FILTER,
+    present: projection.State | None = None,
+    info: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The full ranking of every candidate, each item explaining itself; deterministic for the same inputs.
 
-    `review` decides which responses count (app.review.states): their review states as of `as_of`."""
+    `review` decides which responses count (app.review.states): their review states as of `as_of`.
+    `present`: the ranking state read in this transaction when it covers `as_of` (no write is newer): the
+    inputs come from the answer projection, one row per facility, instead of the history; `info` then gets
+    `fresh_until` (see data.Present)."""
     provinces = provinces_of(principal, filters)
-    everyone = data.facilities_as_of(session, as_of, provinces)
+    cutoff = as_of - timedelta(days=profile.max_age_days) if profile.max_age_days else None
+    keys = _needed_keys([s for c in profile.criteria for s in c.all_sources])
+    if present is not None:
+        now = data.present(session, present, as_of, provinces, keys, review, cutoff)
+        everyone, tables = now.snapshots, now.tables
+        if info is not None:
+            info["fresh_until"] = now.fresh_until
+    else:
+        everyone = data.facilities_as_of(session, as_of, provinces)
+        # Facilities that were elsewhere at as_of (moved since) carry their responses' current province.
+        moved = [e.id for e in everyone if e.moved]
+        tables = {
+            q: data.latest_revisions(session, q, keys[q], as_of, provinces, cutoff, moved, review=review)
+            for q in sorted(keys)
+        }
     snaps = [s for s in everyone
              if (not filters.sector or s.sector in filters.sector) and (not filters.kind or s.kind == filters.kind)]  # fmt: skip
     needs_coverage = any(
@@ -237,14 +263,6 @@ def rank(
     )
     if needs_coverage:
         _coverage(everyone, snaps)
-    cutoff = as_of - timedelta(days=profile.max_age_days) if profile.max_age_days else None
-    keys = _needed_keys([s for c in profile.criteria for s in c.all_sources])
-    # Facilities that were elsewhere at as_of (moved since) carry their responses' current province.
-    moved = [e.id for e in everyone if e.moved]
-    tables = {
-        q: data.latest_revisions(session, q, keys[q], as_of, provinces, cutoff, moved, review=review)
-        for q in sorted(keys)
-    }
     cols = _Columns(registry, tables, snaps)
 
     n, m = len(snaps), len(profile.criteria)
@@ -322,7 +340,10 @@ def rank(
     else:  # a profile written before the extensions: computed exactly as it always was
         scores, norm, contrib, constant = METHODS[profile.method](x, benefit, w)
 
-    order = sorted(range(len(idx)), key=lambda k: (-round(float(scores[k]), 12), snaps[idx[k]].id))
+    # Best score first (12 decimals, Python's rounding), then facility id: sorted in numpy, not key by key.
+    rounded = np.array([-round(v, 12) for v in scores.tolist()], dtype=float)
+    ids = np.array([snaps[i].id for i in idx.tolist()], dtype=str)
+    order = np.lexsort((ids, rounded)).tolist() if len(idx) else []
 
     def item(rank_no: int) -> dict[str, Any]:
         k = order[rank_no - 1]
@@ -397,6 +418,44 @@ class _RankingCache:
 _cache = _RankingCache()
 
 
+class _PresentCache:
+    """Present rankings of this process per (inputs, data generation): valid for an instant from the one computed
+    for up to `until` (exclusive), re-stamped with the instant asked for. Old generations are dropped."""
+
+    def __init__(self, size: int = 16) -> None:
+        self._lock = threading.Lock()
+        self._items: OrderedDict[tuple[Any, ...], tuple[int, datetime, datetime, dict[str, Any]]] = (
+            OrderedDict()
+        )
+        self._size = size
+
+    def get(self, inputs: tuple[Any, ...], generation: int, as_of: datetime) -> dict[str, Any] | None:
+        with self._lock:
+            hit = self._items.get(inputs)
+            if hit is None or hit[0] != generation or not hit[1] <= as_of < hit[2]:
+                return None
+            self._items.move_to_end(inputs)
+            result = hit[3]
+        return {**result, "as_of": as_of.isoformat().replace("+00:00", "Z")}
+
+    def put(self, inputs: tuple[Any, ...], generation: int, as_of: datetime, until: datetime,
+            result: dict[str, Any]) -> None:  # fmt: skip
+        with self._lock:
+            if (old := self._items.get(inputs)) is not None and old[0] > generation:
+                return
+            self._items[inputs] = (generation, as_of, until, result)
+            self._items.move_to_end(inputs)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+_present = _PresentCache()
+
+
 def ranked(
     *,
     session: Session,
@@ -407,28 +466,38 @@ def ranked(
     as_of: datetime,
     review: str = DEFAULT_FILTER,
 ) -> dict[str, Any]:
-    """`rank`, reusing this process's recent results for the same inputs (the pages of one ranking)."""
-    key = (
-        profile.key,
-        profile.version,
-        profile.content_hash,
-        filters,
-        principal.provinces,
-        as_of.isoformat(),
-        review,
-    )
-    return _cache.get_or_compute(
-        key,
-        lambda: rank(
-            session=session,
-            registry=registry,
-            profile=profile,
-            principal=principal,
-            filters=filters,
-            as_of=as_of,
-            review=review,
-        ),
-    )
+    """`rank`, reusing this process's recent results for the same inputs (the pages of one ranking).
+
+    When no write is newer than `as_of` (the default, now), the ranking comes from the answer projection and
+    is cached per data generation: it is reused for any later instant until a write, the new year, or a
+    response turning stale under the profile's max_age_days (`fresh_until`) changes it."""
+    inputs = (profile.key, profile.version, profile.content_hash, filters, principal.provinces, review)
+    st = projection.state(session)
+    if st.covers(as_of, _needed_keys([s for c in profile.criteria for s in c.all_sources])):
+        hit = _present.get(inputs, st.generation, as_of)
+        if hit is not None:
+            return hit
+        info: dict[str, Any] = {}
+        with data.no_cycle_collection():
+            result = rank(session=session, registry=registry, profile=profile, principal=principal, filters=filters,
+                          as_of=as_of, review=review, present=st, info=info)  # fmt: skip
+        if projection.state(session).generation == st.generation:  # nothing committed in between (PostgreSQL)
+            year_end = datetime(as_of.year + 1, 1, 1, tzinfo=UTC)
+            until = (
+                year_end
+                if info["fresh_until"] is None
+                else min(year_end, projection.from_micros(info["fresh_until"]))
+            )
+            _present.put(inputs, st.generation, as_of, until, result)
+        return result
+    key = (*inputs, as_of.isoformat())
+
+    def compute() -> dict[str, Any]:
+        with data.no_cycle_collection():
+            return rank(session=session, registry=registry, profile=profile, principal=principal, filters=filters,
+                        as_of=as_of, review=review)  # fmt: skip
+
+    return _cache.get_or_compute(key, compute)
 
 
 class LazyItems(Sequence[dict[str, Any]]):

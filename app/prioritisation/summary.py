@@ -1,6 +1,6 @@
 """What a frozen ranking says about provinces: candidates, selected and previously supported, per province.
 
-Read from the stored result (candidates, selection) and from the facilities as they were at the ranking's
+Read from the stored ranking's rows (candidates, selection) and from the facilities as they were at the ranking's
 `as_of` (prior support), so the figures are the same every time the ranking is shown.
 """
 
@@ -10,10 +10,11 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.orm import object_session
 from sqlmodel import Session
 
 from app.models import Ranking
-from app.prioritisation import data
+from app.prioritisation import data, rankings
 
 
 @dataclass(frozen=True)
@@ -26,13 +27,10 @@ class ProvinceCounts:
 
 def province_counts(*, session: Session, ranking: Ranking) -> list[ProvinceCounts]:
     """Per province of the ranking's candidates, most candidates first (then by code)."""
-    items: list[dict[str, Any]] = ranking.result.get("items") or []
-    candidates = Counter(it["facility"]["province_code"] for it in items)
-    selection = ranking.result.get("selection") or {}
-    selected = Counter(s["province_code"] for s in selection.get("selected", []))
-    ids = {it["facility"]["id"] for it in items}
+    candidates, selected = rankings.province_tallies(session, ranking)
     supported: Counter[str] = Counter()
-    if ids:
+    if candidates:
+        ids = rankings.facility_ids(session, ranking)
         for snap in data.facilities_as_of(session, ranking.as_of, sorted(candidates)):
             if snap.id in ids and (snap.attrs.get("prior_support_count") or 0) > 0:
                 supported[snap.province_code] += 1
@@ -42,13 +40,9 @@ def province_counts(*, session: Session, ranking: Ranking) -> list[ProvinceCount
     ]
 
 
-def selected_items(ranking: Ranking) -> list[dict[str, Any]]:
-    """The selected facilities in rank order, each with its ranked item's facility summary and its cost."""
-    selection = ranking.result.get("selection") or {}
-    by_id = {it["facility"]["id"]: it for it in ranking.result.get("items") or []}
-    out = []
-    for s in selection.get("selected", []):
-        item = by_id.get(s["facility_id"], {})
-        out.append({**s, "facility": item.get("facility", {"id": s["facility_id"], "name": s["facility_id"],
-                                                            "province_code": s["province_code"], "sector": None})})  # fmt: skip
-    return out
+def selected_items(ranking: Ranking, session: Session | None = None) -> list[dict[str, Any]]:
+    """The selected facilities in rank order, each with its ranked item's facility summary and its cost
+    (read from the ranking's rows, in the ranking's own session unless one is given)."""
+    session = session or object_session(ranking)  # type: ignore[assignment]
+    assert session is not None, "a ranking read through rankings.get"
+    return list(rankings.iter_selected(session, ranking))

@@ -24,6 +24,7 @@ from app.core.db import RowWriter, advisory_lock, row_writer
 from app.core.errors import AppError, Conflict
 from app.facilities import service as facilities
 from app.models import AuditEvent, Response, ResponseRevision
+from app.prioritisation import projection
 from app.responses.schemas import LastReview, ResponseCreate, ResponseRead, ResponseReceipt
 from app.review.states import derive
 
@@ -212,6 +213,7 @@ def store(session: Session, items: list[Pending]) -> list[Outcome | AppError]:
     out: list[Outcome | AppError | None] = [None] * len(items)
     quota = Quota.take(session, items)  # form links' caps: new submissions counted here, exactly
     rows: list[tuple[int, Pending]] = []
+    registered = False  # an inline facility was registered
     for k, p in enumerate(items):
         if k in quota.refused:
             out[k] = quota.refused[k]
@@ -221,8 +223,13 @@ def store(session: Session, items: list[Pending]) -> list[Outcome | AppError]:
             try:
                 with session.begin_nested():
                     f: FacilityRef = facilities.create(
-                        session=session, principal=p.principal, data=p.body.facility, prefix="facility."
+                        session=session,
+                        principal=p.principal,
+                        data=p.body.facility,
+                        prefix="facility.",
+                        touch=False,
                     )
+                    registered = True
             except Conflict as exc:  # registered by someone else since the read phase: use theirs if in scope
                 known = facilities.by_tax_code(session, p.body.facility.tax_code or "")
                 if known is None or not p.principal.in_scope(known.province_code):
@@ -245,6 +252,13 @@ def store(session: Session, items: list[Pending]) -> list[Outcome | AppError]:
     if new:
         revisions.insert(session, [p.stored[1] + stamp for p in new])
         audits.insert(session, [p.stored[2] + stamp for p in new])
+    # Ranking data changed: recorded last, so the ranking-state row lock is taken after every other lock here
+    # (the order every write path keeps: rows it writes, then the ranking state, then projection rows).
+    if new:
+        projection.created(session, [(p.body.id, p.head["facility_id"], p.head["questionnaire"], p.head["version"],
+                                      p.body.collected_at, p.body.answers) for p in new], facilities=registered)  # fmt: skip
+    elif registered:
+        projection.touch(session, facilities=True)
     for k, p in rows:
         if winners.get(p.body.id) == k:
             out[k] = Created(p, now)

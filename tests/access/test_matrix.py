@@ -65,6 +65,8 @@ EXPECTED: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/rankings"): {"admin", "planner"},
     ("GET", "/api/v1/rankings"): {"admin", "planner"},
     ("GET", "/api/v1/rankings/{ranking_id}"): {"admin", "planner"},
+    ("GET", "/api/v1/rankings/{ranking_id}/items"): {"admin", "planner"},
+    ("GET", "/api/v1/rankings/{ranking_id}/selection"): {"admin", "planner"},
     ("GET", "/api/v1/rankings/{ranking_id}/export.csv"): {"admin", "planner"},
     ("PUT", "/api/v1/responses/{response_id}/attachments/{name}"): {"admin", "field_officer", "form_link"},
     ("GET", "/api/v1/responses/{response_id}/attachments"): {"admin", "planner", "field_officer"},

@@ -11,6 +11,7 @@ from app.prioritisation.methods import normalise, weighted_sum, weighted_sum_ext
 from app.prioritisation.profiles import parse
 from tests.conftest import assert_problem
 from tests.factories import facility_body, response_body
+from tests.prioritisation.ranking_pages import full_selection
 from tests.prioritisation.test_priorities import TEST_PROFILE, profile, world  # noqa: F401 - fixture
 
 V1_KEYS = {"id", "raw", "normalised", "weight", "contribution", "response_id", "collected_at", "stale"}
@@ -214,7 +215,7 @@ def test_support_cost_in_budgeted_rankings(client, make_key, profile) -> None:  
     r = client.post("/api/v1/rankings", json={"profile": "test-ext", "profile_version": 1, "budget_vnd": 250_000_000},
                     headers=planner)  # fmt: skip
     assert r.status_code == 201, r.text
-    sel = r.json()["selection"]
+    sel = full_selection(client, r.json(), planner)
     # P: 30 % of 1,000M = 300M → cap 150M ; Q: 30 % of 200M = 60M → floor 100M ; R (no investment answer), S: none
     assert {s["facility_id"]: s["cost_vnd"] for s in sel["selected"]} == {
         ids["P"]: 150_000_000,
@@ -227,11 +228,11 @@ def test_support_cost_in_budgeted_rankings(client, make_key, profile) -> None:  
     # one VND less: only one fits, and P scores higher
     r = client.post("/api/v1/rankings", json={"profile": "test-ext", "profile_version": 1, "budget_vnd": 249_999_999},
                     headers=planner)  # fmt: skip
-    assert [s["facility_id"] for s in r.json()["selection"]["selected"]] == [ids["P"]]
+    assert [s["facility_id"] for s in full_selection(client, r.json(), planner)["selected"]] == [ids["P"]]
     # a named cost_source still wins over the profile's rule
     r = client.post("/api/v1/rankings", json={"profile": "test-ext", "profile_version": 1, "budget_vnd": 250_000_000,
                                               "cost_source": "loans.loan_amount_vnd"}, headers=planner)  # fmt: skip
-    sel = r.json()["selection"]
+    sel = full_selection(client, r.json(), planner)
     assert sel["cost_source"] == "loans.loan_amount_vnd" and "support_cost" not in sel
     assert {s["facility_id"] for s in sel["selected"]} == {ids["P"]}  # 100M; Q's 400M does not fit beside it
 
@@ -244,7 +245,7 @@ def test_support_cost_without_floor_and_profile_without_rule(client, make_key, p
     planner = make_key("planner", name="p")
     r = client.post("/api/v1/rankings", json={"profile": "test-ext-nofloor", "profile_version": 1,
                                               "budget_vnd": 10**12}, headers=planner)  # fmt: skip
-    assert {s["facility_id"]: s["cost_vnd"] for s in r.json()["selection"]["selected"]} == {
+    assert {s["facility_id"]: s["cost_vnd"] for s in full_selection(client, r.json(), planner)["selected"]} == {
         ids["P"]: 150_000_000, ids["Q"]: 60_000_000}  # fmt: skip
     assert_problem(client.post("/api/v1/rankings", json={"profile": "test-profile", "profile_version": 1,
                                                          "budget_vnd": 10**9}, headers=planner), 422, "cost_source")  # fmt: skip
@@ -348,10 +349,11 @@ def test_support_cost_rules_per_kind_of_support(client, make_key, profile) -> No
     ]  # fmt: skip
     profile({**EXT, "key": "test-ext-rules", "support_cost": rules})
     ids = ext_world(client, make_key)
+    planner = make_key("planner", name="p")
     r = client.post("/api/v1/rankings", json={"profile": "test-ext-rules", "profile_version": 1, "budget_vnd": 10**12},
-                    headers=make_key("planner", name="p"))  # fmt: skip
+                    headers=planner)  # fmt: skip
     assert r.status_code == 201, r.text
-    sel = r.json()["selection"]
+    sel = full_selection(client, r.json(), planner)
     # Q (counterpart 100M): demonstration, 30 % of 200M = 60M ; P (counterpart 50M, 9 workers): machinery,
     # 50 % of 1,000M = 500M → cap 300M ; R (999 workers, and no investment answer) and S: no rule prices them
     assert {s["facility_id"]: s["cost_vnd"] for s in sel["selected"]} == {

@@ -8,6 +8,7 @@ import pytest
 
 from app.core.db import session_scope
 from app.demo import generate
+from tests.prioritisation.ranking_pages import full_selection
 
 RULES = {  # survey_schemas/scoring/point-project/v2.yaml, in order: (share, cap)
     "demonstration_model": (0.3, 1_000_000_000),
@@ -57,7 +58,7 @@ def test_point_project_v2_on_demo_data(client, make_key) -> None:
     r = client.post("/api/v1/rankings", json={"profile": "point-project", "profile_version": 2,
                                               "budget_vnd": 3_000_000_000}, headers=planner)  # fmt: skip
     assert r.status_code == 201, r.text
-    sel = r.json()["selection"]
+    sel = full_selection(client, r.json(), planner)
     assert [rule["id"] for rule in sel["support_cost"]] == list(RULES)
     assert sel["cost_source"] == "technology-demonstration.upgrade_cost_vnd"
     assert sel["selected"] and sel["total_cost_vnd"] <= 3_000_000_000

@@ -11,6 +11,7 @@ import pytest
 from app.prioritisation.profiles import parse
 from tests.conftest import assert_problem
 from tests.factories import facility_body, response_body
+from tests.prioritisation.ranking_pages import full_selection
 
 POLL = {"pollution_sources": ["dust"], "treatment_in_place": ["none"], "environmental_permit": "no", "had_violation": False,
         "needs_treatment_investment": False}  # fmt: skip
@@ -359,7 +360,7 @@ def test_frozen_rankings_and_budget(client, make_key, profile) -> None:
     r = client.post("/api/v1/rankings", json=body, headers=planner)
     assert r.status_code == 201, r.text
     doc = r.json()
-    sel = doc["selection"]
+    sel = full_selection(client, doc, planner)
     assert (
         sel["not_selectable"] == [ids["C"]]
         and sel["solver"]["status"] == "optimal"

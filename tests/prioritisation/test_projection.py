@@ -1,0 +1,189 @@
+"""The answer projection (present rankings) agrees with the history (rankings as of an instant), through HTTP.
+
+A random history of writes (facilities registered and moved, responses posted singly and in batches, revised,
+reviewed) is played against the API; at random points a present ranking is taken (GET /priorities without
+as_of: the projection path, cached per data generation) for each review filter and a province filter. At the
+end the same rankings are asked for again as of each point's instant, which reads the history: every body must
+be identical, item by item and explanation by explanation.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from app.core.db import session_scope
+from app.prioritisation import projection
+from app.prioritisation.profiles import parse
+from tests.conftest import wipe
+from tests.factories import facility_body
+
+PROFILE = {
+    "key": "test-projection", "version": 1, "status": "published", "method": "weighted_sum", "max_age_days": 30,
+    "criteria": [
+        {"id": "amount", "source": "loans.loan_amount_vnd", "direction": "benefit", "weight": 3, "missing": "worst"},
+        {"id": "need", "source": ["loans.needs_loan", "pollution.needs_treatment_investment"], "direction": "benefit",
+         "weight": 2, "missing": "zero"},
+        {"id": "ratio", "source": "loans.counterpart_funds_vnd", "per": "loans.loan_amount_vnd", "direction": "benefit",
+         "weight": 1, "missing": "worst"},
+        {"id": "severity", "source": "pollution.severity", "map": {"none": 0, "low": 1, "medium": 2, "high": 3},
+         "direction": "benefit", "weight": 2, "missing": "exclude"},
+        {"id": "support", "source": "facility.prior_support_count", "direction": "cost", "weight": 1},
+    ],
+}  # fmt: skip
+POLL = {
+    "pollution_sources": ["dust"],
+    "treatment_in_place": ["none"],
+    "environmental_permit": "no",
+    "had_violation": False,
+}
+PROVINCES = ("68", "01")
+AGES = (0, 1, 3, 29, 31, 400)  # days before now: 31 and 400 are stale under max_age_days 30; repeats tie
+
+
+def _answers(kind: str, n: int) -> tuple[str, int, dict[str, Any]]:
+    """(questionnaire, version, answers) of a small family, so values and ties repeat."""
+    if kind == "loans2":
+        if n % 3 == 0:
+            return "loans", 2, {"needs_loan": False}
+        return "loans", 2, {"needs_loan": True, "loan_amount_vnd": (1 + n % 4) * 100_000_000, "loan_purpose": ["machinery"],
+                            "has_collateral": False, "wants_interest_subsidy": True}  # fmt: skip
+    if kind == "loans1":
+        return "loans", 1, {"needs_loan": True, "loan_amount_vnd": (1 + n % 3) * 150_000_000, "loan_purpose": ["machinery"],
+                            "has_collateral": False, "counterpart_funds_vnd": (n % 5) * 30_000_000}  # fmt: skip
+    sev = ("none", "low", "medium", "high")[n % 4]
+    if n % 2:
+        return "pollution", 1, {**POLL, "severity": sev, "needs_treatment_investment": True,
+                                "treatment_needs": ["consulting"], "investment_needed_vnd": 1}  # fmt: skip
+    return "pollution", 1, {**POLL, "severity": sev, "needs_treatment_investment": False}
+
+
+KIND = st.sampled_from(("loans2", "loans1", "pollution"))
+ACTION = st.one_of(
+    st.tuples(st.just("facility"), st.sampled_from(PROVINCES), st.integers(0, 2)),
+    st.tuples(st.just("post"), st.integers(0, 50), KIND, st.integers(0, 11), st.sampled_from(AGES)),
+    st.tuples(
+        st.just("batch"),
+        st.lists(
+            st.tuples(st.integers(0, 50), KIND, st.integers(0, 11), st.sampled_from(AGES)),
+            min_size=1,
+            max_size=4,
+        ),
+    ),  # fmt: skip
+    st.tuples(st.just("revise"), st.integers(0, 80), st.integers(0, 11), st.sampled_from(AGES)),
+    st.tuples(st.just("review"), st.integers(0, 80), st.sampled_from(("approved", "has_issues", "rejected"))),
+    st.tuples(st.just("move"), st.integers(0, 50), st.sampled_from(PROVINCES)),
+    st.tuples(
+        st.just("rank"),
+    ),
+)
+
+
+@pytest.fixture
+def installed(client, app):  # type: ignore[no-untyped-def]
+    p, problems = parse(PROFILE, "test.yaml", app.state.registry)
+    assert not problems, problems
+    app.state.profiles.items[(p.key, p.version)] = p
+    yield
+    del app.state.profiles.items[(p.key, p.version)]
+
+
+def _ranking(client, reader, **params: Any) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    r = client.get("/api/v1/priorities", params={"profile": PROFILE["key"], "profile_version": 1, "limit": 1000, **params},
+                   headers=reader)  # fmt: skip
+    assert r.status_code == 200, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+def _checkpoint(client, reader) -> list[tuple[dict[str, Any], dict[str, Any]]]:  # type: ignore[no-untyped-def]
+    """Present rankings under every review filter (and one province): (query, body)."""
+    out = []
+    for review in ("not_rejected", "any", "approved"):
+        for extra in ({}, {"province_code": "68"}):
+            query = {"review": review, **extra}
+            out.append((query, _ranking(client, reader, **query)))
+    return out
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(actions=st.lists(ACTION, min_size=4, max_size=24))
+def test_projection_equals_history(client, make_key, installed, actions) -> None:  # type: ignore[no-untyped-def]
+    wipe()
+    writer, reader = make_key("admin", name="writer"), make_key("planner", name="reader")
+    with (
+        session_scope() as s
+    ):  # the present path is the one taken (else this test compares history to itself)
+        keys = {"loans": ("counterpart_funds_vnd", "loan_amount_vnd", "needs_loan"), "pollution": ("needs_treatment_investment", "severity")}  # fmt: skip
+        assert projection.state(s).covers(datetime.now(UTC), keys)
+    now = datetime.now(UTC)
+    facilities: list[str] = []
+    responses: list[tuple[str, int]] = []  # (id, latest revision)
+    seen: list[tuple[dict[str, Any], dict[str, Any]]] = []
+
+    def body(fid: str, kind: str, n: int, age: int) -> dict[str, Any]:
+        q, v, answers = _answers(kind, n)
+        return {"id": str(uuid.uuid4()), "questionnaire": q, "version": v, "facility_id": fid, "answers": answers,
+                "collected_at": (now - timedelta(days=age)).isoformat()}  # fmt: skip
+
+    for action in [
+        ("facility", "68", 0),
+        *actions,
+        ("rank",),
+        ("facility", "01", 0),
+    ]:  # the last write: history after
+        match action:
+            case ("facility", province, support):
+                prior = [{"year": 2020 + i, "programme": "KC"} for i in range(support)]
+                r = client.post("/api/v1/facilities", json=facility_body(name=f"F{len(facilities)}", province_code=province,
+                                                                         prior_support=prior), headers=writer)  # fmt: skip
+                assert r.status_code == 201, r.text
+                facilities.append(r.json()["id"])
+            case ("post", f, kind, n, age):
+                b = body(facilities[f % len(facilities)], kind, n, age)
+                r = client.post("/api/v1/responses", json=b, headers=writer)
+                assert r.status_code == 201, r.text
+                responses.append((b["id"], 1))
+            case ("batch", items):
+                bodies = [body(facilities[f % len(facilities)], kind, n, age) for f, kind, n, age in items]
+                r = client.post("/api/v1/responses/batch", json={"items": bodies}, headers=writer)
+                assert r.status_code == 200 and all(x["status"] == "created" for x in r.json()["results"]), (
+                    r.text
+                )
+                responses += [(b["id"], 1) for b in bodies]
+            case ("revise", k, n, age) if responses:
+                rid, rev = responses[k % len(responses)]
+                current = client.get(f"/api/v1/responses/{rid}", headers=writer).json()
+                kind = (
+                    "pollution" if current["questionnaire"] == "pollution" else f"loans{current['version']}"
+                )
+                q, v, answers = _answers(kind, n)
+                r = client.put(f"/api/v1/responses/{rid}", headers=writer, json={
+                    "base_revision": rev, "answers": answers, "collected_at": (now - timedelta(days=age)).isoformat()})  # fmt: skip
+                assert r.status_code == 201, r.text
+                responses[k % len(responses)] = (rid, rev + 1)
+            case ("review", k, state) if responses:
+                rid, _ = responses[k % len(responses)]
+                r = client.post(f"/api/v1/responses/{rid}/review", json={"state": state}, headers=writer)
+                assert r.status_code in (200, 201), r.text
+            case ("move", f, province):
+                fid = facilities[f % len(facilities)]
+                r = client.patch(
+                    f"/api/v1/facilities/{fid}", json={"province_code": province}, headers=writer
+                )
+                assert r.status_code == 200, r.text
+            case ("rank",):
+                seen += _checkpoint(client, reader)
+    for query, present in seen:
+        past = _ranking(client, reader, as_of=present["as_of"], **query)
+        if past != present:  # the first difference, readably
+            diff = {k: (past[k], present[k]) for k in present if k != "items" and past.get(k) != present[k]}
+            pairs = list(zip(past["items"], present["items"], strict=False))
+            first = next(((a, b) for a, b in pairs if a != b), None)
+            raise AssertionError(
+                (query, present["as_of"], diff, len(past["items"]), len(present["items"]), first)
+            )
