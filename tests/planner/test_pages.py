@@ -408,7 +408,9 @@ def test_ranking_with_approved_answers_only(world: World) -> None:
     doc = world.client.get(f"/api/v1/rankings/{rid}", headers=world.keys["planner"]).json()
     assert doc["request"]["review"] == "approved"
     assert doc["selection"]["selected_count"] == 1
-    selected = world.client.get(f"/api/v1/rankings/{rid}/selection", headers=world.keys["planner"]).json()["items"]
+    selected = world.client.get(f"/api/v1/rankings/{rid}/selection", headers=world.keys["planner"]).json()[
+        "items"
+    ]
     assert [s["facility_id"] for s in selected] == [world.ids["A"]]
     bad = c.post("/planner/selection", data={"csrf_token": csrf, "profile": "point-project:1", "budget_vnd": "1.000",
                                              "review": "maybe"})  # fmt: skip
