@@ -131,7 +131,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--facilities", type=int, default=20000)
     ap.add_argument("--candidates", type=int, default=20000)
-    ap.add_argument("--baseline-ref", default="main")
+    ap.add_argument(
+        "--baseline-ref", default="4c18371", help="the tree before bounded documents (this round's start)"
+    )
     ap.add_argument("--no-baseline", action="store_true")
     args = ap.parse_args()
     from app.prioritisation.selection import select
