@@ -62,11 +62,15 @@ bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/openrosa.py
 	$(BIN)/python bench/listing.py
-	$(BIN)/python bench/export.py
+	$(BIN)/python bench/export.py --labels
 	$(BIN)/python bench/ranking.py
 	$(BIN)/python bench/selection.py
+	$(BIN)/python bench/hardening.py
 	$(BIN)/python bench/soak.py
+	$(BIN)/python bench/soak.py --seconds 600 --devices 0
 	$(BIN)/python bench/planner.py
+	$(BIN)/python bench/scoring_compare.py
+	$(BIN)/python bench/embed_page.py
 
 clean:
 	rm -rf $(VENV) data/*.db data/*.db-* .pytest_cache .ruff_cache .mypy_cache $(ODK_ENGINE)/node_modules
