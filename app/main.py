@@ -33,7 +33,9 @@ from app.prioritisation.router import router as prioritisation_router
 from app.questionnaires.definition import DefinitionError
 from app.questionnaires.registry import Registry, verify_hashes
 from app.questionnaires.router import router as questionnaires_router
+from app.responses.lane import IngestLane
 from app.responses.router import router as responses_router
+from app.responses.router import submit_route
 from app.review.router import router as review_router
 
 log = logging.getLogger("khuyencong")
@@ -106,7 +108,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(router)
     register_token_kind(form_links.TOKEN_PREFIX, form_links.resolve)
-    # Outermost first: request context (id, URL guard, log, metrics) wraps everything, then CORS.
+    # Outermost first: request context (id, URL guard, log, metrics) wraps everything, then the ingest lane
+    # (single JSON posts of field officers' devices, served without the layers below), then CORS.
     app.add_middleware(
         ProblemCORSMiddleware,
         allow_origins=settings.cors_origins,
@@ -116,6 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         expose_headers=["ETag", "X-Request-ID", "Retry-After"],
         max_age=600,
     )
+    app.add_middleware(IngestLane, route=submit_route())
     app.add_middleware(
         RequestContextMiddleware,
         trusted=TrustedProxies(settings.trusted_proxies),

@@ -120,11 +120,26 @@ async def read_body(request: Request, limit: int) -> None:
     request._body = b"".join(chunks)
 
 
-def _has_unread_body(request: Request) -> bool:
+def has_unread_body(request: Request) -> bool:
     if getattr(request, "_body", None) is not None:
         return False
     length = request.headers.get("content-length")
     return bool(length and length != "0") or "chunked" in request.headers.get("transfer-encoding", "").lower()
+
+
+async def admit(request: Request, checks: list[PreBody], limit: int) -> None:
+    """A route's checks from the headers alone (its access rule), then its body up to `limit` bytes."""
+    try:
+        for check in checks:
+            await check(request)
+        if request.method not in BODILESS:
+            await read_body(request, limit)
+    except (AppError, HTTPException) as exc:
+        if has_unread_body(request):
+            # Refused before its body was read: close the connection after the answer, so the server does
+            # not go on reading (and discarding) what the client still sends.
+            exc.headers = {**(exc.headers or {}), "Connection": "close"}
+        raise
 
 
 class ApiRoute(APIRoute):
@@ -141,6 +156,8 @@ class ApiRoute(APIRoute):
                 )
             endpoint = in_write_transaction(endpoint, writes[0])
         self.session_kinds = frozenset(kinds.values())
+        # (pre-body checks, fast path) of a route with a fast path: what app.responses.lane serves it with.
+        self.lane: tuple[list[PreBody], FastHandler] | None = None
         # FastAPI's own ceiling would answer text/plain, and before the access check: ours replaces it.
         self.body_limit: int = kwargs.pop("max_body_size", None) or get_settings().max_body_bytes
         super().__init__(path, endpoint, **kwargs)
@@ -151,21 +168,12 @@ class ApiRoute(APIRoute):
         checks = _pre_body_checks(self.dependant)
         render = type(self).render_error
         limit = self.body_limit
+        self.lane = (checks, fast) if fast is not None else None
 
         async def route_handler(request: Request) -> Response:
             req = StrictJSONRequest(request.scope, request.receive)
             try:
-                try:
-                    for check in checks:
-                        await check(req)
-                    if req.method not in BODILESS:
-                        await read_body(req, limit)
-                except (AppError, HTTPException) as exc:
-                    if _has_unread_body(req):
-                        # Refused before its body was read: close the connection after the answer, so the
-                        # server does not go on reading (and discarding) what the client still sends.
-                        exc.headers = {**(exc.headers or {}), "Connection": "close"}
-                    raise
+                await admit(req, checks, limit)
                 if fast is not None and (response := await fast(req)) is not None:
                     return response
                 return await handler(req)

@@ -53,8 +53,10 @@ def _ingest_one(registry: Registry, principal: Principal, body: ResponseCreate) 
 
 async def _submit_fast(request: Request) -> ModelResponse | None:
     """POST /responses without FastAPI's per-request dependency solving: the ingest hot path (field officers
-    syncing in bulk). Same access check (done before the body), same strict JSON, same model, same service
-    call in one worker thread. Bodies that are not JSON go to `submit` itself."""
+    syncing in bulk). Same access check (done before the body), same strict JSON, same model, same checks.
+    A post about a registered facility by an API key is checked on the event loop and awaits its group
+    commit there (`ingest.ingest_async`); anything else (an inline facility, a form link) runs `ingest.ingest`
+    in one worker thread. Bodies that are not JSON go to `submit` itself."""
     if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
         return None
     principal = await authenticate(request)  # checked before the body was read; here it is only looked up
@@ -62,7 +64,13 @@ async def _submit_fast(request: Request) -> ModelResponse | None:
         body = ResponseCreate.model_validate(await request.json())
     except (json.JSONDecodeError, ValidationError) as exc:
         raise body_errors(exc) from None
-    return await run_in_threadpool(_ingest_one, request.app.state.registry, principal, body)
+    registry = request.app.state.registry
+    if body.facility_id is not None and body.facility is None and principal.kind == "key":
+        out = await ingest.ingest_async(
+            registry=registry, principal=principal, body=body, dialect=get_engine().dialect
+        )
+        return ModelResponse(out.read_for(principal), status_code=200 if out.status == "duplicate" else 201)
+    return await run_in_threadpool(_ingest_one, registry, principal, body)
 
 
 @router.post(
@@ -167,3 +175,8 @@ def list_revisions(
         session=session, principal=principal, response_id=response_id, cursor=page.cursor, limit=page.limit
     )
     return Page(items=items, next_cursor=nxt)
+
+
+def submit_route() -> ApiRoute:
+    """The POST /api/v1/responses route (served by app.responses.lane for devices' JSON posts)."""
+    return next(r for r in router.routes if isinstance(r, ApiRoute) and r.endpoint is submit)

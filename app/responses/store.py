@@ -21,9 +21,9 @@ from app.access import scope
 from app.access.form_links import Quota
 from app.access.principal import Principal
 from app.core.db import RowWriter, advisory_lock, row_writer
-from app.core.errors import AppError, Conflict
+from app.core.errors import AppError, Conflict, Invalid
 from app.facilities import service as facilities
-from app.models import AuditEvent, Response, ResponseRevision
+from app.models import AuditEvent, Facility, Response, ResponseRevision
 from app.prioritisation import projection
 from app.responses.schemas import LastReview, ResponseCreate, ResponseRead, ResponseReceipt
 from app.review.states import derive
@@ -134,19 +134,34 @@ def _writers(dialect: Any) -> tuple[RowWriter, RowWriter, RowWriter]:
             row_writer(AuditEvent.__table__, AUDIT_COLS, dialect))  # type: ignore[attr-defined]  # fmt: skip
 
 
+def unknown_facility(fid: str) -> Invalid:
+    return Invalid.at("facility_id", "unknown_facility",  # type: ignore[return-value]
+                      f"No facility {fid} is registered in your provinces; register it first or send it inline as 'facility'.")  # fmt: skip
+
+
+_FACILITIES_BY_ID = select(Facility.id, Facility.province_code).where(
+    Facility.id.in_(bindparam("ids", expanding=True))  # type: ignore[attr-defined]
+)
+
+
 class Pending:
     """One checked response, ready to store. Once its facility is known, its rows are already in stored
     form (the receive time, last in each row, is stamped by the write transaction), so the transaction
-    holding the write lock has nothing left to do but insert."""
+    holding the write lock has nothing left to do but insert.
 
-    __slots__ = ("principal", "body", "digest", "definition", "head", "rev", "stored")
+    Its facility is known (`f`), an inline one still to register (`f` None), or — the single post's hot
+    path — an id to read in the write transaction itself (`lookup`): one read of all a group's facilities,
+    and the scope checked against the row as it is when the response is stored."""
+
+    __slots__ = ("principal", "body", "digest", "definition", "head", "rev", "stored", "lookup")
 
     def __init__(self, principal: Principal, body: ResponseCreate, digest: str, d: Any, f: FacilityRef | None,
-                 dialect: Any) -> None:  # fmt: skip
+                 dialect: Any, lookup: str | None = None) -> None:  # fmt: skip
         self.principal, self.body, self.digest, self.definition = principal, body, digest, d
         self.head: dict[str, Any] = {}
         self.rev: dict[str, Any] = {}
         self.stored: tuple[tuple[Any, ...], ...] = ()
+        self.lookup = lookup
         if f is not None:
             self.bind(f, dialect)
 
@@ -197,6 +212,23 @@ class Created(Outcome):
         )  # fmt: skip
 
 
+def _resolve_lookups(session: Session, items: list[Pending], out: list[Any], dialect: Any) -> None:
+    """Bind the items whose facility is still an id: one read for the group; unknown or out of scope → 422."""
+    wanted = sorted({p.lookup for p in items if p.lookup is not None})
+    if not wanted:
+        return
+    found = {r.id: r for r in session.connection().execute(_FACILITIES_BY_ID, {"ids": wanted})}
+    for k, p in enumerate(items):
+        if p.lookup is None:
+            continue
+        f = found.get(p.lookup)
+        if f is None or not p.principal.in_scope(f.province_code):
+            out[k] = unknown_facility(p.lookup)
+            continue
+        p.bind(f, dialect)
+        p.lookup = None
+
+
 def store(session: Session, items: list[Pending]) -> list[Outcome | AppError]:
     """Write phase, in the caller's write transaction: register inline facilities, insert what is new.
 
@@ -211,12 +243,17 @@ def store(session: Session, items: list[Pending]) -> list[Outcome | AppError]:
     now = utcnow()
     stamp = (responses.stored_value("received_at", now),)
     out: list[Outcome | AppError | None] = [None] * len(items)
-    quota = Quota.take(session, items)  # form links' caps: new submissions counted here, exactly
+    _resolve_lookups(session, items, out, dialect)
+    live = [k for k, o in enumerate(out) if o is None]
+    # Form links' caps: new submissions counted here, exactly (over the items still standing).
+    quota = Quota.take(session, [items[k] for k in live])
+    refused = {live[j]: e for j, e in quota.refused.items()}
     rows: list[tuple[int, Pending]] = []
     registered = False  # an inline facility was registered
-    for k, p in enumerate(items):
-        if k in quota.refused:
-            out[k] = quota.refused[k]
+    for j, k in enumerate(live):
+        p = items[k]
+        if k in refused:
+            out[k] = refused[k]
             continue
         if not p.stored:  # an inline facility, registered now
             assert p.body.facility is not None
@@ -234,12 +271,12 @@ def store(session: Session, items: list[Pending]) -> list[Outcome | AppError]:
                 known = facilities.by_tax_code(session, p.body.facility.tax_code or "")
                 if known is None or not p.principal.in_scope(known.province_code):
                     out[k] = exc
-                    quota.give_back(session, k)
+                    quota.give_back(session, j)
                     continue
                 f = known
             except AppError as exc:
                 out[k] = exc
-                quota.give_back(session, k)
+                quota.give_back(session, j)
                 continue
             p.bind(f, dialect)
         rows.append((k, p))

@@ -6,14 +6,17 @@ the HTTP-level races (16 threads, two processes) are in test_responses.py and te
 
 from __future__ import annotations
 
+import asyncio
 import threading
+import time
 from collections import namedtuple
 
+import pytest
 from sqlalchemy import text
 
 from app.access.principal import Principal
 from app.core.db import get_engine, session_scope
-from app.core.errors import AppError, Conflict
+from app.core.errors import AppError, Conflict, Unavailable
 from app.responses import store
 from app.responses.committer import GroupCommitter, _Job
 from app.responses.ingest import content_hash
@@ -104,3 +107,75 @@ def test_submit_waits_for_the_commit(client, make_key) -> None:
         r is not None and getattr(r[0], "status", None) == "created" and r[1] == [(1,)] for r in results
     )
     assert rows("SELECT count(*) FROM response") == [(20,)]
+
+
+def lookup_pending(app, fid: str, principal: Principal = OFFICER, **over) -> store.Pending:  # type: ignore[no-untyped-def]
+    """A single post of the hot path: its facility still an id, read in the write transaction."""
+    body = ResponseCreate.model_validate(response_body(fid, **over))
+    d = app.state.registry.get(body.questionnaire, body.version)
+    return store.Pending(principal, body, content_hash(body), d, None, get_engine().dialect, lookup=fid)
+
+
+def test_awaited_posts_are_answered_once_committed_each_checked_alone(client, make_key, admin) -> None:
+    fo = make_key("field_officer", provinces=["68"], name="fo")
+    facility = {"name": "A", "kind": "cooperative", "sector": "handicrafts"}
+    fid = client.post("/api/v1/facilities", json={**facility, "province_code": "68"}, headers=fo).json()["id"]
+    foreign = client.post(
+        "/api/v1/facilities", json={**facility, "province_code": "01"}, headers=admin
+    ).json()["id"]
+    committer = GroupCommitter()
+    items = [lookup_pending(client.app, fid) for _ in range(24)]
+    items[5] = lookup_pending(client.app, foreign)  # out of the officer's provinces: as if unknown
+    items[9] = lookup_pending(client.app, "00000000-0000-4000-8000-000000000000")  # unknown
+    items[12] = lookup_pending(client.app, fid, id=items[11].body.id)  # a retry racing its original
+
+    async def post(p: store.Pending) -> tuple[object, list[tuple]]:
+        try:
+            outcome = await committer.submit_async(p)
+        except AppError as exc:
+            return exc, []
+        # Acknowledged means committed: another connection sees the row already.
+        return outcome, rows(f"SELECT count(*) FROM response WHERE id = '{p.body.id}'")
+
+    async def all_of_them() -> list[tuple[object, list[tuple]]]:
+        return await asyncio.gather(*(post(p) for p in items))
+
+    results = asyncio.run(all_of_them())
+    for k, (outcome, seen) in enumerate(results):
+        if k in (5, 9):
+            assert isinstance(outcome, AppError) and outcome.status == 422, (k, outcome)
+            assert (
+                outcome.errors[0]["path"] == "facility_id" and outcome.errors[0]["code"] == "unknown_facility"
+            )
+        else:
+            assert getattr(outcome, "status", None) == ("duplicate" if k == 12 else "created") and seen == [
+                (1,)
+            ], k
+    assert rows("SELECT count(*) FROM response") == [(21,)]
+    assert rows(f"SELECT count(*) FROM response WHERE facility_id = '{foreign}'") == [(0,)]
+
+
+def test_an_awaited_post_gives_up_with_503_and_is_still_stored(client, make_key, monkeypatch) -> None:
+    fo = make_key("field_officer", provinces=["68"], name="fo")
+    fid = client.post("/api/v1/facilities", json={"name": "A", "kind": "cooperative", "sector": "handicrafts",
+                                                  "province_code": "68"}, headers=fo).json()["id"]  # fmt: skip
+    release = threading.Event()
+
+    class Slow(GroupCommitter):
+        def _commit(self, group: list[_Job]) -> None:
+            release.wait(10)  # the database is busy for longer than the request waits
+            super()._commit(group)
+
+    committer = Slow()
+    monkeypatch.setattr(committer, "wait_seconds", lambda: 0.2)
+    p = lookup_pending(client.app, fid)
+    with pytest.raises(Unavailable) as refused:
+        asyncio.run(committer.submit_async(p))
+    assert refused.value.status == 503 and refused.value.headers == {"Retry-After": "1"}
+    release.set()
+    for _ in range(100):  # the insert still commits; the device's retry is then answered as a duplicate
+        if rows(f"SELECT count(*) FROM response WHERE id = '{p.body.id}'") == [(1,)]:
+            break
+        time.sleep(0.05)
+    retry = client.post("/api/v1/responses", json=p.body.model_dump(mode="json"), headers=fo)
+    assert retry.status_code == 200 and retry.json()["id"] == p.body.id
