@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlmodel import Field, SQLModel
 
@@ -307,8 +308,11 @@ class AnswerProjection(SQLModel, table=True):
     so a present ranking reads one row per facility instead of every response's history."""
 
     __tablename__ = "answer_projection"
+    __table_args__ = (Index("ix_answer_projection_generation", "generation"),)
     facility_id: str = Field(sa_column=Column(String(36), ForeignKey("facility.id"), primary_key=True))
     doc: str = Field(sa_column=Column(Text, nullable=False))
+    # The ranking data generation that last wrote the row: a process reads only the rows written since.
+    generation: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default=text("0")))
 
 
 class RankingState(SQLModel, table=True):

@@ -295,17 +295,149 @@ def present(
 ) -> Present:
     """What `facilities_as_of` and `latest_revisions` return for `as_of` when `st.covers(as_of, keys)`: every
     facility is unchanged since, every response counted under `review` now is counted then, so each
-    facility's projected row holds all a ranking reads. One query, through the driver (no row objects)."""
+    facility's projected row holds all a ranking reads. Through the driver (no row objects), and only the
+    projection rows written since the process last read them (`_rows_cache`)."""
     assert st.keys is not None
     conn = session.connection()
     cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         snaps = _facilities(session, cur, st.facility_generation, provinces, as_of.year)
-        cur.execute("SELECT facility_id, doc FROM answer_projection")
-        docs = dict(cur.fetchall())
+        rows = _rows_cache.current(session, cur, st, keys, review)
     finally:
         cur.close()
-    return _present(snaps, docs, st, as_of, keys, review, cutoff)
+    return _present(snaps, rows, keys, as_of, cutoff)
+
+
+class _Shape:
+    """How one facility's projected document becomes ranking rows for one (review filter, answers read): per
+    questionnaire, (version, facility, response, seq, collected, *answers) tuples, newest first."""
+
+    def __init__(self, st_keys: dict[str, list[str]], keys: dict[str, tuple[str, ...]], review: str) -> None:
+        self.slot = projection.FILTER_SLOTS[review]
+        self.qs = sorted(keys)
+        pos = {q: [st_keys[q].index(k) for k in keys[q]] for q in self.qs}
+        self.key = (self.slot, tuple((q, tuple(st_keys[q]), tuple(keys[q])) for q in self.qs))
+        # entries are [rid, seq, collected, *answers]: every projected answer in order, or a selection of them
+        self.whole = {q: pos[q] == list(range(len(st_keys[q]))) for q in self.qs}
+        self.take = {q: tuple(i + 3 for i in pos[q]) for q in self.qs}
+
+    def rows(self, docs: Sequence[tuple[str, str]]) -> dict[str, dict[str, tuple[tuple[Any, ...], ...]]]:
+        """{questionnaire: {facility: its rows}} of these documents (only the lines read are decoded, in one call)."""
+        out: dict[str, dict[str, tuple[tuple[Any, ...], ...]]] = {q: {} for q in self.qs}
+        texts: list[str] = []
+        owner_f: list[str] = []
+        owner_q: list[str] = []
+        for fid, raw in docs:
+            if not raw:
+                continue
+            for line in raw.split("\n"):  # one line per questionnaire: only those read are decoded
+                q, _, text = line.partition(" ")
+                if q in out:
+                    texts.append(text)
+                    owner_f.append(fid)
+                    owner_q.append(q)
+        slot = self.slot
+        for fid, q, items in zip(owner_f, owner_q, json.loads("[" + ",".join(texts) + "]"), strict=True):
+            whole, take = self.whole[q], self.take[q]
+            picked = []
+            for it in items:
+                e = it[slot]
+                if e == 0:
+                    e = it[1]
+                if e is not None:
+                    picked.append((it[0], e))
+            if not picked:
+                continue
+            if len(picked) > 1:
+                picked.sort(
+                    key=lambda p: (p[1][2], p[1][1]), reverse=True
+                )  # newest first: collected, receive order
+            out[q][fid] = tuple(
+                (v, fid, *e) if whole else (v, fid, e[0], e[1], e[2], *(e[i] for i in take))
+                for v, e in picked
+            )
+        return out
+
+
+class _Rows:
+    """One shape's rows of every facility as of a generation, and the facilities that have a projection row."""
+
+    __slots__ = ("generation", "seen", "by_q")
+
+    def __init__(
+        self, generation: int, seen: frozenset[str], by_q: dict[str, dict[str, tuple[tuple[Any, ...], ...]]]
+    ):
+        self.generation, self.seen, self.by_q = generation, seen, by_q
+
+
+class _RowsCache:
+    """Per process: each facility's ranking rows per shape, brought up to date by reading only the projection
+    rows written since (`answer_projection.generation`) — a present ranking after a write decodes the few
+    documents that write changed, not all of them.
+
+    Exact by construction: every writer of a projection row stamps it with the generation its transaction
+    bumped `ranking_state` to (the row lock orders them, so a reader that sees generation G sees every row
+    stamped ≤ G; a row stamped later and read early is read again next time, harmlessly: documents are whole).
+    Rows never disappear except by a rebuild or a test's wipe, which the row count reveals (a full read then).
+    Entries are replaced, never changed in place, so a ranking in another thread keeps a consistent one.
+    """
+
+    def __init__(self, size: int = 3) -> None:
+        self._lock = threading.Lock()
+        self._items: OrderedDict[tuple[Any, ...], _Rows] = OrderedDict()
+        self._size = size
+
+    def forget(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+    def current(self, session: Session, cur: Any, st: projection.State, keys: dict[str, tuple[str, ...]],
+                review: str) -> dict[str, dict[str, tuple[tuple[Any, ...], ...]]]:  # fmt: skip
+        assert st.keys is not None
+        shape = _Shape(st.keys, keys, review)
+        with self._lock:
+            held = self._items.get(shape.key)
+        if held is not None and held.generation == st.generation:
+            return held.by_q
+        mark = "?" if session.get_bind().dialect.paramstyle == "qmark" else "%s"
+        fresh: _Rows | None = None
+        if held is not None and held.generation < st.generation:
+            cur.execute(
+                f"SELECT facility_id, doc FROM answer_projection WHERE generation > {mark}",
+                (held.generation,),
+            )
+            changed = cur.fetchall()
+            seen = held.seen.union(f for f, _ in changed)
+            cur.execute("SELECT count(*) FROM answer_projection")
+            if cur.fetchone()[0] == len(seen):  # no row vanished (else: a full read below)
+                update = shape.rows(changed)
+                by_q = {}
+                for q, rows in held.by_q.items():
+                    rows = dict(rows)
+                    for fid, _ in changed:
+                        rows.pop(fid, None)
+                    rows.update(update[q])
+                    by_q[q] = rows
+                fresh = _Rows(st.generation, seen, by_q)
+        if fresh is None:
+            cur.execute("SELECT facility_id, doc FROM answer_projection")
+            docs = cur.fetchall()
+            fresh = _Rows(st.generation, frozenset(f for f, _ in docs), shape.rows(docs))
+        with self._lock:
+            self._items[shape.key] = fresh
+            self._items.move_to_end(shape.key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return fresh.by_q
+
+
+_rows_cache = _RowsCache()
+
+
+def forget_present() -> None:
+    """Drop what present rankings keep in the process (tests that replace the database's contents wholesale)."""
+    _rows_cache.forget()
+    _snapshots.forget()
 
 
 class _SnapshotCache:
@@ -321,6 +453,10 @@ class _SnapshotCache:
     def get(self, key: tuple[Any, ...]) -> list[Snapshot] | None:
         with self._lock:
             return self._items.get(key)
+
+    def forget(self) -> None:
+        with self._lock:
+            self._items.clear()
 
     def put(self, key: tuple[Any, ...], snaps: list[Snapshot]) -> None:
         with self._lock:
@@ -379,53 +515,18 @@ def no_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
-def _present(snaps: list[Snapshot], docs: dict[str, str], st: projection.State, as_of: datetime,
-             keys: dict[str, tuple[str, ...]], review: str, cutoff: datetime | None) -> Present:  # fmt: skip
-    assert st.keys is not None
-    slot = projection.FILTER_SLOTS[review]
+def _present(snaps: list[Snapshot], rows: dict[str, dict[str, tuple[tuple[Any, ...], ...]]],
+             keys: dict[str, tuple[str, ...]], as_of: datetime, cutoff: datetime | None) -> Present:  # fmt: skip
     cut = projection.micros(cutoff) if cutoff is not None else None
     max_age = projection.micros(as_of) - cut + 1 if cut is not None else 0
     qs = sorted(keys)
-    pos = {q: [st.keys[q].index(k) for k in keys[q]] for q in qs}
     rows_of: dict[str, list[tuple[Any, ...]]] = {q: [] for q in qs}
-    # (version, facility, response, seq, collected, answers...) per row: entries are [rid, seq, collected, *answers]
-    take = {q: (lambda e, p=tuple(i + 3 for i in pos[q]): tuple(e[i] for i in p)) for q in qs}
-    whole = {q: pos[q] == list(range(len(st.keys[q]))) for q in qs}  # every projected answer, in order
-    texts: list[str] = []  # the questionnaire lines read, decoded below in one call
-    owner_f: list[str] = []
-    owner_q: list[str] = []
-    for snap in snaps:
-        raw = docs.get(snap.id)
-        if not raw:
-            continue
-        for line in raw.split("\n"):  # one line per questionnaire: only those read are decoded
-            q, _, text = line.partition(" ")
-            if q in rows_of:
-                texts.append(text)
-                owner_f.append(snap.id)
-                owner_q.append(q)
-    for fid, q, items in zip(owner_f, owner_q, json.loads("[" + ",".join(texts) + "]"), strict=True):
+    ids = [s.id for s in snaps]
+    for q in qs:  # the candidates' rows, in the snapshots' (id) order
         out = rows_of[q]
-        if len(items) == 1:
-            it = items[0]
-            e = it[slot]
-            if e == 0:
-                e = it[1]
-            if e is not None:
-                out.append((it[0], fid, *e) if whole[q] else (it[0], fid, e[0], e[1], e[2], *take[q](e)))
-            continue
-        picked = []
-        for it in items:
-            e = it[slot]
-            if e == 0:
-                e = it[1]
-            if e is not None:
-                picked.append((it[0], e))
-        picked.sort(
-            key=lambda p: (p[1][2], p[1][1]), reverse=True
-        )  # newest first: collected_at, receive order
-        for version, e in picked:
-            out.append((version, fid, *e) if whole[q] else (version, fid, e[0], e[1], e[2], *take[q](e)))
+        for found in map(rows[q].get, ids):
+            if found is not None:
+                out.extend(found)
     tables = {}
     fresh_until: int | None = None
     for q in qs:

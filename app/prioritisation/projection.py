@@ -13,7 +13,9 @@ counts; 0: the same response as under `any`). `answers` are the values of the qu
 questionnaire in `ranking_state.keys` (those the scoring profiles read), in that order.
 
 Every write a ranking can see bumps `ranking_state.generation` and `changed_at` in its own transaction
-(`touch`): present rankings are cached per generation, and an `as_of` before `changed_at` reads the history.
+(`touch`/`bump`): present rankings are cached per generation, and an `as_of` before `changed_at` reads the
+history. Each projection row is stamped with the generation that last wrote it, so a process keeps the rows it
+decoded and reads only those written since (app.prioritisation.data).
 Writers keep the documents exact: a new response (always `received`) can only become the latest under `any`
 and `not_rejected` (`created`); a revision or a review action recomputes the facility's documents from the
 history (`refresh`), as does a full `rebuild` when the profiles need questions not yet projected (`ensure`).
@@ -103,14 +105,19 @@ def touch(session: Session, facilities: bool = False) -> dict[str, list[str]] | 
     """Record, in the write transaction, that ranking data changed now (`facilities`: facility rows too);
     returns the projected answers (None: the projection is unbuilt and needs no upkeep). The row lock orders
     writers, so generations follow commits."""
+    return bump(session, facilities)[1]
+
+
+def bump(session: Session, facilities: bool = False) -> tuple[int, dict[str, list[str]] | None]:
+    """`touch`, returning also the new generation (the one the transaction's projection rows are written with)."""
     now = utcnow()
     t = RankingState.__table__  # type: ignore[attr-defined]
     values: dict[str, Any] = {"generation": t.c.generation + 1, "changed_at": _later(t.c.changed_at, now)}
     if facilities:
         values["facility_generation"] = t.c.facility_generation + 1
-    stmt = update(t).where(t.c.id == 1).values(**values).returning(t.c["keys"])
-    raw = session.execute(stmt).scalar()
-    return _keys(raw)
+    stmt = update(t).where(t.c.id == 1).values(**values).returning(t.c.generation, t.c["keys"])
+    row = session.execute(stmt).first()
+    return (0, None) if row is None else (int(row[0]), _keys(row[1]))
 
 
 def _later(col: Any, now: datetime) -> Any:
@@ -186,7 +193,7 @@ def decode(raw: str) -> dict[str, list[Any]]:
     return out
 
 
-def _write(session: Session, docs: dict[str, str]) -> None:
+def _write(session: Session, docs: dict[str, str], generation: int) -> None:
     if not docs:
         return
     t = AnswerProjection.__table__  # type: ignore[attr-defined]
@@ -195,8 +202,11 @@ def _write(session: Session, docs: dict[str, str]) -> None:
     else:
         from sqlalchemy.dialects.postgresql import insert  # type: ignore[assignment]
     stmt = insert(t)
-    stmt = stmt.on_conflict_do_update(index_elements=[t.c.facility_id], set_={"doc": stmt.excluded.doc})
-    rows = [{"facility_id": f, "doc": d} for f, d in sorted(docs.items())]
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[t.c.facility_id],
+        set_={"doc": stmt.excluded.doc, "generation": stmt.excluded.generation},
+    )
+    rows = [{"facility_id": f, "doc": d, "generation": generation} for f, d in sorted(docs.items())]
     for i in range(0, len(rows), 500):
         session.execute(stmt, rows[i : i + 500])
 
@@ -220,13 +230,13 @@ def _lock(session: Session, facility_ids: Iterable[str]) -> dict[str, str]:
 
 def refresh(session: Session, facility_ids: Iterable[str]) -> None:
     """After a revision or a review action: these facilities' documents recomputed from the history."""
-    keys = touch(session)
+    generation, keys = bump(session)
     if keys is None:
         return
     ids = sorted(set(facility_ids))
     _lock(session, ids)
     docs = _compute(session, keys, ids)
-    _write(session, {**{f: "" for f in ids}, **docs})
+    _write(session, {**{f: "" for f in ids}, **docs}, generation)
 
 
 _SEQS = select(Response.id, Response.seq).where(Response.id.in_(bindparam("ids", expanding=True)))  # type: ignore[union-attr,call-overload,attr-defined]
@@ -240,7 +250,7 @@ def _sqlite_stamp(t: datetime) -> str:
 _SQLITE_TOUCH = (
     "UPDATE ranking_state SET generation = generation + 1, facility_generation = facility_generation + ?, "
     "changed_at = CASE WHEN changed_at IS NULL OR changed_at < ? THEN ? ELSE changed_at END "
-    "WHERE id = 1 RETURNING keys"
+    "WHERE id = 1 RETURNING generation, keys"
 )
 
 
@@ -251,10 +261,10 @@ class _SqliteGroup:
     def __init__(self, session: Session) -> None:
         self.cur = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
 
-    def touch(self, facilities: bool) -> dict[str, list[str]] | None:
+    def bump(self, facilities: bool) -> tuple[int, dict[str, list[str]] | None]:
         now = _sqlite_stamp(utcnow())
         row = self.cur.execute(_SQLITE_TOUCH, (1 if facilities else 0, now, now)).fetchone()
-        return _keys(row[0] if row else None)
+        return (0, None) if row is None else (int(row[0]), _keys(row[1]))
 
     def seqs(self, ids: list[str]) -> dict[str, int]:
         marks = ",".join("?" * len(ids))
@@ -265,14 +275,14 @@ class _SqliteGroup:
         sql = f"SELECT facility_id, doc FROM answer_projection WHERE facility_id IN ({marks})"
         return dict(self.cur.execute(sql, fids).fetchall())
 
-    def write(self, docs: dict[str, str]) -> None:
+    def write(self, docs: dict[str, str], generation: int) -> None:
         items = sorted(docs.items())
-        for i in range(0, len(items), 400):
-            part = items[i : i + 400]
-            values = ",".join("(?,?)" for _ in part)
-            sql = (f"INSERT INTO answer_projection (facility_id, doc) VALUES {values} "
-                   "ON CONFLICT (facility_id) DO UPDATE SET doc = excluded.doc")  # fmt: skip
-            self.cur.execute(sql, [x for kv in part for x in kv])
+        for i in range(0, len(items), 300):
+            part = items[i : i + 300]
+            values = ",".join("(?,?,?)" for _ in part)
+            sql = (f"INSERT INTO answer_projection (facility_id, doc, generation) VALUES {values} "
+                   "ON CONFLICT (facility_id) DO UPDATE SET doc = excluded.doc, generation = excluded.generation")  # fmt: skip
+            self.cur.execute(sql, [x for f, d in part for x in (f, d, generation)])
 
 
 def _lines(raw: str) -> dict[str, str]:
@@ -295,7 +305,7 @@ def created(
     approved response cannot change. One read and one upsert for the whole group; only the lines of the
     questionnaires answered are decoded and encoded again."""
     fast = _SqliteGroup(session) if is_sqlite(session) else None
-    keys = fast.touch(facilities) if fast is not None else touch(session, facilities)
+    generation, keys = fast.bump(facilities) if fast is not None else bump(session, facilities)
     if keys is None or not rows:
         return
     ids = [r[0] for r in rows]
@@ -333,20 +343,20 @@ def created(
         merged.update((q, _dumps(items)) for q, items in by_q.items() if items)
         out[fid] = "\n".join(f"{q} {merged[q]}" for q in sorted(merged))
     if fast is not None:
-        fast.write(out)
+        fast.write(out, generation)
     else:
-        _write(session, out)
+        _write(session, out, generation)
 
 
 def rebuild(session: Session, keys: dict[str, list[str]]) -> None:
     """Every document recomputed from the history for these projected answers (in the caller's write transaction)."""
     t = RankingState.__table__  # type: ignore[attr-defined]
     session.execute(update(t).where(t.c.id == 1).values(keys=_dumps(keys)))
-    touch(session, facilities=True)
+    generation, _ = bump(session, facilities=True)
     session.execute(AnswerProjection.__table__.delete())  # type: ignore[attr-defined]
     fids = list(session.execute(select(Response.facility_id).distinct()).scalars())  # type: ignore[call-overload]
     for i in range(0, len(fids), 2000):
-        _write(session, _compute(session, keys, fids[i : i + 2000]))
+        _write(session, _compute(session, keys, fids[i : i + 2000]), generation)
 
 
 def ensure(session: Session, profiles: Any) -> bool:

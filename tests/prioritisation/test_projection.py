@@ -187,3 +187,46 @@ def test_projection_equals_history(client, make_key, installed, actions) -> None
             raise AssertionError(
                 (query, present["as_of"], diff, len(past["items"]), len(present["items"]), first)
             )
+
+
+def test_present_rankings_follow_the_projection_rows_written_since_and_notice_a_row_gone(
+    client, make_key, installed
+) -> None:  # type: ignore[no-untyped-def]
+    """The process keeps each facility's decoded rows and reads only the projection rows written since; a row
+    that vanished (a rebuild, or a wipe) is noticed by the row count and everything is read again."""
+    from sqlalchemy import text
+
+    writer, reader = make_key("admin", name="writer"), make_key("planner", name="reader")
+    now = datetime.now(UTC)
+    fids = []
+    for i in range(3):
+        r = client.post(
+            "/api/v1/facilities", json=facility_body(name=f"F{i}", province_code="68"), headers=writer
+        )
+        fids.append(r.json()["id"])
+
+    def post(fid: str, n: int, kind: str = "loans2") -> None:
+        q, v, answers = _answers(kind, n)
+        body = {"id": str(uuid.uuid4()), "questionnaire": q, "version": v, "facility_id": fid, "answers": answers,
+                "collected_at": now.isoformat()}  # fmt: skip
+        assert client.post("/api/v1/responses", json=body, headers=writer).status_code == 201
+
+    def amounts() -> dict[str, Any]:
+        items = _ranking(client, reader, review="any")["items"]
+        return {
+            it["facility"]["id"]: next(c["raw"] for c in it["criteria"] if c["id"] == "amount")
+            for it in items
+        }
+
+    for fid in fids:  # the profile excludes a facility without a pollution survey (severity: missing exclude)
+        post(fid, 2, "pollution")
+    post(fids[0], 1)
+    post(fids[1], 2)
+    assert amounts() == {fids[0]: 200_000_000, fids[1]: 300_000_000, fids[2]: None}  # read in full
+    post(fids[1], 4)  # a later response: only this facility's row is read again
+    post(fids[2], 5)
+    assert amounts() == {fids[0]: 200_000_000, fids[1]: 100_000_000, fids[2]: 200_000_000}
+    with session_scope(write=True) as s:  # a row vanishes (as a rebuild may drop one) and data moves on
+        s.execute(text("DELETE FROM answer_projection WHERE facility_id = :f"), {"f": fids[0]})
+        s.execute(text("UPDATE ranking_state SET generation = generation + 1"))
+    assert amounts() == {fids[1]: 100_000_000, fids[2]: 200_000_000}
