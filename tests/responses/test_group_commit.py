@@ -10,6 +10,8 @@ import asyncio
 import threading
 import time
 from collections import namedtuple
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -116,6 +118,24 @@ def lookup_pending(app, fid: str, principal: Principal = OFFICER, **over) -> sto
     return store.Pending(principal, body, content_hash(body), d, None, get_engine().dialect, lookup=fid)
 
 
+def run_on_own_loop(make: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
+    """asyncio.run(make()) in a thread of its own (the test process may already run a loop in this one)."""
+    out: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            out["value"] = asyncio.run(make())
+        except BaseException as exc:  # noqa: BLE001 - raised again in the test's thread
+            out["error"] = exc
+
+    t = threading.Thread(target=target)
+    t.start()
+    t.join()
+    if "error" in out:
+        raise out["error"]
+    return out["value"]
+
+
 def test_awaited_posts_are_answered_once_committed_each_checked_alone(client, make_key, admin) -> None:
     fo = make_key("field_officer", provinces=["68"], name="fo")
     facility = {"name": "A", "kind": "cooperative", "sector": "handicrafts"}
@@ -140,7 +160,7 @@ def test_awaited_posts_are_answered_once_committed_each_checked_alone(client, ma
     async def all_of_them() -> list[tuple[object, list[tuple]]]:
         return await asyncio.gather(*(post(p) for p in items))
 
-    results = asyncio.run(all_of_them())
+    results = run_on_own_loop(all_of_them)
     for k, (outcome, seen) in enumerate(results):
         if k in (5, 9):
             assert isinstance(outcome, AppError) and outcome.status == 422, (k, outcome)
@@ -170,7 +190,7 @@ def test_an_awaited_post_gives_up_with_503_and_is_still_stored(client, make_key,
     monkeypatch.setattr(committer, "wait_seconds", lambda: 0.2)
     p = lookup_pending(client.app, fid)
     with pytest.raises(Unavailable) as refused:
-        asyncio.run(committer.submit_async(p))
+        run_on_own_loop(lambda: committer.submit_async(p))
     assert refused.value.status == 503 and refused.value.headers == {"Retry-After": "1"}
     release.set()
     for _ in range(100):  # the insert still commits; the device's retry is then answered as a duplicate
