@@ -225,7 +225,8 @@ def _resolve_lookups(session: Session, items: list[Pending], out: list[Any], dia
         if f is None or not p.principal.in_scope(f.province_code):
             out[k] = unknown_facility(p.lookup)
             continue
-        p.bind(f, dialect)  # again in every transaction that stores it (a group retried item by item included)
+        # Bound again in every transaction that stores it (a group retried item by item included).
+        p.bind(f, dialect)
 
 
 def store(session: Session, items: list[Pending]) -> list[Outcome | AppError]:
