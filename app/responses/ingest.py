@@ -106,11 +106,17 @@ def _prepare(
     known: dict[str, Any] | None = None,
 ) -> tuple[Any, FacilityRef | None]:
     """Read-phase checks of one body: version, what the caller may submit, answers, collected_at, facility."""
+    d = _check_content(registry, principal, body)
+    return d, _facility(session, principal, body, known)
+
+
+def _check_content(registry: Registry, principal: Principal, body: ResponseCreate) -> Any:
+    """The checks that read no data: the version, what the caller may submit to, the answers, collected_at."""
     d = registry.for_responses(body.questionnaire, body.version)
     scope.check_submit(principal, d.key)
     check_answers(registry, d, body.answers)
     check_collected_at(body.collected_at)
-    return d, _facility(session, principal, body, known)
+    return d
 
 
 def ingest(*, session: Session, registry: Registry, principal: Principal, body: ResponseCreate) -> Outcome:
@@ -144,10 +150,7 @@ async def ingest_async(
     as it is when the response is stored."""
     assert body.facility_id is not None and body.facility is None
     digest = content_hash(body)
-    d = registry.for_responses(body.questionnaire, body.version)
-    scope.check_submit(principal, d.key)
-    check_answers(registry, d, body.answers)
-    check_collected_at(body.collected_at)
+    d = _check_content(registry, principal, body)
     result = await committer.submit_async(
         Pending(principal, body, digest, d, None, dialect, lookup=body.facility_id)
     )
