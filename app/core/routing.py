@@ -120,7 +120,7 @@ async def read_body(request: Request, limit: int) -> None:
     request._body = b"".join(chunks)
 
 
-def has_unread_body(request: Request) -> bool:
+def _has_unread_body(request: Request) -> bool:
     if getattr(request, "_body", None) is not None:
         return False
     length = request.headers.get("content-length")
@@ -135,7 +135,7 @@ async def admit(request: Request, checks: list[PreBody], limit: int) -> None:
         if request.method not in BODILESS:
             await read_body(request, limit)
     except (AppError, HTTPException) as exc:
-        if has_unread_body(request):
+        if _has_unread_body(request):
             # Refused before its body was read: close the connection after the answer, so the server does
             # not go on reading (and discarding) what the client still sends.
             exc.headers = {**(exc.headers or {}), "Connection": "close"}

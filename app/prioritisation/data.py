@@ -387,10 +387,6 @@ class _RowsCache:
         self._items: OrderedDict[tuple[Any, ...], _Rows] = OrderedDict()
         self._size = size
 
-    def forget(self) -> None:
-        with self._lock:
-            self._items.clear()
-
     def current(self, session: Session, cur: Any, st: projection.State, keys: dict[str, tuple[str, ...]],
                 review: str) -> dict[str, dict[str, tuple[tuple[Any, ...], ...]]]:  # fmt: skip
         assert st.keys is not None
@@ -434,12 +430,6 @@ class _RowsCache:
 _rows_cache = _RowsCache()
 
 
-def forget_present() -> None:
-    """Drop what present rankings keep in the process (tests that replace the database's contents wholesale)."""
-    _rows_cache.forget()
-    _snapshots.forget()
-
-
 class _SnapshotCache:
     """Present snapshots per (facility generation, provinces, year): facilities change far more rarely than
     answers, so a ranking after a response write reuses them. The snapshots are shared read-only (a ranking
@@ -453,10 +443,6 @@ class _SnapshotCache:
     def get(self, key: tuple[Any, ...]) -> list[Snapshot] | None:
         with self._lock:
             return self._items.get(key)
-
-    def forget(self) -> None:
-        with self._lock:
-            self._items.clear()
 
     def put(self, key: tuple[Any, ...], snaps: list[Snapshot]) -> None:
         with self._lock:
