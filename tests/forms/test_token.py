@@ -131,7 +131,10 @@ def test_the_token_submits_only_its_questionnaires_in_its_province(client, make_
     by_id = response_body(theirs)
     del by_id["location"]
     body = assert_problem(client.post("/api/v1/responses", json=by_id, headers=h), 422, "facility_id")
-    assert "01" not in body["errors"][0]["message"]
+    nowhere = {**by_id, "id": str(uuid.uuid4()), "facility_id": str(uuid.uuid4())}  # no such facility at all
+    ghost = assert_problem(client.post("/api/v1/responses", json=nowhere, headers=h), 422, "facility_id")
+    said = body["errors"][0]["message"].replace(theirs, "<id>")  # (the id itself may contain "01")
+    assert said == ghost["errors"][0]["message"].replace(nowhere["facility_id"], "<id>") and "01" not in said
     body = assert_problem(client.post("/api/v1/responses", json=inline(tax_code="0101234567"), headers=h), 409,
                           "facility.tax_code")  # fmt: skip
     assert "facility_id" not in body and theirs not in str(body)
