@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from app.access import audit, scope
 from app.access.principal import Principal
+from app.core import uow
 from app.core.db import row_writer, session_scope, writing
 from app.core.errors import Invalid, NotFound, field_error
 from app.core.fields import UtcDatetime
@@ -131,6 +132,9 @@ def create(
         items_writer.insert(session, [(r.seq, *x) for x in rows])
         audit.record(session, principal, "ranking.created", "ranking", r.id,
                      {"profile": profile.key, "version": profile.version}, province=scope.audit_province(r.scope))  # fmt: skip
+        uow.emit(session, uow.RankingFrozen(ranking_id=r.id, profile_key=profile.key, profile_version=profile.version,
+                                            scope=tuple(r.scope) if r.scope is not None else None,
+                                            created_by=principal.name, created_at=r.created_at, items=len(rows)))  # fmt: skip
     return r
 
 

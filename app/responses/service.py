@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from app.access import audit, scope
 from app.access.principal import Principal
+from app.core import uow
 from app.core.errors import Conflict, NotFound
 from app.core.jsonutil import sha256_of
 from app.core.pagination import Keyset, page
@@ -123,6 +124,9 @@ def revise(
         {"revision": rev.revision},
         province=r.province_code,
     )
+    uow.emit(session, uow.ResponseRevised(response_id=r.id, revision=rev.revision, questionnaire=r.questionnaire,
+                                          version=r.version, facility_id=r.facility_id, province_code=r.province_code,
+                                          submitted_by=principal.name, received_at=rev.received_at))  # fmt: skip
     return Outcome("created", r, rev), True
 
 

@@ -20,6 +20,7 @@ from sqlmodel import Session
 from app.access import scope
 from app.access.form_links import Quota
 from app.access.principal import Principal
+from app.core import uow
 from app.core.db import RowWriter, advisory_lock, row_writer
 from app.core.errors import AppError, Conflict, Invalid
 from app.facilities import service as facilities
@@ -212,6 +213,13 @@ class Created(Outcome):
         )  # fmt: skip
 
 
+def stored_event(p: Pending, now: datetime) -> uow.ResponseStored:
+    h = p.head
+    return uow.ResponseStored(response_id=h["id"], questionnaire=h["questionnaire"], version=h["version"],
+                              facility_id=h["facility_id"], province_code=h["province_code"],
+                              submitted_by=h["submitted_by"], received_at=now)  # fmt: skip
+
+
 def _resolve_lookups(session: Session, items: list[Pending], out: list[Any], dialect: Any) -> None:
     """Bind the items whose facility is still an id: one read for the group; unknown or out of scope → 422."""
     wanted = sorted({p.lookup for p in items if p.lookup is not None})
@@ -289,6 +297,7 @@ def store(session: Session, items: list[Pending]) -> list[Outcome | AppError]:
     if new:
         revisions.insert(session, [p.stored[1] + stamp for p in new])
         audits.insert(session, [p.stored[2] + stamp for p in new])
+        uow.emit(session, [stored_event(p, now) for p in new])
     # Ranking data changed: recorded last, so the ranking-state row lock is taken after every other lock here
     # (the order every write path keeps: rows it writes, then the ranking state, then projection rows).
     if new:

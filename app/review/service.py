@@ -22,6 +22,7 @@ from sqlmodel import Session
 
 from app.access import audit, scope
 from app.access.principal import Principal
+from app.core import uow
 from app.core.errors import Conflict
 from app.core.pagination import Keyset, page
 from app.models import Response, ReviewEvent
@@ -108,6 +109,9 @@ def act(
     session.expire(r)
     audit.record(session, principal, "response.reviewed", "response", r.id,
                  {"state": state, "revision": current, "review_id": e.id}, province=r.province_code)  # fmt: skip
+    uow.emit(session, uow.Reviewed(response_id=r.id, review_id=e.id, state=state, revision=current,
+                                   facility_id=r.facility_id, province_code=r.province_code,
+                                   reviewer=principal.name, at=now))  # fmt: skip
     return ReviewResult(**to_read(e).model_dump(), review_state=state), True  # type: ignore[arg-type]
 
 
