@@ -487,7 +487,7 @@ SNAPSHOT_COLS = ("name", "tax_code", "kind", "sector", "vsic_code", "province_co
                  "location")  # fmt: skip
 FREV_COLS = ("facility_id", "revision", "data", "changed_at", "changed_by")
 RESPONSE_COLS = ("id", "questionnaire", "version", "facility_id", "province_code", "submitted_by", "received_at",
-                 "content_hash", "current_revision")  # fmt: skip
+                 "content_hash", "current_revision", "channel")  # fmt: skip
 REVISION_COLS = ("response_id", "revision", "answers", "collected_at", "collected_offset_min", "location",
                  "received_at", "submitted_by")  # fmt: skip
 
@@ -616,8 +616,18 @@ def _generate(
                         if rnd.random() < 0.05
                         else None
                     )
-                    head = (rid, key, version, fid, province, "demo-data", tm(received), rid.replace("-", "") * 2,
-                            2 if revised else 1)  # fmt: skip
+                    head = (
+                        rid,
+                        key,
+                        version,
+                        fid,
+                        province,
+                        "demo-data",
+                        tm(received),
+                        rid.replace("-", "") * 2,
+                        2 if revised else 1,
+                        "field",
+                    )  # fmt: skip  (the demo imitates officers' surveys)
                     slots.append((head, tm(collected), tm(revised) if revised else None, traits))
         sink.put(write_facilities, facility_rows)
         sink.put(write_frevs, frev_rows)

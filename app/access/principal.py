@@ -7,6 +7,10 @@ from dataclasses import dataclass
 
 ROLES = ("admin", "planner", "field_officer", "portal", "form_link")
 KEY_ROLES = ROLES[:4]  # the roles an API key may have; form links are made by their own route
+# Where a response came from, by who submitted it: a field officer's key (JSON or OpenRosa) is `field`, a
+# portal key or a form link (an establishment's own report) `portal`, an admin or planner key `office`.
+CHANNELS = ("field", "portal", "office")
+_CHANNEL_OF_ROLE = {"field_officer": "field", "portal": "portal", "form_link": "portal"}
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,11 @@ class Principal:
     @property
     def all_provinces(self) -> bool:
         return self.provinces is None
+
+    @property
+    def channel(self) -> str:
+        """The channel of what this caller submits (one of CHANNELS)."""
+        return _CHANNEL_OF_ROLE.get(self.role, "office")
 
     def in_scope(self, province_code: str | None) -> bool:
         return self.provinces is None or (province_code is not None and province_code in self.provinces)

@@ -95,7 +95,7 @@ def response_features(
     raw = NullType()
     cols = (Response.seq, Response.id, Response.facility_id, Facility.name, Response.province_code,
             type_coerce(ResponseRevision.collected_at, raw), type_coerce(Response.received_at, raw),
-            ResponseRevision.revision, type_coerce(ResponseRevision.answers, raw),
+            ResponseRevision.revision, Response.channel, Response.submitted_by, type_coerce(ResponseRevision.answers, raw),
             type_coerce(ResponseRevision.location, raw).label("here"), type_coerce(Facility.location, raw).label("there"),
             Response.review_state, Response.review_revision, Response.current_revision)  # fmt: skip
     stmt = responses.list_statement(
@@ -109,6 +109,7 @@ def response_features(
     state_name = _namer(L.REVIEW_STATE, labels)
     source_name = _namer(L.LOCATION_SOURCE, labels)
     cells = tables._cells_plan(d, labels, safe=False)
+    channel_name = tables.channel_namer(labels)
     iso: Callable[[Any], str] | None = None
     loads = json.loads
     for rows in pages(
@@ -116,7 +117,7 @@ def response_features(
     ):
         if iso is None:
             iso = tables._iso_utc(tables._datetime_reader())
-        for (_seq, rid, fid, fname, prov, collected, received, revision, answers, here, there, r_state, r_rev,
+        for (_seq, rid, fid, fname, prov, collected, received, revision, channel, by, answers, here, there, r_state, r_rev,
              current) in rows:  # fmt: skip
             here = loads(here) if type(here) is str else here
             point, source, accuracy = _point(here), "response", (here or {}).get("accuracy_m")
@@ -125,7 +126,7 @@ def response_features(
             if point is None:
                 yield None
                 continue
-            values = [rid, fid, fname, prov, iso(collected), iso(received), revision, state_name(derive(r_state, r_rev, current)),
+            values = [rid, fid, fname, prov, iso(collected), iso(received), revision, channel_name(channel), by, state_name(derive(r_state, r_rev, current)),
                       source_name(source), accuracy, *cells(loads(answers) if type(answers) is str else answers)]  # fmt: skip
             yield {
                 "type": "Feature",

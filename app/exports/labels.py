@@ -15,6 +15,8 @@ RESPONSE_BASE = {
     "collected_at": {"vi": "Thời điểm thu thập", "en": "Collected at"},
     "received_at": {"vi": "Thời điểm nhận", "en": "Received at"},
     "revision": {"vi": "Lần sửa", "en": "Revision"},
+    "channel": {"vi": "Nguồn phiếu", "en": "Channel"},
+    "submitted_by": {"vi": "Người gửi", "en": "Submitted by"},
     "review_state": {"vi": "Trạng thái duyệt", "en": "Review state"},
     "location_source": {"vi": "Nguồn vị trí", "en": "Location source"},
     "accuracy_m": {"vi": "Sai số vị trí (m)", "en": "Location accuracy (m)"},
@@ -63,6 +65,12 @@ REVIEW_STATE = {
     "approved": {"vi": "Đã duyệt", "en": "Approved"},
     "rejected": {"vi": "Không chấp nhận", "en": "Rejected"},
     "edited": {"vi": "Đã sửa sau duyệt", "en": "Edited after review"},
+}
+
+CHANNEL = {
+    "field": {"vi": "Cán bộ khảo sát", "en": "Field officer"},
+    "portal": {"vi": "Cơ sở tự khai", "en": "Self-report (portal)"},
+    "office": {"vi": "Văn phòng", "en": "Office"},
 }
 
 LOCATION_SOURCE = {

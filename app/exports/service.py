@@ -37,6 +37,8 @@ BASE_COLUMNS = [
     "collected_at",
     "received_at",
     "revision",
+    "channel",
+    "submitted_by",
 ]
 FACILITY_COLUMNS = ["id", "name", "tax_code", "kind", "sector", "vsic_code", "province_code", "ward_code", "address", "employees",
                     "annual_revenue_vnd", "established_year", "prior_support_count", "last_support_year", "created_at", "updated_at"]  # fmt: skip
@@ -171,18 +173,20 @@ def response_rows(
     raw = NullType()
     cols = (Response.seq, Response.id, Response.facility_id, Facility.name, Response.province_code,
             type_coerce(ResponseRevision.collected_at, raw), type_coerce(Response.received_at, raw),
-            ResponseRevision.revision, type_coerce(ResponseRevision.answers, raw))  # fmt: skip
+            ResponseRevision.revision, Response.channel, Response.submitted_by,
+            type_coerce(ResponseRevision.answers, raw))  # fmt: skip
     base = service.list_statement(
         principal, questionnaire=d.key, version=d.version, province_code=province_code, columns=cols
     )
     base = base.join(Facility, Facility.id == Response.facility_id)  # type: ignore[arg-type]
     cells = _cells_plan(d, labels)
+    channel_name = channel_namer(labels)
     iso: Callable[[Any], str] | None = None
     loads = json.loads
     for rows in pages(session_scope, base, service.RECEIVE_ORDER, size=PAGE, scalars=False, key=_first):
         if iso is None:
             iso = _iso_utc(_datetime_reader())
-        for _seq, rid, fid, fname, prov, collected, received, revision, answers in rows:
+        for _seq, rid, fid, fname, prov, collected, received, revision, channel, by, answers in rows:
             yield [
                 rid,
                 fid,
@@ -191,8 +195,17 @@ def response_rows(
                 iso(collected),
                 iso(received),
                 revision,
+                channel_name(channel),
+                neutralise(by),
                 *cells(loads(answers) if type(answers) is str else answers),
             ]
+
+
+def channel_namer(labels: Lang | None) -> Callable[[str], str]:
+    """A response's channel as its code, or with `labels` as people name it."""
+    if labels is None:
+        return _same
+    return lambda c: L.named(L.CHANNEL, c, labels)
 
 
 def _first(row: Any) -> int:

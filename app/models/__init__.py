@@ -145,6 +145,8 @@ class Response(SQLModel, table=True):
     )
     province_code: str = Field(sa_column=Column(String(2), nullable=False))
     submitted_by: str | None = Field(default=None, sa_column=Column(String(120), nullable=True))
+    # Where it came from (app.access.principal.CHANNELS): field | portal | office, from the submitting key.
+    channel: str = Field(default="field", sa_column=Column(String(8), nullable=False))
     received_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     content_hash: str = Field(sa_column=Column(String(64), nullable=False))
     current_revision: int = Field(default=1, sa_column=Column(Integer, nullable=False))

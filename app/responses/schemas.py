@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
 
@@ -13,6 +13,7 @@ from app.facilities.schemas import FacilityCreate, Finite
 from app.review.states import ReviewAction, ReviewState
 
 MAX_BATCH = 500
+Channel = Literal["field", "portal", "office"]
 
 
 class GeoPoint(BaseModel):
@@ -82,6 +83,14 @@ class ResponseRead(BaseModel):
     revision: int
     received_at: datetime
     revised_at: datetime = Field(description="when this revision was received")
+    channel: Channel = Field(
+        default="field",
+        description="where the response came from: field (a field officer's key, JSON or OpenRosa), portal (a "
+        "portal key or a form link: the establishment's own report) or office (an admin or planner key)",
+    )
+    submitted_by: str | None = Field(
+        default=None, description="the submitting key's name, or form-link:<id> for a form link"
+    )
     review_state: ReviewState = Field(
         default="received",
         description="the response's review state now: received | has_issues | approved | rejected | edited "

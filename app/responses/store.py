@@ -41,7 +41,7 @@ def to_read(r: Response, rev: ResponseRevision) -> ResponseRead:
     return ResponseRead(
         id=r.id, questionnaire=r.questionnaire, version=r.version, facility_id=r.facility_id, province_code=r.province_code,
         answers=rev.answers, collected_at=rev.collected_at.astimezone(tz), location=rev.location, revision=rev.revision,
-        received_at=r.received_at, revised_at=rev.received_at,
+        received_at=r.received_at, revised_at=rev.received_at, channel=r.channel, submitted_by=r.submitted_by,
         review_state=derive(r.review_state, r.review_revision, r.current_revision), last_review=last,  # type: ignore[arg-type]
     )  # fmt: skip
 
@@ -121,8 +121,8 @@ class FacilityRef(Protocol):
     def province_code(self) -> str: ...
 
 
-RESPONSE_COLS = ("id", "questionnaire", "version", "facility_id", "province_code", "submitted_by", "content_hash",
-                 "current_revision", "received_at")  # fmt: skip
+RESPONSE_COLS = ("id", "questionnaire", "version", "facility_id", "province_code", "submitted_by", "channel",
+                 "content_hash", "current_revision", "received_at")  # fmt: skip
 REVISION_COLS = ("response_id", "revision", "answers", "collected_at", "collected_offset_min", "location", "submitted_by",
                  "received_at")  # fmt: skip
 AUDIT_COLS = ("key_name", "role", "action", "resource_type", "resource_id", "client_ip", "request_id", "detail",
@@ -169,7 +169,7 @@ class Pending:
     def bind(self, f: FacilityRef, dialect: Any) -> None:
         body, principal, d = self.body, self.principal, self.definition
         self.head = {"id": body.id, "questionnaire": d.key, "version": d.version, "facility_id": f.id, "province_code": f.province_code,
-                     "submitted_by": principal.name, "content_hash": self.digest, "current_revision": 1, "received_at": None}  # fmt: skip
+                     "submitted_by": principal.name, "channel": principal.channel, "content_hash": self.digest, "current_revision": 1, "received_at": None}  # fmt: skip
         self.rev = {"response_id": body.id, "revision": 1, "answers": body.answers, "collected_at": body.collected_at,
                     "collected_offset_min": int(body.collected_at.utcoffset().total_seconds() // 60),  # type: ignore[union-attr]
                     "location": body.location.model_dump() if body.location else None, "submitted_by": principal.name,
@@ -209,7 +209,7 @@ class Created(Outcome):
             province_code=head["province_code"], answers=rev["answers"],
             collected_at=rev["collected_at"].astimezone(timezone(timedelta(minutes=rev["collected_offset_min"]))),
             location=rev["location"], revision=1, received_at=self._now, revised_at=self._now,
-            review_state="received", last_review=None,
+            channel=head["channel"], submitted_by=head["submitted_by"], review_state="received", last_review=None,
         )  # fmt: skip
 
 

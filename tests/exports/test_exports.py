@@ -48,7 +48,7 @@ def test_responses_csv(client, make_key) -> None:
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     assert "attachment" in r.headers["content-disposition"]
     header = r.content.decode("utf-8-sig").split("\r\n", 1)[0].split(",")
-    assert header[:7] == [
+    assert header[:9] == [
         "response_id",
         "facility_id",
         "facility_name",
@@ -56,9 +56,11 @@ def test_responses_csv(client, make_key) -> None:
         "collected_at",
         "received_at",
         "revision",
+        "channel",
+        "submitted_by",
     ]
     assert (
-        header[7] == "needs_loan"
+        header[9] == "needs_loan"
         and "loan_purpose/machinery" in header
         and "loan_purpose/pollution_treatment" in header
     )
@@ -79,6 +81,8 @@ def test_responses_csv(client, make_key) -> None:
         and second["outstanding_loans_vnd"] == "7"
     )
     assert second["loan_purpose/machinery"] == ""  # not asked, not "0"
+    # Where each came from: a field officer's key (channel field), named by the key.
+    assert [(x["channel"], x["submitted_by"]) for x in rows] == [("field", "fo"), ("field", "fo")]
     # Times in UTC, ISO 8601 with offset, as datetime.isoformat() writes them (fraction only when there is one).
     assert (
         first["collected_at"] == "2026-11-20T01:30:00+00:00"
@@ -154,7 +158,7 @@ def test_responses_csv_with_vietnamese_and_english_labels(client, make_key) -> N
     vi = client.get(URL, params={"questionnaire": "loans", "version": 2, "labels": "vi"}, headers=planner)
     assert vi.status_code == 200 and vi.headers["content-type"].startswith("text/csv")
     header = next(csv.reader(io.StringIO(vi.content.decode("utf-8-sig"))))
-    assert header[:7] == [
+    assert header[:9] == [
         "Mã phiếu",
         "Mã cơ sở",
         "Tên cơ sở",
@@ -162,8 +166,10 @@ def test_responses_csv_with_vietnamese_and_english_labels(client, make_key) -> N
         "Thời điểm thu thập",
         "Thời điểm nhận",
         "Lần sửa",
+        "Nguồn phiếu",
+        "Người gửi",
     ]
-    assert header[7] == "Cơ sở có nhu cầu vay vốn trong 2 năm tới?"
+    assert header[9] == "Cơ sở có nhu cầu vay vốn trong 2 năm tới?"
     assert (
         "Mục đích vay: Mua máy móc, thiết bị" in header and "Mục đích vay: Xử lý ô nhiễm môi trường" in header
     )
@@ -178,6 +184,7 @@ def test_responses_csv_with_vietnamese_and_english_labels(client, make_key) -> N
         and first["Mục đích vay: Chuyển giao, ứng dụng công nghệ"] == "0"
     )
     assert first["Số tiền cần vay"] == "500000000" and first["Lần sửa"] == "1"
+    assert first["Nguồn phiếu"] == "Cán bộ khảo sát" and first["Người gửi"] == "fo"
     assert rows[1]["Cơ sở có nhu cầu vay vốn trong 2 năm tới?"] == "Không"
     en = rows_of(
         client.get(URL, params={"questionnaire": "loans", "version": 2, "labels": "en"}, headers=planner)
@@ -237,12 +244,12 @@ def test_labels_are_neutralised_like_any_cell(app) -> None:
         cols = response_columns(bad, lang)
         assert head in cols and multi in cols
         assert not any(c.startswith(("=", "+", "-", "@", "\t", "\r")) for c in cols)
-        cells = dict(zip(cols[7:], _cells_plan(bad, lang)(answers), strict=True))
+        cells = dict(zip(cols[9:], _cells_plan(bad, lang)(answers), strict=True))
         assert cells[head] == value
         # Unsafe (GeoJSON): exact values.
         raw = dict(
             zip(
-                response_columns(bad, lang, safe=False)[7:],
+                response_columns(bad, lang, safe=False)[9:],
                 _cells_plan(bad, lang, safe=False)(answers),
                 strict=True,
             )
@@ -324,6 +331,7 @@ def test_responses_geojson_points_where_collected_else_at_the_facility(client, m
         and props["loan_amount_vnd"] == 500_000_000
     )
     assert props["collected_at"] == "2026-11-20T01:30:00+00:00" and props["revision"] == 1
+    assert props["channel"] == "field" and props["submitted_by"] == "fo"
     vi = geo(
         client.get(GEO, params={"questionnaire": "loans", "version": 2, "labels": "vi"}, headers=planner)
     )
@@ -420,7 +428,7 @@ def test_location_and_attachment_columns() -> None:
 
     defs, _ = load_dir(Path(__file__).resolve().parents[1] / "questionnaires" / "schemas")
     d = defs[("site-visit", 1)]
-    cols = response_columns(d)[7:]
+    cols = response_columns(d)[9:]
     cells = _cells_plan(d)
     row = dict(zip(cols, cells({"workshop_location": {"lat": 11.9, "lon": 108.4, "accuracy_m": 4.5},
                                 "workshop_photo": "=cmd.jpg", "support_received": ["none"]}), strict=True))  # fmt: skip
@@ -433,5 +441,5 @@ def test_location_and_attachment_columns() -> None:
     assert row["support_received/none"] == 1 and row["support_received/training"] == 0
     empty = dict(zip(cols, cells({}), strict=True))
     assert empty["workshop_location/lat"] is None and empty["support_received/none"] is None
-    labelled = response_columns(d, "vi")[7:]
+    labelled = response_columns(d, "vi")[9:]
     assert any(c.endswith(": vĩ độ") for c in labelled) and len(labelled) == len(cols)

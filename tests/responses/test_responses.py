@@ -348,3 +348,47 @@ def test_batch_of_500_in_one_request(client, fo, fid) -> None:
     r = client.post(f"{URL}/batch", json={"items": items}, headers=fo)
     assert [x["status"] for x in r.json()["results"]] == ["duplicate"] * 500
     assert count("response") == 500
+
+
+def test_every_response_says_where_it_came_from(client, make_key, fo, fid, admin) -> None:
+    """`channel` and `submitted_by` on the stored body, GET by id, the listing and a batch: a field officer's
+    key is field, a portal key or a form link portal, an admin or planner key office."""
+    portal = make_key("portal", provinces=["68"], name="cong-68")
+    planner = make_key("planner", provinces=["68"], name="ke-hoach")
+    r = client.post("/api/v1/form-links", json={"name": "Cổng", "questionnaires": ["loans"], "province_code": "68"},
+                    headers=admin)  # fmt: skip
+    link = r.json()
+    link_key = {"Authorization": f"Bearer {link['token']}"}
+    sent = {}
+    for who, headers in (
+        ("fo", fo),
+        ("cong-68", portal),
+        ("admin", admin),
+        (f"form-link:{link['id']}", link_key),
+    ):
+        body = response_body(fid)
+        r = client.post(URL, json=body, headers=headers)
+        assert r.status_code == 201, r.text
+        if who != "cong-68" and not who.startswith("form-link"):  # keys that may read what they stored
+            assert r.json()["submitted_by"] == who
+        sent[body["id"]] = who
+    batch = response_body(fid)
+    assert (
+        client.post(f"{URL}/batch", json={"items": [batch]}, headers=planner).status_code == 403
+    )  # planners read
+    assert client.post(f"{URL}/batch", json={"items": [batch]}, headers=portal).status_code == 200
+    sent[batch["id"]] = "cong-68"
+    channel = {"fo": "field", "cong-68": "portal", "admin": "office", f"form-link:{link['id']}": "portal"}
+    for rid, who in sent.items():
+        got = client.get(f"{URL}/{rid}", headers=planner).json()
+        assert (got["channel"], got["submitted_by"]) == (channel[who], who)
+    listed = {
+        x["id"]: (x["channel"], x["submitted_by"]) for x in client.get(URL, headers=admin).json()["items"]
+    }
+    assert listed == {rid: (channel[who], who) for rid, who in sent.items()}
+    assert client.get(f"{URL}/{next(iter(sent))}", headers=fo).json()["channel"] == "field"
+    # A revision by another key keeps the response's channel (where the response came from).
+    first = next(iter(sent))
+    r = client.put(f"{URL}/{first}", headers=admin, json={"base_revision": 1, "answers": {"needs_loan": False},
+                                                          "collected_at": "2026-11-21T10:00:00+07:00"})  # fmt: skip
+    assert r.status_code == 201 and (r.json()["channel"], r.json()["submitted_by"]) == ("field", "fo")
