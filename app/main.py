@@ -21,6 +21,7 @@ from app.core.health import router as health_router
 from app.core.middleware import ProblemCORSMiddleware, RequestContextMiddleware, TrustedProxies
 from app.exports.router import router as exports_router
 from app.facilities.router import router as facilities_router
+from app.feeds.router import router as feeds_router
 from app.forms.router import router as forms_router
 from app.openrosa.router import OPENROSA_HEADERS
 from app.openrosa.router import PREFIX as OPENROSA_PREFIX
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         attachments_router,
         openrosa_router,
         planner_router,
+        feeds_router,
     ):
         app.include_router(router)
     register_token_kind(form_links.TOKEN_PREFIX, form_links.resolve)

@@ -70,6 +70,7 @@ TABLES = [
     "facility_revision",
     "facility",
     "planner_session",
+    "feed_session",
     "api_key",
 ]
 

@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     openrosa_max_body_bytes: int = 16 * 1_048_576
     # Planner workspace (/planner/): how long a signed-in session lasts (it also ends at sign-out or revocation).
     planner_session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+    feed_session_hours: float = Field(default=24.0, gt=0, le=24 * 30)  # /v1/sessions tokens (Central: 24 h)
 
     @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod

@@ -304,6 +304,20 @@ class PlannerSession(SQLModel, table=True):
     client_ip: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
 
 
+class FeedSession(SQLModel, table=True):
+    """A session of the ODK Central–style feed (/v1/sessions): signed in with a planner's or an admin's key name
+    and secret, it is a bearer token for /v1 only. The client holds the token; this row keeps its SHA-256."""
+
+    __tablename__ = "feed_session"
+    id: int | None = Field(default=None, sa_column=Column(SeqType, primary_key=True, autoincrement=True))
+    token_hash: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    key_id: int = Field(sa_column=Column(SeqType, ForeignKey("api_key.id"), nullable=False, index=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    ended_at: datetime | None = _dt(nullable=True)
+    client_ip: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+
+
 class AnswerProjection(SQLModel, table=True):
     """Per facility, its latest response per questionnaire version under each review filter, with the answers
     rankings read (app.prioritisation.projection): kept in the transaction of every response and review write,
@@ -336,6 +350,7 @@ __all__ = [
     "Attachment",
     "AuditEvent",
     "DefinitionHash",
+    "FeedSession",
     "Facility",
     "FacilityRevision",
     "FormLink",

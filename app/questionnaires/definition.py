@@ -37,8 +37,9 @@ ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 QUESTION_KEYS = {"id", "type", "label", "required", "relevant", "min", "max", "min_length", "max_length",
                  "pattern", "hint", "unit", "choices", "personal", "accept"}  # fmt: skip
 TOP_KEYS = {"key", "version", "status", "title", "description", "questions"}
-# Names the ODK form gives its own fields (app/openrosa/xform.py): a question may not take them.
-RESERVED_IDS = ("facility_id", "new_facility", "meta", "start", "end")
+# Names the ODK form gives its own fields (app/openrosa/xform.py), and the columns the /v1 feed adds to every
+# row (app/feeds/edmx.py): a question may not take them.
+RESERVED_IDS = ("facility_id", "new_facility", "meta", "start", "end", "province_code")
 
 
 @dataclass(frozen=True)
@@ -220,7 +221,8 @@ class _Checker:
             )
         if qid in RESERVED_IDS:
             self.add(
-                f"{path}.id", f"{qid!r} is reserved for the ODK form's own fields ({', '.join(RESERVED_IDS)})"
+                f"{path}.id",
+                f"{qid!r} is reserved for the ODK form's own fields and the feed's columns ({', '.join(RESERVED_IDS)})",
             )
         if qtype not in TYPES:
             self.add(f"{path}.type", f"unknown type {qtype!r}; one of {', '.join(TYPES)}")

@@ -77,6 +77,19 @@ EXPECTED: dict[tuple[str, str], Any] = {
     ("GET", "/openrosa/forms/{key}/{version}/media/{filename}"): {"admin", "field_officer"},
     ("HEAD", "/openrosa/submission"): {"admin", "field_officer"},
     ("POST", "/openrosa/submission"): {"admin", "field_officer"},
+    ("POST", "/v1/sessions"): PUBLIC,
+    ("DELETE", "/v1/sessions/{token}"): {"admin", "planner"},
+    ("GET", "/v1/users/current"): {"admin", "planner"},
+    ("GET", "/v1/projects"): {"admin", "planner"},
+    ("GET", "/v1/projects/{project_id}"): {"admin", "planner"},
+    ("GET", "/v1/projects/{project_id}/forms"): {"admin", "planner"},
+    ("GET", "/v1/projects/{project_id}/forms/{key}"): {"admin", "planner"},
+    ("GET", "/v1/projects/{project_id}/forms/{key}.svc"): {"admin", "planner"},
+    ("GET", "/v1/projects/{project_id}/forms/{key}.svc/$metadata"): {"admin", "planner"},
+    ("GET", "/v1/projects/{project_id}/forms/{key}.svc/Submissions"): {"admin", "planner"},
+    ("GET", "/v1/projects/{project_id}/datasets/{name}.svc"): {"admin", "planner"},
+    ("GET", "/v1/projects/{project_id}/datasets/{name}.svc/$metadata"): {"admin", "planner"},
+    ("GET", "/v1/projects/{project_id}/datasets/{name}.svc/Entities"): {"admin", "planner"},
     ("GET", "/planner/sign-in"): PUBLIC,
     ("POST", "/planner/sign-in"): PUBLIC,
     ("GET", "/planner/static/{name}"): PUBLIC,
@@ -102,6 +115,7 @@ EXPECTED: dict[tuple[str, str], Any] = {
 AUTHORISED_THEN = {
     ("PUT", "/api/v1/responses/{response_id}/attachments/{name}"): 422,
     ("GET", "/api/v1/responses/{response_id}/attachments/{name}"): 404,
+    ("DELETE", "/v1/sessions/{token}"): 404,  # the World's token is a form link's, not the caller's session
 }
 # A form link's token passes the route's rule, then the scope's: it uploads only to the responses it submitted
 # itself, and the World's response is the field officer's (tests/forms/test_attachments.py has the rest).
@@ -201,12 +215,17 @@ class World:
                .replace("{response_id}", rid).replace("{name}", "spare").replace("{ranking_id}", str(uuid.uuid4()))
                .replace("{link_id}", self.spare_link["id"]).replace("{token}", self.link["token"])
                .replace("{asset}", page.manifest()["embed.js"]).replace("{filename}", "facilities.csv"))  # fmt: skip
+        if path.startswith("/v1/"):
+            url = url.replace("{project_id}", "1").replace("datasets/spare", "datasets/facilities")
         if path.startswith("/api/v1/scoring-profiles/"):
             url = url.replace("loans", "point-project").replace("/2", "/1")
         kwargs: dict[str, Any] = {"headers": headers}
         params: dict[str, Any] = {}
         if method == "POST" and path == "/api/v1/keys":
             kwargs["json"] = {"name": f"k-{uuid.uuid4().hex[:6]}", "role": "planner"}
+        elif method == "POST" and path == "/v1/sessions":
+            secret = self.keys["planner"]["Authorization"].split()[1]
+            kwargs["json"] = {"email": "planner", "password": secret}
         elif method == "POST" and path == "/api/v1/form-links":
             kwargs["json"] = {"name": "Cổng", "questionnaires": ["loans"], "province_code": "68"}
         elif method == "POST" and path == "/api/v1/facilities":

@@ -198,6 +198,6 @@ def test_plain_and_bilingual_units_both_parse() -> None:
 
 
 def test_ids_the_odk_form_uses_itself_are_reserved() -> None:
-    for i, qid in enumerate(["facility_id", "new_facility", "meta", "start", "end"]):
+    for i, qid in enumerate(["facility_id", "new_facility", "meta", "start", "end", "province_code"]):
         doc = with_question(0, id=qid)
         assert "reserved for the ODK form" in problems_of(doc)["questions.0.id"], (i, qid)
