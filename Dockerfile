@@ -3,15 +3,16 @@ FROM python:3.11-slim AS base
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /srv
 
-# Dependencies first: this layer is rebuilt only when pyproject.toml changes.
-COPY pyproject.toml README.md ./
-RUN mkdir app && echo '__version__ = "0"' > app/__init__.py \
- && pip install . && pip uninstall -y khuyencong-survey && rm -rf app
+# Dependencies first: this layer is rebuilt only when pyproject.toml changes (not when the README or the code
+# does; the package's metadata needs a README, so a placeholder stands in for it here).
+COPY pyproject.toml ./
+RUN mkdir app && echo '__version__ = "0"' > app/__init__.py && touch README.md \
+ && pip install . && pip uninstall -y khuyencong-survey && rm -rf app README.md
 
 COPY app ./app
 COPY migrations ./migrations
 COPY survey_schemas ./survey_schemas
-COPY alembic.ini ./
+COPY alembic.ini README.md ./
 RUN pip install --no-deps -e . \
  && useradd --system --uid 10001 --home-dir /srv khuyencong \
  && mkdir -p /srv/data && chown -R khuyencong /srv/data

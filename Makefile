@@ -62,6 +62,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/openrosa.py
 	$(BIN)/python bench/listing.py
+	$(BIN)/python bench/odata.py
 	$(BIN)/python bench/export.py --labels
 	$(BIN)/python bench/ranking.py
 	$(BIN)/python bench/selection.py

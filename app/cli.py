@@ -18,6 +18,20 @@ app.add_typer(schemas_app, name="schemas")
 app.add_typer(import_app, name="import")
 
 
+def command_name(tool: str = "khuyencong") -> str:
+    """How to run one of this installation's commands from here: its bare name when PATH finds this very one
+    (the Docker image), else its path (`.venv/bin/khuyencong` in a checkout), so a hint runs as printed."""
+    import os
+    import shutil
+
+    mine = Path(sys.executable).parent / tool
+    found = shutil.which(tool)
+    if found and Path(found).absolute() == mine.absolute():
+        return tool
+    here = Path.cwd()
+    return os.path.relpath(mine.absolute(), here) if mine.absolute().is_relative_to(here) else str(mine)
+
+
 def _fail(message: str) -> None:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code=2)
@@ -39,11 +53,11 @@ def serve(
     s = get_settings()
     with session_scope() as session:
         if not session.execute(select(func.count()).select_from(ApiKey)).scalar():
-            typer.echo(
-                "No API keys yet. Create the first admin key with:\n"
-                "  .venv/bin/khuyencong keys create --role admin --name admin\n",
-                err=True,
-            )
+            create = f"{command_name()} keys create --role admin --name admin"
+            where = f"  {create}\n"
+            if command_name() == "khuyencong":  # installed on PATH, as in the Docker image
+                where += f"(from the host, in a container: docker exec -it <container> {create})\n"
+            typer.echo(f"No API keys yet. Create the first admin key with:\n{where}", err=True)
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -89,7 +103,7 @@ def schemas_check(
         raise typer.Exit(code=1) from None
     except (OperationalError, ProgrammingError):
         _fail(
-            "the database has no tables yet: run .venv/bin/alembic upgrade head (make migrate), or pass --no-db"
+            f"the database has no tables yet: run {command_name('alembic')} upgrade head (make migrate), or pass --no-db"
         )
     for (key, version), d in sorted(registry.definitions.items()):
         typer.echo(f"ok  {key} v{version} ({d.status}, {len(d.questions)} questions)")
@@ -138,7 +152,7 @@ def keys_list() -> None:
             state = f"revoked {k.revoked_at:%Y-%m-%d}" if k.revoked_at else "active"
             scope = ",".join(k.provinces) if k.provinces else "all"
             used = f"{k.last_used_at:%Y-%m-%d %H:%M}" if k.last_used_at else "never"
-            typer.echo(f"{k.name}\t{k.role}\t{scope}\t{k.prefix}…\t{state}\tlast used {used}")
+            typer.echo(f"{k.name}\t{k.role}\t{scope}\t{state}\tlast used {used}")
 
 
 @keys_app.command("revoke")

@@ -161,6 +161,8 @@ class Response(SQLModel, table=True):
 
     __table_args__ = (
         Index("ix_response_questionnaire_version_seq", "questionnaire", "version", "seq"),
+        # A questionnaire's responses of every version in receive order (the /v1 feed's table, one per form).
+        Index("ix_response_questionnaire_seq", "questionnaire", "seq"),
         Index("ix_response_review_state_seq", "review_state", "seq"),
         Index("ix_response_province_seq", "province_code", "seq"),
         Index("ix_response_submitted_by_seq", "submitted_by", "seq"),

@@ -1,4 +1,5 @@
-"""feed sessions (/v1/sessions, ODK Central's conventions): a bearer token for /v1, its SHA-256 here
+"""feed sessions (/v1/sessions, ODK Central's conventions): a bearer token for /v1, its SHA-256 here; and the
+index a questionnaire's feed walks (every version, in receive order)
 
 Revision ID: feeds01
 Revises: projgen01
@@ -36,9 +37,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("feed_session") as batch_op:
         batch_op.create_index(batch_op.f("ix_feed_session_key_id"), ["key_id"], unique=False)
+    with op.batch_alter_table("response") as batch_op:
+        batch_op.create_index("ix_response_questionnaire_seq", ["questionnaire", "seq"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("response") as batch_op:
+        batch_op.drop_index("ix_response_questionnaire_seq")
     with op.batch_alter_table("feed_session") as batch_op:
         batch_op.drop_index(batch_op.f("ix_feed_session_key_id"))
     op.drop_table("feed_session")

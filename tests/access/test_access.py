@@ -210,7 +210,8 @@ def test_cli_keys(client) -> None:
     assert secret.startswith("kc_") and " " not in secret
     assert client.get("/api/v1/facilities", headers={"Authorization": f"Bearer {secret}"}).status_code == 200
     listed = cli("keys", "list")
-    assert "tablet-07\tfield_officer\t37,68" in listed.stdout and secret not in listed.stdout
+    assert "tablet-07\tfield_officer\t37,68\tactive" in listed.stdout
+    assert secret not in listed.stdout and secret[:8] not in listed.stdout, "not even the first characters"
     assert cli("keys", "create", "--role", "field_officer", "--name", "tablet-07").returncode == 2
     bad_role = cli("keys", "create", "--role", "boss", "--name", "x")
     assert bad_role.returncode == 2 and "Role must be one of" in bad_role.stderr
@@ -237,3 +238,36 @@ def test_first_write_of_a_key_is_not_stalled_by_bookkeeping(client, make_key) ->
                 return
         time.sleep(0.05)
     raise AssertionError("last_used_at was never recorded")
+
+
+def test_first_key_hint_names_a_command_that_runs_here(tmp_path) -> None:
+    """The start-up hint names this installation's own command: `.venv/bin/khuyencong` in a checkout, the bare
+    `khuyencong` where PATH finds it (the Docker image), and the hint, pasted, creates the key."""
+    from app.cli import command_name
+
+    exe = Path(sys.executable).parent / "khuyencong"
+    assert command_name() in (str(exe), os.path.relpath(exe))
+    code = "from app.cli import command_name; print(command_name())"
+    on_path = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                             env={**os.environ, "PATH": f"{exe.parent}:{os.environ.get('PATH', '')}"})  # fmt: skip
+    assert on_path.stdout.strip() == "khuyencong", on_path.stderr
+    db = f"sqlite:///{tmp_path / 'hint.db'}"
+    env = {**os.environ, "DATABASE_URL": db}
+    subprocess.run(
+        [str(exe.parent / "alembic"), "upgrade", "head"], cwd=ROOT, env=env, check=True, capture_output=True
+    )
+    from tests.live import free_port
+
+    served = subprocess.Popen([str(exe), "serve", "--port", str(free_port())], cwd=ROOT, env=env,
+                              stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert served.stderr is not None
+        hint = next(line.strip() for line in served.stderr if "keys create" in line)
+    finally:
+        served.terminate()
+        served.wait(timeout=20)
+    made = subprocess.run(["sh", "-c", hint], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert made.returncode == 0 and made.stdout.strip().splitlines()[-1].startswith("kc_"), (
+        hint,
+        made.stderr,
+    )
