@@ -311,27 +311,13 @@ _SUBMISSION_COLUMNS = (
     Response.seq, Response.id, Response.version, Response.facility_id, Response.province_code,
     Response.submitted_by, Response.received_at, Response.current_revision, Response.review_state,
     Response.review_revision, Response.reviewed_at, ResponseRevision.answers, ResponseRevision.received_at,
+    Response.channel,
 )  # fmt: skip
 _KEYS = Keyset(Response.seq)
 
 
 def submission_columns(registry: Registry, key: str) -> list[edmx.Column]:
     return edmx.union_columns(_served_versions(registry, key))
-
-
-def _channels(session: Session, names: set[str]) -> dict[str, str]:
-    """Where each submitter's responses came from, by the submitting key's role (a form link: the portal)."""
-    # PROVENANCE: once responses carry their own `channel` column, read it instead of deriving it here.
-    roles: dict[str, str] = {}
-    if names:
-        found = session.execute(
-            select(ApiKey.name, ApiKey.role).where(col(ApiKey.name).in_(sorted(names)))
-        ).all()
-        roles = {name: role for name, role in found}
-    by_role = {"field_officer": "field", "portal": "portal", "admin": "office", "planner": "office"}
-    return {
-        n: ("portal" if n.startswith("form-link:") else by_role.get(roles.get(n, ""), "field")) for n in names
-    }
 
 
 def _attachments(session: Session, ids: list[str]) -> dict[str, int]:
@@ -367,7 +353,6 @@ def submissions(
     rows, nxt = page(
         session, stmt, _KEYS, cursor=cursor, limit=opts.page_size, scalars=False, key=lambda r: r.seq
     )
-    channels = _channels(session, {r.submitted_by for r in rows if r.submitted_by})
     present = _attachments(session, [r.id for r in rows]) if attachment_qs else {}
     out = []
     for r in rows:
@@ -389,7 +374,7 @@ def submissions(
                 "deviceId": None,
                 "edits": r.current_revision - 1,
                 "formVersion": str(r.version),
-                "channel": channels.get(r.submitted_by) if r.submitted_by else None,
+                "channel": r.channel,
             },
             "facility_id": r.facility_id,
             "province_code": r.province_code,

@@ -2,7 +2,7 @@
 index a questionnaire's feed walks (every version, in receive order)
 
 Revision ID: feeds01
-Revises: projgen01
+Revises: channel01
 Create Date: 2026-12-07 01:00:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import app.models.types
 
 revision: str = "feeds01"
-down_revision: str | None = "projgen01"
+down_revision: str | None = "channel01"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
