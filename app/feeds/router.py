@@ -192,6 +192,9 @@ def _page_body(
 @router.get(
     "/projects/{project_id}/forms/{key}.svc", responses={200: {"description": "OData service document"}}
 )
+@router.get(
+    "/projects/{project_id}/forms/{key}.svc/", include_in_schema=False
+)  # the service root as clients write it
 def service_document(
     project_id: int, key: str, request: Request, principal: FeedPrincipal, registry: RegistryDep
 ) -> JsonResponse:
@@ -200,7 +203,8 @@ def service_document(
     _no_options(request)
     service.submission_columns(registry, key)  # 404 for an unknown form
     return _odata(
-        request, edmx.service_document(f"{_base(request)}{request.url.path}/$metadata", ["Submissions"])
+        request,
+        edmx.service_document(f"{_base(request)}{request.url.path.rstrip('/')}/$metadata", ["Submissions"]),
     )
 
 
@@ -246,13 +250,15 @@ def get_form(
 @router.get(
     "/projects/{project_id}/datasets/{name}.svc", responses={200: {"description": "OData service document"}}
 )
+@router.get("/projects/{project_id}/datasets/{name}.svc/", include_in_schema=False)
 def dataset_document(project_id: int, name: str, request: Request, principal: FeedPrincipal) -> JsonResponse:
     """The OData service document of the facility registry (dataset `facilities`): one entity set, `Entities`."""
     service.check_project(project_id)
     service.check_dataset(name)
     _no_options(request)
     return _odata(
-        request, edmx.service_document(f"{_base(request)}{request.url.path}/$metadata", ["Entities"])
+        request,
+        edmx.service_document(f"{_base(request)}{request.url.path.rstrip('/')}/$metadata", ["Entities"]),
     )
 
 

@@ -134,6 +134,9 @@ def test_service_document_and_metadata(client, world) -> None:  # type: ignore[n
     assert r.status_code == 200 and r.headers["odata-version"] == "4.0"
     assert r.json()["value"] == [{"name": "Submissions", "kind": "EntitySet", "url": "Submissions"}]
     assert r.json()["@odata.context"].endswith(f"{SVC}/$metadata")
+    assert client.get(f"{SVC}/", headers=world["planner"]).json() == r.json(), (
+        "the service root with its slash"
+    )
     r = client.get(f"{SVC}/$metadata", headers=world["planner"])
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/xml")
     ns = {"edm": "http://docs.oasis-open.org/odata/ns/edm"}
