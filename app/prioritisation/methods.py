@@ -84,7 +84,12 @@ def normalise(x: Array, benefit: bool, how: str) -> tuple[Array, bool]:
 
 
 def weighted_sum_extended(
-    x: Array, benefit: NDArray[np.bool_], w: Array, how: list[str], applies: NDArray[np.bool_]
+    x: Array,
+    benefit: NDArray[np.bool_],
+    w: Array,
+    how: list[str],
+    applies: NDArray[np.bool_],
+    neutral: NDArray[np.bool_] | None = None,
 ) -> tuple[Array, Array, Array, NDArray[np.bool_], Array]:
     """Weighted sum with a normalisation per criterion and criteria that do not concern every candidate.
 
@@ -92,15 +97,20 @@ def weighted_sum_extended(
     value is NaN (not computed), it contributes 0 and the candidate's weights are re-normalised over the
     criteria that apply to it (w_j / Σ w_k over those), so its weight is shared in proportion to theirs.
     A candidate to whom every criterion applies keeps the profile's weights exactly.
+    `neutral` (within `applies`): cells that count at their weight with the normalised value 0.5, left out of
+    the criterion's normalisation (a question the facility was never asked, under the `neutral` option).
     Returns (scores, normalised with NaN where not applying, contributions, constant, effective weights).
     """
     n, m = x.shape
     norm = np.full((n, m), np.nan)
     constant = np.zeros(m, dtype=bool)
+    over = applies if neutral is None else applies & ~neutral
     for j in range(m):
-        rows = applies[:, j]
+        rows = over[:, j]
         values, constant[j] = normalise(x[rows, j], bool(benefit[j]), how[j])
         norm[rows, j] = values
+    if neutral is not None:
+        norm[neutral] = 0.5
     wa = np.where(applies, w, 0.0)
     total = wa.sum(axis=1, keepdims=True)
     everywhere = applies.all(axis=1, keepdims=True)

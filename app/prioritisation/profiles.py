@@ -21,10 +21,21 @@ NORMALISE = ("minmax", "rank", "log_minmax")
 NON_NEGATIVE_FIELDS = ("employees", "annual_revenue_vnd", "established_year", "prior_support_count",
                        "province_prior_support_count")  # fmt: skip
 CRITERION_KEYS = {"id", "source", "per", "direction", "weight", "missing", "map", "rationale", "normalise",
-                  "applies_when", "label"}  # fmt: skip
+                  "applies_when", "label", "not_applicable", "not_asked", "combine"}  # fmt: skip
+# Rankings: what each criterion did (v1.2). Where applies_when does not hold: share the weight among the
+# facility's other criteria (`redistribute`, as before) or score the normalised value 0.5 at full weight.
+NOT_APPLICABLE = ("redistribute", "neutral")
+# Where the facility's questionnaire version has no such question: as the worst observed value, as 0, or 0.5
+# normalised. Unset: as the criterion's `missing` policy (what profiles written before v1.2 do).
+NOT_ASKED = ("worst", "zero", "neutral")
+# Several sources: their sum (as before), or their mean over the sources that hold a value (`mean`: a module
+# never surveyed is not counted as "no need").
+COMBINE = ("sum", "mean")
+# Every criterion state an explanation names.
+STATES = ("value", "missing", "not_asked", "not_applicable", "stale")
 LABEL_LANGS = ("vi", "en")
 TOP_KEYS = {"key", "version", "status", "title", "description", "method", "max_age_days", "criteria",
-            "support_cost"}  # fmt: skip
+            "support_cost", "default_selection"}  # fmt: skip
 SUPPORT_COST_KEYS = {"source", "share", "cap_vnd", "floor_vnd", "rationale"}
 
 
@@ -71,11 +82,26 @@ class Criterion:
     missing: str
     map: dict[str, float] | None = None
     per: Source | None = None
-    rationale: str | None = None
+    rationale: str | dict[str, str] | None = field(default=None, compare=False)  # text, or {vi, en}
     normalise: str = "minmax"
     applies_when: Condition | None = None
     # What a person reads for the criterion, `{vi, en}` (optional; display only: not part of the profile's hash).
     label: dict[str, str] | None = field(default=None, compare=False)
+    not_applicable: str = "redistribute"
+    not_asked: str | None = None  # None: as `missing`
+    combine: str = "sum"
+
+    @property
+    def not_asked_policy(self) -> str:
+        """How a value whose question the facility's version never asked counts: `worst`, `zero`, `neutral`
+        or (unset) the criterion's `missing` policy."""
+        return self.not_asked or self.missing
+
+    def rationale_in(self, lang: str) -> str | None:
+        """The rationale in `lang` (`{vi, en}`), or the profile's single text."""
+        if isinstance(self.rationale, dict):
+            return self.rationale.get(lang) or self.rationale.get("en") or self.rationale.get("vi")
+        return self.rationale
 
     @property
     def all_sources(self) -> tuple[Source, ...]:
@@ -138,9 +164,16 @@ class Profile:
         """Uses a key of "Scoring profiles, extended": only such profiles explain `normalise`, `applies` and
         `effective_weight`, so a profile written before them is explained byte for byte as it always was."""
         return "support_cost" in self.raw or any(
-            isinstance(c, dict) and ("normalise" in c or "applies_when" in c)
+            isinstance(c, dict) and bool({"normalise", "applies_when", "not_applicable", "not_asked", "combine"} & set(c))
             for c in self.raw.get("criteria", [])
         )
+
+    @property
+    def default_selection(self) -> dict[str, Any] | None:
+        """The profile's `default_selection` block as written (what a budgeted selection uses unless the
+        request says otherwise)."""
+        block = self.raw.get("default_selection")
+        return block if isinstance(block, dict) else None
 
     @property
     def content_hash(self) -> str:
@@ -472,12 +505,38 @@ def parse(
             and all(isinstance(label.get(lang), str) and label[lang].strip() for lang in LABEL_LANGS)
         ):
             add(f"{p}.label", "must be {vi: TEXT, en: TEXT}: the criterion's name in Vietnamese and English")
+        rationale = c.get("rationale")
+        if rationale is not None and not (
+            (isinstance(rationale, str) and rationale.strip())
+            or (isinstance(rationale, dict) and set(rationale) <= set(LABEL_LANGS)
+                and all(isinstance(rationale.get(lang), str) and rationale[lang].strip() for lang in LABEL_LANGS))
+        ):  # fmt: skip
+            add(f"{p}.rationale", "must be a text, or {vi: TEXT, en: TEXT}")
+        for option, allowed in (("not_applicable", NOT_APPLICABLE), ("not_asked", NOT_ASKED)):
+            if option not in c:
+                continue
+            if c[option] not in allowed:
+                add(f"{p}.{option}", f"must be one of {', '.join(allowed)}")
+            elif c[option] == "neutral" and method != "weighted_sum":
+                add(f"{p}.{option}", "neutral (the normalised value 0.5) applies to weighted_sum profiles")
+        if "not_applicable" in c and "applies_when" not in c:
+            add(f"{p}.not_applicable", "says how a criterion counts where its applies_when does not hold: add applies_when")
+        combine = c.get("combine", "sum")
+        if combine not in COMBINE:
+            add(f"{p}.combine", f"must be one of {', '.join(COMBINE)}")
+        elif combine == "mean" and (not isinstance(raw_sources, list) or "per" in c):
+            add(f"{p}.combine", "mean averages a list of sources (without per)")
         parsed.append(
             {"c": c, "sources": sources, "per": per, "map": cmap, "normalise": norm, "applies_when": cond}
         )
     support_cost = (
         _support_cost(raw["support_cost"], registry, problems, file) if "support_cost" in raw else None
     )
+    default_selection = raw.get("default_selection")
+    if default_selection is not None and not (
+        isinstance(default_selection, dict) and isinstance(default_selection.get("eligibility", {}), dict)
+    ):
+        add("default_selection", "must be a mapping, e.g. {eligibility: {min_cost_vnd: 300000000}}")
     if problems:
         return None, problems
     total = sum(float(x["c"]["weight"]) for x in parsed)
@@ -487,6 +546,8 @@ def parse(
             missing=x["c"].get("missing", "worst"), map={str(k): float(v) for k, v in x["map"].items()} if x["map"] else None,
             per=x["per"], rationale=x["c"].get("rationale"), normalise=x["normalise"], applies_when=x["applies_when"],
             label=dict(x["c"]["label"]) if "label" in x["c"] else None,
+            not_applicable=x["c"].get("not_applicable", "redistribute"), not_asked=x["c"].get("not_asked"),
+            combine=x["c"].get("combine", "sum"),
         )
         for x in parsed
     )  # fmt: skip

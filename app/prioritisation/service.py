@@ -123,6 +123,20 @@ class _Columns:
             self._picks[key] = out
         return self._picks[key]
 
+    def unasked(self, src: Source) -> np.ndarray:
+        """Per candidate: it has responses to the source's questionnaire (counted under the filter, as of the
+        instant) but none in a version that carries the question — the facility was never asked it."""
+        n = len(self.snaps)
+        if src.kind == "facility":
+            return np.zeros(n, dtype=bool)
+        t, pos = self.tables[src.questionnaire or ""], self.pos
+        answered = np.zeros(n, dtype=bool)
+        for fid in set(t.facility_id):
+            i = pos.get(fid)
+            if i is not None:
+                answered[i] = True
+        return answered & (np.array(self.picks(src), dtype=np.int64) < 0)
+
     def column(self, src: Source, crit: Criterion) -> tuple[np.ndarray, np.ndarray, list[int] | None]:
         """(values with NaN for missing, stale flags, row per candidate or None for a facility field)."""
         n = len(self.snaps)
@@ -222,6 +236,114 @@ def _needed_keys(sources: list[Source]) -> dict[str, tuple[str, ...]]:
     return {q: tuple(sorted(keys)) for q, keys in out.items()}
 
 
+# -- the criterion matrix and its states ------------------------------------------------------------------
+
+VALUE, MISSING, NOT_ASKED, NOT_APPLICABLE, STALE = range(5)
+STATE_NAMES = ("value", "missing", "not_asked", "not_applicable", "stale")
+
+
+def _matrix(
+    profile: Profile, cols: _Columns, tables: dict[str, data.AnswerTable], n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[list[tuple[np.ndarray, data.Provenance]]]]:
+    """Inputs → the criterion matrix: per candidate and criterion its value (NaN: none usable), whether the
+    answer was too old (stale), whether the facility's questionnaire version never asked it, and per criterion
+    what provenance needs (each answer source's values and, per candidate, the response its value came from:
+    only these small columns stay with a cached ranking; items are explained when a page builds them)."""
+    m = len(profile.criteria)
+    raw = np.full((n, m), np.nan)
+    stale = np.zeros((n, m), dtype=bool)
+    unasked = np.zeros((n, m), dtype=bool)
+    trace: list[list[tuple[np.ndarray, data.Provenance]]] = []
+    for j, c in enumerate(profile.criteria):
+        value = np.full(n, np.nan)
+        count = np.zeros(n)
+        any_stale = np.zeros(n, dtype=bool)
+        never = np.ones(n, dtype=bool)  # every summed source unasked
+        tj: list[tuple[np.ndarray, data.Provenance]] = []
+        for src in c.sources:  # summed left to right, missing parts skipped, as a planner adds them
+            v, st, rows = cols.column(src, c)
+            any_stale |= st
+            never &= cols.unasked(src)
+            seen = ~np.isnan(v)
+            count += seen
+            value = np.where(seen, np.where(np.isnan(value), 0.0, value) + np.where(seen, v, 0.0), value)
+            if rows is not None:
+                tj.append((v, tables[src.questionnaire or ""].provenance(rows)))
+        if c.combine == "mean":  # over the sources that hold a value
+            value = np.where(count > 0, value / np.where(count > 0, count, 1.0), np.nan)
+        if c.per is not None:
+            d, st, rows = cols.column(c.per, c)
+            has = ~np.isnan(value)
+            any_stale |= st & has
+            never |= has & cols.unasked(c.per)
+            ok = has & ~np.isnan(d) & (d != 0)
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                value = np.where(ok, value / np.where(ok, d, 1.0), np.nan)
+            if rows is not None:
+                tj.append((value, tables[c.per.questionnaire or ""].provenance(rows)))
+        raw[:, j] = np.where(np.isfinite(value), value, np.nan)
+        stale[:, j] = any_stale & np.isnan(value)
+        unasked[:, j] = never & np.isnan(value) & ~stale[:, j]
+        trace.append(tj)
+    return raw, stale, unasked, trace
+
+
+def criterion_states(
+    raw: np.ndarray, stale: np.ndarray, unasked: np.ndarray, applies: np.ndarray
+) -> np.ndarray:
+    """Per cell, what the criterion did (VALUE … STALE): `not_applicable` where applies_when does not hold
+    (whatever the value), else `stale`, `not_asked`, `missing` (asked, not answered) or `value`."""
+    state = np.where(np.isnan(raw), MISSING, VALUE)
+    state = np.where(unasked, NOT_ASKED, state)
+    state = np.where(stale, STALE, state)
+    return np.where(applies, state, NOT_APPLICABLE).astype(np.int8)
+
+
+def _policy(c: Criterion, state: int) -> str:
+    """How a cell without a value counts: the criterion's `missing` policy, or its `not_asked` one."""
+    return c.not_asked_policy if state == NOT_ASKED else c.missing
+
+
+def _kept(profile: Profile, state: np.ndarray) -> np.ndarray:
+    """Candidates left in: a cell without a value (that applies) under an `exclude` policy leaves it out."""
+    keep = np.ones(state.shape[0], dtype=bool)
+    for j, c in enumerate(profile.criteria):
+        for s in (MISSING, STALE, NOT_ASKED):
+            if _policy(c, s) == "exclude":
+                keep &= state[:, j] != s
+    return keep
+
+
+def resolve(
+    profile: Profile, raw: np.ndarray, state: np.ndarray, benefit: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The matrix a method reads, by each criterion's policies: (values with every gap filled, the cells that
+    count as the normalised value 0.5, the cells that carry weight). `worst` is the worst value observed among
+    the candidates the criterion applies to (it normalises to the bottom); `zero` is 0; a `not_applicable`
+    cell carries no weight (`redistribute`) or counts 0.5 at its weight (`neutral`)."""
+    x = raw.copy()
+    neutral = np.zeros(state.shape, dtype=bool)
+    weighted = state != NOT_APPLICABLE
+    for j, c in enumerate(profile.criteria):
+        col, sj = x[:, j], state[:, j]
+        observed = col[sj == VALUE]
+        for s in (MISSING, STALE, NOT_ASKED):
+            cells = sj == s
+            how = _policy(c, s)
+            if how == "neutral":
+                neutral[:, j] |= cells
+                col[cells] = 0.0
+            elif how == "zero" or observed.size == 0:
+                col[cells] = 0.0
+            else:
+                col[cells] = observed.min() if benefit[j] else observed.max()
+        if c.not_applicable == "neutral":
+            neutral[:, j] |= sj == NOT_APPLICABLE
+            weighted[:, j] = True
+        col[np.isnan(col)] = 0.0
+    return x, neutral, weighted
+
+
 def rank(
     *,
     session: Session,
@@ -266,35 +388,7 @@ def rank(
     cols = _Columns(registry, tables, snaps)
 
     n, m = len(snaps), len(profile.criteria)
-    raw = np.full((n, m), np.nan)
-    stale = np.zeros((n, m), dtype=bool)
-    # Per criterion, what provenance needs: each answer source's values (the per source's: the criterion's
-    # after division) and, per candidate, the response its value came from. Only these small columns stay
-    # with a cached ranking, not the questionnaires' rows; items are explained when a page builds them.
-    trace: list[list[tuple[np.ndarray, data.Provenance]]] = []
-    for j, c in enumerate(profile.criteria):
-        value = np.full(n, np.nan)
-        any_stale = np.zeros(n, dtype=bool)
-        tj: list[tuple[np.ndarray, data.Provenance]] = []
-        for src in c.sources:  # summed left to right, missing parts skipped, as a planner adds them
-            v, st, rows = cols.column(src, c)
-            any_stale |= st
-            seen = ~np.isnan(v)
-            value = np.where(seen, np.where(np.isnan(value), 0.0, value) + np.where(seen, v, 0.0), value)
-            if rows is not None:
-                tj.append((v, tables[src.questionnaire or ""].provenance(rows)))
-        if c.per is not None:
-            d, st, rows = cols.column(c.per, c)
-            has = ~np.isnan(value)
-            any_stale |= st & has
-            ok = has & ~np.isnan(d) & (d != 0)
-            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                value = np.where(ok, value / np.where(ok, d, 1.0), np.nan)
-            if rows is not None:
-                tj.append((value, tables[c.per.questionnaire or ""].provenance(rows)))
-        raw[:, j] = np.where(np.isfinite(value), value, np.nan)
-        stale[:, j] = any_stale & np.isnan(value)
-        trace.append(tj)
+    raw, stale, unasked, trace = _matrix(profile, cols, tables, n)
 
     def provenance(i: int, j: int) -> tuple[str | None, str | None]:
         found = [(pv.collected(i), pv.seq[i], pv.response_id[i])
@@ -309,23 +403,13 @@ def rank(
     for j, c in enumerate(profile.criteria):
         if c.applies_when is not None:
             applies[:, j] = _holds(c.applies_when, cols, n)
-    missing = np.isnan(raw)
-    exclude_cols = np.array([c.missing == "exclude" for c in profile.criteria], dtype=bool)
-    gap = missing & applies  # only a missing value that matters can exclude a candidate
-    keep = ~(gap[:, exclude_cols].any(axis=1)) if exclude_cols.any() else np.ones(n, dtype=bool)
+    state = criterion_states(raw, stale, unasked, applies)
+    keep = _kept(profile, state)
     idx = np.flatnonzero(keep)
-    x = raw[idx].copy()
-    miss = missing[idx]
-    app = applies[idx]
+    st = state[idx]
     benefit = np.array([c.direction == "benefit" for c in profile.criteria], dtype=bool)
     w = np.array([c.weight for c in profile.criteria])
-    for j, c in enumerate(profile.criteria):
-        col = x[:, j]
-        observed = col[~miss[:, j] & app[:, j]]
-        if c.missing == "zero" or observed.size == 0:
-            col[miss[:, j]] = 0.0
-        else:  # worst observed value (among the candidates it applies to): it normalises to the bottom
-            col[miss[:, j]] = observed.min() if benefit[j] else observed.max()
+    x, neutral, weighted = resolve(profile, raw[idx], st, benefit)
     eff: np.ndarray | None = None
     if not len(idx):
         scores, norm, contrib, constant = (
@@ -336,9 +420,11 @@ def rank(
         )
     elif profile.extended and profile.method == "weighted_sum":
         how = [c.normalise for c in profile.criteria]
-        scores, norm, contrib, constant, eff = weighted_sum_extended(x, benefit, w, how, app)
+        scores, norm, contrib, constant, eff = weighted_sum_extended(x, benefit, w, how, weighted, neutral)
     else:  # a profile written before the extensions: computed exactly as it always was
         scores, norm, contrib, constant = METHODS[profile.method](x, benefit, w)
+    missing = np.isnan(raw)
+    app = applies[idx]
 
     # Best score first (12 decimals, Python's rounding), then facility id: sorted in numpy, not key by key.
     rounded = np.array([-round(v, 12) for v in scores.tolist()], dtype=float)
@@ -352,26 +438,25 @@ def rank(
         crits = []
         for j, c in enumerate(profile.criteria):
             rid, cat = provenance(i, j)
+            used = _clean(eff[k, j]) if eff is not None else _clean(w[j])
             crit = {
                 "id": c.id, "raw": None if missing[i, j] else _clean(raw[i, j]), "normalised": _clean(norm[k, j]),
                 "weight": _clean(w[j]), "contribution": _clean(contrib[k, j]), "response_id": rid, "collected_at": cat,
-                "stale": bool(stale[i, j]),
+                "stale": bool(stale[i, j]), "state": STATE_NAMES[st[k, j]], "weight_used": used,
             }  # fmt: skip
-            if (
-                profile.extended
-            ):  # named only by profiles that use the extensions: older ones stay byte for byte
+            if profile.extended:  # the extensions' fields, named only by profiles that use them
                 on = bool(app[k, j])
                 crit = {
-                    "id": c.id, "raw": crit["raw"], "normalised": crit["normalised"] if on else None,
+                    "id": c.id, "raw": crit["raw"], "normalised": crit["normalised"] if weighted[k, j] else None,
                     "normalise": c.normalise if profile.method == "weighted_sum" else "vector", "applies": on,
-                    "weight": crit["weight"], "effective_weight": _clean(eff[k, j]) if eff is not None else crit["weight"],
+                    "weight": crit["weight"], "effective_weight": used, "weight_used": used, "state": crit["state"],
                     "contribution": crit["contribution"], "response_id": rid, "collected_at": cat, "stale": crit["stale"],
                 }  # fmt: skip
             crits.append(crit)
         return {
             "rank": rank_no, "facility": {"id": s.id, "name": s.name, "province_code": s.province_code, "sector": s.sector},
             "score": _clean(scores[k]), "criteria": crits,
-            "missing": [c.id for j, c in enumerate(profile.criteria) if missing[i, j]],
+            "missing": [c.id for j, c in enumerate(profile.criteria) if st[k, j] == MISSING],
         }  # fmt: skip
 
     return {

@@ -15,6 +15,7 @@ from tests.prioritisation.ranking_pages import full_selection
 from tests.prioritisation.test_priorities import TEST_PROFILE, profile, world  # noqa: F401 - fixture
 
 V1_KEYS = {"id", "raw", "normalised", "weight", "contribution", "response_id", "collected_at", "stale"}
+V12_KEYS = V1_KEYS | {"state", "weight_used"}  # "Rankings: what each criterion did" (v1.2), on every profile
 
 
 # --- normalisations, by hand ------------------------------------------------------------------------------
@@ -259,7 +260,9 @@ def test_profiles_without_extensions_explain_as_before(client, make_key, profile
         body = client.get(
             "/api/v1/priorities", params={"profile": key, "profile_version": 1}, headers=planner
         ).json()
-        assert all(set(c) == V1_KEYS for it in body["items"] for c in it["criteria"])
+        # the explanation of v1.1 plus state and weight_used (v1.2): no extension's field, the same numbers
+        assert all(set(c) == V12_KEYS for it in body["items"] for c in it["criteria"])
+        assert all(c["weight_used"] == c["weight"] for it in body["items"] for c in it["criteria"])
     # naming the default normalisation is an extension: it is then explained, with the same numbers
     explicit = {**TEST_PROFILE, "key": "test-explicit",
                 "criteria": [{**c, "normalise": "minmax"} for c in TEST_PROFILE["criteria"]]}  # fmt: skip

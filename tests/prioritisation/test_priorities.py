@@ -166,7 +166,9 @@ def test_missing_exclude_and_stale(client, make_key, profile) -> None:
         ).json()["items"]
     }
     c_loan = {c["id"]: c for c in stale[ids["C"]]["criteria"]}["loan"]
-    assert c_loan["stale"] is True and c_loan["raw"] is None and "loan" in stale[ids["C"]]["missing"]
+    # v1.2: its state is `stale`, and `missing` lists only the criteria in state `missing`
+    assert c_loan["stale"] is True and c_loan["raw"] is None and c_loan["state"] == "stale"
+    assert "loan" not in stale[ids["C"]]["missing"]
 
 
 def _now() -> str:
