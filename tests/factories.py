@@ -20,13 +20,20 @@ def pattern_example(pattern: str) -> str:
     return found
 
 
-def valid_answers(d: Definition, seed: int = 0, *, fill: float = 0.8) -> dict[str, Any]:
-    """A random answer set that satisfies the definition (relevance followed in order)."""
+def valid_answers(
+    d: Definition, seed: int = 0, *, fill: float = 0.8, fixed: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A random answer set that satisfies the definition (relevance followed in order); `fixed` answers are
+    given as written where their question is relevant (None: left unanswered)."""
     rnd = random.Random(seed)
     types = {q.id: q.type for q in d.questions}
     out: dict[str, Any] = {}
     for q in d.questions:
         if q.relevant and not compile_condition(q.relevant, types)(out):
+            continue
+        if fixed and q.id in fixed:
+            if fixed[q.id] is not None:
+                out[q.id] = fixed[q.id]
             continue
         if not q.required and rnd.random() > fill:
             continue
