@@ -7,7 +7,8 @@ surveyed twice a year apart (the first time on the retired loans form), some res
 A questionnaire's current version took over from the one before it `SWITCH_DAYS` ago: older responses use
 the earlier version. The technology questionnaire is newer still: its responses are all from that window.
 The technology answers follow the facility's equipment level (old, manual workshops want new machinery more
-often), counterpart funds scale with the investment and the facility's means, workers by sex, rural and
+often), investments are of the size the programme funds (hundreds of millions to several billion VND),
+counterpart funds scale with the investment and the facility's means, workers by sex, rural and
 ethnic-minority origin are counts of the facility's own workforce (women by sector, ethnic minorities by
 province).
 
@@ -234,7 +235,7 @@ class _AnswerDrawer:
             return self._number(q, lognormal(0.1 * t.revenue, 0.9) * t.wealth)
         if qid == "planned_investment_vnd":  # asked of everyone in v3, where some plan nothing (0)
             plans = g.random(n) < (0.45 + 0.4 * t.need if q.relevant is None else 1.0)
-            return keep(np.where(plans, lognormal(0.5 * t.revenue, 0.7), 0.0))
+            return keep(np.where(plans, 100_000_000 + lognormal(0.5 * t.revenue, 0.6), 0.0))
         if qid == "trademark_status":
             u = g.random(n) / np.where(t.enterprise, 1.8, 1.0) / (0.5 + t.wealth)
             return np.where(u < 0.3, "granted", np.where(u < 0.45, "filed", "not_filed")).tolist()
@@ -246,8 +247,8 @@ class _AnswerDrawer:
             codes = np.where(u < permit, "permit", np.where(u < permit + 0.45, "registration",
                                                               np.where(u < permit + 0.8, "exempt", "unknown")))  # fmt: skip
             return codes.tolist()
-        if qid == "investment_needed_vnd":
-            return self._number(q, lognormal(0.2 * t.revenue, 0.8))
+        if qid == "investment_needed_vnd":  # a treatment system: from about a hundred million VND
+            return self._number(q, 80_000_000 + lognormal(0.25 * t.revenue, 0.6))
         if qid == "annual_output_value_vnd":
             return self._number(q, lognormal(0.9 * t.revenue, 0.2))
         if qid == "severity":  # none / low / medium / high with weights 1-d, .5d, .3d, .2d
@@ -297,8 +298,9 @@ class _AnswerDrawer:
                 [a, b] if x else [a]
                 for a, b, x in zip(first.tolist(), other.tolist(), extra.tolist(), strict=True)
             ]
-        if qid == "upgrade_cost_vnd":  # larger for bigger, older workshops
-            return keep(lognormal(0.35 * t.revenue * (0.6 + old), 0.8))
+        if qid == "upgrade_cost_vnd":  # larger for bigger, older workshops; a machine worth funding costs
+            # hundreds of millions at least, an enterprise's line several billion VND
+            return keep(120_000_000 + lognormal(0.45 * t.revenue * (0.6 + old), 0.6))
         if qid == "expected_capacity_gain_pct":
             return keep(np.clip(g.normal(10 + 50 * old, 12, n), 0, None))
         if qid == "jobs_kept":
@@ -306,7 +308,7 @@ class _AnswerDrawer:
         if qid == "jobs_added":
             return keep(g.poisson(0.5 + 0.2 * t.employees * old))
         if qid == "counterpart_funds_vnd":  # a share of the upgrade, larger where the facility has means
-            share = np.clip(g.beta(2, 4, n) * t.wealth, 0, 1.2)
+            share = np.clip(g.beta(2, 4, n) * t.wealth, 0, 0.9)  # never more than the upgrade itself
             return keep(drawn.get("upgrade_cost_vnd", lognormal(0.35 * t.revenue, 0.8)) * share)
         if qid == "hosts_demonstration":  # larger, better-equipped workshops are likelier hosts
             return (g.random(n) < 0.08 + 0.35 * np.minimum(1.0, t.employees / 40) + 0.15 * t.tech).tolist()

@@ -22,6 +22,8 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, get_decimal_symbol, get_group_symbol
 
+from app.facilities.schemas import KIND_LABELS, SECTOR_LABELS
+
 LANGS = ("vi", "en")
 DEFAULT_LANG = "vi"
 LOCALES = {"vi": "vi_VN", "en": "en_GB"}
@@ -143,20 +145,9 @@ def local_input(value: Any) -> str:
 
 # -- labels of codes ----------------------------------------------------------------------------------------
 
-SECTORS = {
-    "textiles_garments": N_("Textiles and garments"),
-    "mechanical_engineering": N_("Mechanical engineering"),
-    "agro_food_processing": N_("Agricultural and food processing"),
-    "handicrafts": N_("Handicrafts"),
-    "building_materials": N_("Building materials"),
-    "other": N_("Other"),
-}
-KINDS = {
-    "enterprise": N_("Enterprise"),
-    "cooperative": N_("Cooperative"),
-    "cooperative_group": N_("Cooperative group"),
-    "household_business": N_("Household business"),
-}
+# Sectors and kinds read as the registration form (hosted page, ODK Collect) names them: one set of names.
+SECTORS: dict[str, dict[str, str]] = SECTOR_LABELS
+KINDS: dict[str, dict[str, str]] = KIND_LABELS
 REVIEW_STATES = {
     "received": N_("Received"),
     "has_issues": N_("Has issues"),
@@ -170,6 +161,8 @@ REVIEW_FILTERS = {
     "any": N_("Every answer"),
 }
 ROLES = {"planner": N_("planner"), "admin": N_("admin")}
+METHODS = {"weighted_sum": N_("weighted sum of the normalised criteria"),
+           "topsis": N_("TOPSIS (closeness to the ideal establishment)")}  # fmt: skip
 # What a person reads when the API refuses a form, by the error's code (the API's own message otherwise).
 ERROR_CODES = {
     "required": N_("This field is required."),

@@ -202,8 +202,8 @@ def priorities(
         pages = max(1, -(-total // size))
         page = min(page, pages)
         items = result["items"][(page - 1) * size : page * size]
-        legend = views.criteria_legend(chosen, lang)
-        rows = views.priority_rows(items, legend)
+        legend = views.criteria_legend(chosen, lang, registry)
+        rows = views.priority_rows(items, legend, lang)
     context: dict[str, Any] = dict(
         section="priorities", profiles=views.profile_choices(profiles, lang), chosen=chosen, result=result, rows=rows,
         legend=legend, errors=errors, scope=_scope_provinces(principal), sectors=list(i18n.SECTORS), kinds=list(i18n.KINDS),
@@ -550,8 +550,8 @@ def ranking_page(
     names = provinces()
     sel = r.result.get("selection")
     profile = profiles.items.get((r.profile_key, r.profile_version))
-    legend = views.criteria_legend(profile, lang) if profile else []
-    top = views.priority_rows(rankings.items_page(session, r, limit=10)[0], legend) if legend else []
+    legend = views.criteria_legend(profile, lang, registry) if profile else []
+    top = views.priority_rows(rankings.items_page(session, r, limit=10)[0], legend, lang) if legend else []
     return render(
         request, "ranking.html", section="rankings", r=r, sel=sel, counts=counts, created=created, legend=legend, top=top,
         profile_title=i18n.text_of(lang, profile.raw.get("title")) if profile else r.profile_key,

@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from app.places.service import fold
 from app.planner import i18n
-from app.prioritisation.profiles import Profile, Profiles
+from app.prioritisation.profiles import Criterion, Profile, Profiles
 from app.prioritisation.summary import ProvinceCounts
 from app.questionnaires.definition import Definition, Question
 from app.questionnaires.registry import Registry
@@ -32,8 +32,19 @@ def profile_choices(profiles: Profiles, lang: str) -> list[dict[str, Any]]:
     """Every usable profile version (published first, newest first), as options of a select."""
     usable = [p for p in profiles.items.values() if p.status != "draft"]
     usable.sort(key=lambda p: (p.status != "published", p.key, -p.version))
-    return [{"value": f"{p.key}:{p.version}", "title": i18n.text_of(lang, p.raw.get("title")) or p.key,
+    return [{"value": f"{p.key}:{p.version}", "title": _titled(i18n.text_of(lang, p.raw.get("title")) or p.key, p.version, lang),
              "key": p.key, "version": p.version, "status": p.status} for p in usable]  # fmt: skip
+
+
+EDITION_RE = re.compile(r"phiên bản|edition|version", re.IGNORECASE)
+
+
+def _titled(title: str, version: int, lang: str) -> str:
+    """A profile's title naming its version once: "… (phiên bản 2)" as the title says it, else with the version
+    added."""
+    if EDITION_RE.search(title):
+        return title
+    return f"{title} ({i18n.tr(lang, 'version %(num)s', num=version)})"
 
 
 def chosen_profile(profiles: Profiles, value: str | None) -> Profile | None:
@@ -134,19 +145,70 @@ class PriorityRow:
 
 
 BAR_SCALE = 1000.0  # the SVG's width in user units: a score of 1.0 fills it
+COLOURS = 16  # distinct criterion colours in the stylesheet (.c0 … .c15): one per criterion up to 16
 
 
-def criteria_legend(profile: Profile, lang: str) -> list[dict[str, Any]]:
-    """The profile's criteria in order: colour index, label in `lang`, rationale, and whether the value is a
-    field of the facility's record (not an answer)."""
-    return [{"index": i, "id": c.id, "label": i18n.criterion_label(lang, c.label, c.id), "rationale": c.rationale,
+def _display(profile: Profile, c: Criterion, registry: Registry | None, lang: str) -> dict[str, Any]:
+    """How a criterion's value reads: a choice's label (one mapped select answer), yes/no (one yes/no answer),
+    a percentage (a share: `per`, or the mean of yes/no answers), money (VND amounts) or a number with its unit."""
+    if c.per is not None or c.combine == "mean":
+        return {"kind": "share"}
+    questions = []
+    for src in c.sources:
+        if src.kind != "answer" or registry is None:
+            return {"kind": "number", "unit": ""}
+        carriers = registry.questions_by_id(src.questionnaire or "").get(src.name, [])
+        questions += [q for d in carriers if (q := d.question(src.name)) is not None]
+    if not questions:
+        return {"kind": "number", "unit": ""}
+    types = {q.type for q in questions}
+    if len(c.sources) == 1 and types == {"boolean"}:
+        return {"kind": "boolean"}
+    if len(c.sources) == 1 and types == {"select_one"} and c.map:
+        labels: dict[float, str] = {}
+        for q in questions:
+            for ch in q.choices:
+                if ch.code in c.map:
+                    labels.setdefault(c.map[ch.code], i18n.text_of(lang, ch.label))
+        return {"kind": "choice", "labels": labels}
+    units = {i18n.text_of(lang, q.unit) if q.unit else "" for q in questions}
+    if len(units) == 1 and next(iter(units)).upper() in ("VND", "₫", "ĐỒNG"):
+        return {"kind": "money"}
+    return {"kind": "number", "unit": next(iter(units)) if len(units) == 1 else ""}
+
+
+def value_text(display: dict[str, Any], raw: Any, lang: str) -> str:
+    """A criterion's raw value as a person reads it (see `_display`); "—" when there is none."""
+    if raw is None:
+        return "—"
+    kind = display["kind"]
+    if kind == "boolean":
+        return i18n.tr(lang, "Yes") if raw else i18n.tr(lang, "No")
+    if kind == "choice" and float(raw) in display["labels"]:
+        return str(display["labels"][float(raw)])
+    if kind == "share":
+        return i18n.percent(lang, raw)
+    if kind == "money":
+        return i18n.money(lang, raw)
+    return f"{i18n.number(lang, raw)} {display.get('unit', '')}".strip()
+
+
+def criteria_legend(profile: Profile, lang: str, registry: Registry | None = None) -> list[dict[str, Any]]:
+    """The profile's criteria in order: colour index (one colour each), label and rationale in `lang`, how its
+    value reads, and whether the value is a field of the facility's record (not an answer)."""
+    return [{"index": i, "id": c.id, "label": i18n.criterion_label(lang, c.label, c.id), "rationale": c.rationale_in(lang),
+             "display": _display(profile, c, registry, lang), "not_applicable": c.not_applicable,
              "record": all(s.kind == "facility" for s in c.sources)} for i, c in enumerate(profile.criteria)]  # fmt: skip
 
 
-def priority_rows(items: list[dict[str, Any]], legend: list[dict[str, Any]]) -> list[PriorityRow]:
-    """Each ranked item with its stacked bar (one segment per criterion's contribution) and its flags."""
+def priority_rows(
+    items: list[dict[str, Any]], legend: list[dict[str, Any]], lang: str = i18n.DEFAULT_LANG
+) -> list[PriorityRow]:
+    """Each ranked item with its stacked bar (one segment per criterion's contribution), its flags and its
+    explanation (each criterion's value in words, its state, weight and the weight it was given)."""
     labels = {c["id"]: c["label"] for c in legend}
     index = {c["id"]: c["index"] for c in legend}
+    by_id = {c["id"]: c for c in legend}
     record = {c["id"] for c in legend if c["record"]}
     rows = []
     for it in items:
@@ -157,15 +219,28 @@ def priority_rows(items: list[dict[str, Any]], legend: list[dict[str, Any]]) -> 
             if width > 0:
                 segments.append(
                     Segment(
-                        index[c["id"]] % 8, labels[c["id"]], c["contribution"], round(x, 2), round(width, 2)
+                        index[c["id"]] % COLOURS,
+                        labels[c["id"]],
+                        c["contribution"],
+                        round(x, 2),
+                        round(width, 2),
                     )
                 )
             x += width
+        details = []
+        for c in it["criteria"]:
+            state = c.get("state") or (
+                "stale" if c.get("stale") else "missing" if c.get("raw") is None else "value"
+            )
+            details.append({**c, "label": labels[c["id"]], "record": c["id"] in record, "state": state,
+                            "index": index[c["id"]] % COLOURS, "rationale": by_id[c["id"]]["rationale"],
+                            "weight_used": c.get("weight_used", c.get("effective_weight", c["weight"])),
+                            "value_text": value_text(by_id[c["id"]]["display"], c.get("raw"), lang)})  # fmt: skip
         rows.append(PriorityRow(
             item=it, segments=segments,
             missing=[labels.get(m, m) for m in it["missing"]],
             stale=[labels[c["id"]] for c in it["criteria"] if c.get("stale")],
-            details=[{**c, "label": labels[c["id"]], "record": c["id"] in record} for c in it["criteria"]],
+            details=details,
         ))  # fmt: skip
     return rows
 
@@ -353,7 +428,7 @@ def binding_texts(constraints: list[str], lang: str, province_names: dict[str, s
             out.append(i18n.tr(lang, message, places=", ".join(places)))
     if "per_sector.max" in by_kind:
         sectors = [
-            i18n.tr(lang, i18n.SECTORS[a]) if a in i18n.SECTORS else a for a in by_kind["per_sector.max"]
+            i18n.text_of(lang, i18n.SECTORS[a]) if a in i18n.SECTORS else a for a in by_kind["per_sector.max"]
         ]
         out.append(
             i18n.tr(lang, "The maximum per sector, reached in: %(sectors)s.", sectors=", ".join(sectors))

@@ -31,7 +31,7 @@ from starlette.exceptions import HTTPException
 from app.access.sessions import SignedIn
 from app.core.errors import AppError, validation_errors
 from app.core.routing import ApiRoute
-from app.places.service import provinces
+from app.places.service import provinces, wards
 from app.planner import i18n
 from app.planner.auth import LANG_COOKIE, PATH, SIGN_IN_PATH, CsrfRefused, SignInRequired
 from app.planner.views import map_url
@@ -104,6 +104,25 @@ def _label(table: dict[str, str]) -> Callable[..., str]:
     return f
 
 
+def _named(table: dict[str, dict[str, str]]) -> Any:
+    """A filter: a code's `{vi, en}` name in the page's language (the code itself when unknown)."""
+
+    @pass_context
+    def f(ctx: Any, code: Any) -> str:
+        return (
+            i18n.text_of(ctx["lang"], table[code]) if code in table else ("—" if code is None else str(code))
+        )
+
+    return f
+
+
+@pass_context
+def _ward(ctx: Any, code: Any, province_code: Any) -> str:
+    """A ward's name ("Phường Ba Đình") from its code within its province (the code when unknown)."""
+    found = (wards(province_code) or {}).get(code) if isinstance(province_code, str) else None
+    return found["name"] if found else ("—" if code is None else str(code))
+
+
 @pass_context
 def _province(ctx: Any, code: Any) -> str:
     return provinces().get(code, code or "—")
@@ -131,11 +150,13 @@ def environment() -> Environment:
         percent=_lang_filter(i18n.percent),
         when=_lang_filter(i18n.when),
         day=_lang_filter(i18n.day),
-        sector=_label(i18n.SECTORS),
-        kind=_label(i18n.KINDS),
+        sector=_named(i18n.SECTORS),
+        kind=_named(i18n.KINDS),
+        ward=_ward,
         review_state=_label(i18n.REVIEW_STATES),
         review_filter=_label(i18n.REVIEW_FILTERS),
         role=_label(i18n.ROLES),
+        method=_label(i18n.METHODS),
         province=_province,
         text=_text,
         local_input=i18n.local_input,

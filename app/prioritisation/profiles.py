@@ -164,7 +164,8 @@ class Profile:
         """Uses a key of "Scoring profiles, extended": only such profiles explain `normalise`, `applies` and
         `effective_weight`, so a profile written before them is explained byte for byte as it always was."""
         return "support_cost" in self.raw or any(
-            isinstance(c, dict) and bool({"normalise", "applies_when", "not_applicable", "not_asked", "combine"} & set(c))
+            isinstance(c, dict)
+            and bool({"normalise", "applies_when", "not_applicable", "not_asked", "combine"} & set(c))
             for c in self.raw.get("criteria", [])
         )
 
@@ -520,7 +521,10 @@ def parse(
             elif c[option] == "neutral" and method != "weighted_sum":
                 add(f"{p}.{option}", "neutral (the normalised value 0.5) applies to weighted_sum profiles")
         if "not_applicable" in c and "applies_when" not in c:
-            add(f"{p}.not_applicable", "says how a criterion counts where its applies_when does not hold: add applies_when")
+            add(
+                f"{p}.not_applicable",
+                "says how a criterion counts where its applies_when does not hold: add applies_when",
+            )
         combine = c.get("combine", "sum")
         if combine not in COMBINE:
             add(f"{p}.combine", f"must be one of {', '.join(COMBINE)}")

@@ -77,19 +77,29 @@ def test_states_and_weight_used_on_v2_and_v3(client, make_key) -> None:
             assert sum(c["weight_used"] for c in crits.values()) == pytest.approx(1.0)
             assert sum(c["contribution"] for c in crits.values()) == pytest.approx(it["score"])
             assert it["missing"] == [c["id"] for c in it["criteria"] if c["state"] == "missing"]
-            assert {c["state"] for c in crits.values()} <= {"value", "missing", "not_asked", "not_applicable", "stale"}
+            assert {c["state"] for c in crits.values()} <= {
+                "value",
+                "missing",
+                "not_asked",
+                "not_applicable",
+                "stale",
+            }
         # A answered market-needs v1, which never asked about the workforce: not asked, not missing
         a = by_id(items["A"])
         assert a["inclusive_workforce"]["state"] == "not_asked" and a["inclusive_workforce"]["raw"] is None
         assert "inclusive_workforce" not in items["A"]["missing"]
-        assert all(a[c]["state"] == "value" for c in UPGRADE if c != "jobs_created" or a[c]["raw"] is not None)
+        assert all(
+            a[c]["state"] == "value" for c in UPGRADE if c != "jobs_created" or a[c]["raw"] is not None
+        )
         # B and C plan no upgrade: the upgrade criteria do not apply (not "missing"); D was never surveyed
         for name in "BCD":
             crits = by_id(items[name])
             assert all(crits[c]["state"] == "not_applicable" for c in UPGRADE), name
             assert not set(UPGRADE) & set(items[name]["missing"])
         d = by_id(items["D"])
-        assert d["inclusive_workforce"]["state"] == "missing" and "inclusive_workforce" in items["D"]["missing"]
+        assert (
+            d["inclusive_workforce"]["state"] == "missing" and "inclusive_workforce" in items["D"]["missing"]
+        )
         assert d["jobs"]["state"] == "value" and d["demonstration_host"]["state"] == "missing"
 
     # v2 keeps its numbers: not asked counts as the worst value, a criterion that does not apply gives its weight
@@ -101,7 +111,9 @@ def test_states_and_weight_used_on_v2_and_v3(client, make_key) -> None:
     # v3: neutral, the normalised value 0.5 at the criterion's full weight
     a3, b3 = by_id(v3["A"]), by_id(v3["B"])
     assert a3["inclusive_workforce"]["normalised"] == 0.5
-    assert a3["inclusive_workforce"]["contribution"] == pytest.approx(0.5 * a3["inclusive_workforce"]["weight"])
+    assert a3["inclusive_workforce"]["contribution"] == pytest.approx(
+        0.5 * a3["inclusive_workforce"]["weight"]
+    )
     for c in UPGRADE:
         assert b3[c]["normalised"] == 0.5 and b3[c]["weight_used"] == b3[c]["weight"]
         assert b3[c]["contribution"] == pytest.approx(0.5 * b3[c]["weight"])
@@ -150,4 +162,6 @@ def test_states_route_cases(client, make_key) -> None:
     fo = make_key("field_officer", name="fo2")
     assert client.get("/api/v1/priorities", params=params, headers=fo).status_code == 403
     planner = make_key("planner", name="p2")
-    assert_problem(client.get("/api/v1/priorities", params={**params, "profile_version": 99}, headers=planner), 404)
+    assert_problem(
+        client.get("/api/v1/priorities", params={**params, "profile_version": 99}, headers=planner), 404
+    )
