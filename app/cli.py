@@ -1,4 +1,4 @@
-"""`khuyencong` command line: serve, schemas check, keys, import, demo-data."""
+"""`khuyencong` command line: serve, deliver, schemas check, keys, import, demo-data."""
 
 from __future__ import annotations
 
@@ -71,6 +71,19 @@ def serve(
         forwarded_allow_ips=",".join(s.trusted_proxies) or None,
         timeout_graceful_shutdown=10,
     )
+
+
+@app.command()
+def deliver() -> None:
+    """Deliver webhooks (the outbox) until stopped: beside servers run with WEBHOOK_DELIVERY=off, or as
+    many processes as wanted (on PostgreSQL each message attempt is claimed by exactly one)."""
+    from app.core import logging as app_logging
+    from app.core.config import get_settings
+    from app.webhooks.deliverer import run_forever
+
+    app_logging.configure(get_settings().log_level)
+    typer.echo("delivering webhooks (Ctrl-C stops)", err=True)
+    run_forever()
 
 
 @schemas_app.command("check")

@@ -38,6 +38,8 @@ from app.responses.lane import IngestLane
 from app.responses.router import router as responses_router
 from app.responses.router import submit_route
 from app.review.router import router as review_router
+from app.webhooks.deliverer import Deliverer
+from app.webhooks.router import router as webhooks_router
 
 log = logging.getLogger("khuyencong")
 
@@ -82,7 +84,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise
         with session_scope(write=True) as session:  # present rankings read the answers the profiles need
             projection.ensure(session, app.state.profiles)
-        yield
+        deliverer = Deliverer().start() if settings.webhook_delivery == "inline" else None
+        try:
+            yield
+        finally:
+            if deliverer is not None:
+                deliverer.stop()
 
     app = FastAPI(
         title="khuyencong-survey",
@@ -107,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openrosa_router,
         planner_router,
         feeds_router,
+        webhooks_router,
     ):
         app.include_router(router)
     register_token_kind(form_links.TOKEN_PREFIX, form_links.resolve)

@@ -58,6 +58,8 @@ def _database() -> Iterator[None]:
 
 
 TABLES = [
+    "webhook_delivery",
+    "webhook",
     "form_link",
     "audit_event",
     "ranking_item",
@@ -83,6 +85,7 @@ def wipe() -> None:
             for t in TABLES:
                 s.execute(text(f"DELETE FROM {t}"))
         s.execute(text("UPDATE ranking_state SET generation = generation + 1"))  # cached present rankings go
+        s.execute(text("UPDATE webhook_state SET generation = generation + 1"))  # and cached webhooks
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,8 @@ Services never spell a scope rule themselves: they call these. Reads filter sile
 - administer: a province-scoped admin creates, lists and revokes keys and form links only within its own
   provinces (never a nationwide key), and reads the audit trail of its provinces (and its own actions);
   only a nationwide admin (or the CLI) makes nationwide keys.
+- webhooks: administered like keys (`may_administer` on the hook's provinces); a hook has its creator's
+  provinces and receives only the events lying wholly inside them (`hook_sees`).
 """
 
 from __future__ import annotations
@@ -175,3 +177,22 @@ def readable_audit(stmt: Select[Any], principal: Principal, province_col: Any, a
     if principal.provinces is None:
         return stmt
     return stmt.where(or_(province_col.in_(sorted(principal.provinces)), actor_col == principal.name))
+
+
+# -- webhooks ---------------------------------------------------------------------------------------------
+
+
+def hook_provinces(principal: Principal) -> list[str] | None:
+    """The provinces a webhook created by this admin receives events of: the admin's own (None: every one)."""
+    return sorted(principal.provinces) if principal.provinces is not None else None
+
+
+def hook_sees(hook_provinces: frozenset[str] | None, event_provinces: Iterable[str] | None) -> bool:
+    """A webhook receives an event only when every province the event belongs to is one of its provinces
+    (`event_provinces` None: a nationwide event, e.g. a ranking over every province; only a nationwide hook
+    receives it). A nationwide hook (None) receives everything."""
+    if hook_provinces is None:
+        return True
+    if event_provinces is None:
+        return False
+    return set(event_provinces) <= hook_provinces

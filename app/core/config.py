@@ -51,12 +51,30 @@ class Settings(BaseSettings):
     # Planner workspace (/planner/): how long a signed-in session lasts (it also ends at sign-out or revocation).
     planner_session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
     feed_session_hours: float = Field(default=24.0, gt=0, le=24 * 30)  # /v1/sessions tokens (Central: 24 h)
+    # Webhooks (app.webhooks): the deliverer runs inside the server ("inline") unless "off" (then run
+    # `khuyencong deliver` beside it); hook URLs may point at private/loopback addresses only if allowed.
+    webhook_delivery: Literal["inline", "off"] = "inline"
+    webhook_allow_private_urls: bool = False
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # Seconds to wait after each failed attempt (8 attempts over ~27.6 hours); the last failure gives up.
+    webhook_retry_delays: Annotated[list[float], NoDecode] = Field(
+        default_factory=lambda: [5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0]
+    )
+    webhook_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    webhook_workers: int = Field(default=4, ge=1, le=64)
 
     @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return [o.strip() for o in value.split(",") if o.strip()]
+        return value
+
+    @field_validator("webhook_retry_delays", mode="before")
+    @classmethod
+    def _split_delays(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [float(v) for v in value.split(",") if v.strip()]
         return value
 
     @field_validator("cors_origins")

@@ -346,6 +346,60 @@ class RankingState(SQLModel, table=True):
     keys: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
+class Webhook(SQLModel, table=True):
+    """A subscription: events of these types, in these provinces, POSTed signed to `url` (app.webhooks).
+
+    The secret is kept as given (it signs every delivery); it is shown once, at creation or rotation. After a
+    rotation the previous secret also signs deliveries until `previous_secret_until`."""
+
+    __tablename__ = "webhook"
+    id: str = Field(sa_column=Column(String(36), primary_key=True))
+    url: str = Field(sa_column=Column(Text, nullable=False))
+    events: list[str] = Field(sa_column=Column(JsonType, nullable=False))
+    description: str | None = Field(default=None, sa_column=Column(String(500), nullable=True))
+    # The provinces whose events it receives: its creator's (None: every province).
+    provinces: list[str] | None = Field(default=None, sa_column=Column(JsonType, nullable=True))
+    secret: str = Field(sa_column=Column(String(80), nullable=False))
+    previous_secret: str | None = Field(default=None, sa_column=Column(String(80), nullable=True))
+    previous_secret_until: datetime | None = _dt(nullable=True)
+    created_by: str | None = Field(default=None, sa_column=Column(String(120), nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    deleted_at: datetime | None = _dt(nullable=True)
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """The outbox: one message for one hook, written in the transaction of the change it reports, then
+    delivered (and retried under the same `msg_id`) by the deliverer. `next_attempt_at` is also the lease: a
+    claimed row is not due again until its attempt has had time to finish."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (Index("ix_webhook_delivery_due", "status", "next_attempt_at"),)
+    id: int | None = Field(default=None, sa_column=Column(SeqType, primary_key=True, autoincrement=True))
+    msg_id: str = Field(sa_column=Column(String(40), nullable=False, unique=True))
+    webhook_id: str = Field(
+        sa_column=Column(String(36), ForeignKey("webhook.id"), nullable=False, index=True)
+    )
+    event_type: str = Field(sa_column=Column(String(40), nullable=False))
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    status: str = Field(default="pending", sa_column=Column(String(12), nullable=False))
+    attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    next_attempt_at: datetime | None = _dt(nullable=True)
+    claim: str | None = Field(default=None, sa_column=Column(String(36), nullable=True))
+    last_status: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    last_error: str | None = Field(default=None, sa_column=Column(String(500), nullable=True))
+    last_attempt_at: datetime | None = _dt(nullable=True)
+    delivered_at: datetime | None = _dt(nullable=True)
+
+
+class WebhookState(SQLModel, table=True):
+    """One row: bumped by every write to `webhook`, so each process knows when its cached hooks are stale."""
+
+    __tablename__ = "webhook_state"
+    id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    generation: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
 __all__ = [
     "AnswerProjection",
     "ApiKey",
@@ -364,4 +418,7 @@ __all__ = [
     "ResponseRevision",
     "ReviewEvent",
     "SQLModel",
+    "Webhook",
+    "WebhookDelivery",
+    "WebhookState",
 ]

@@ -40,6 +40,11 @@ EXPECTED: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/form-links"): {"admin"},
     ("GET", "/api/v1/form-links"): {"admin"},
     ("POST", "/api/v1/form-links/{link_id}/revoke"): {"admin"},
+    ("POST", "/api/v1/webhooks"): {"admin"},
+    ("GET", "/api/v1/webhooks"): {"admin"},
+    ("DELETE", "/api/v1/webhooks/{hook_id}"): {"admin"},
+    ("POST", "/api/v1/webhooks/{hook_id}/rotate-secret"): {"admin"},
+    ("GET", "/api/v1/webhooks/{hook_id}/deliveries"): {"admin"},
     ("GET", "/embed/{token}"): PUBLIC,
     ("GET", "/static/forms/{asset}"): PUBLIC,
     ("POST", "/api/v1/facilities"): {"admin", "field_officer", "portal"},
@@ -210,12 +215,14 @@ class World:
             "name": n, "questionnaires": ["loans"], "province_code": "68"}).json() for n in ("portal", "spare")]  # fmt: skip
         self.link, self.spare_link = links
         self.link_headers = {"Authorization": f"Bearer {self.link['token']}"}
+        self.hook = client.post("/api/v1/webhooks", headers=self.keys["admin"], json={
+            "url": "https://93.184.215.14/hook", "events": ["result.created"]}).json()["id"]  # fmt: skip
 
     def request(self, method: str, path: str, headers: dict[str, str]):  # type: ignore[no-untyped-def]
         fid, rid = self.facility, self.response["id"]
         url = (path.replace("{code}", "68").replace("{key}", "loans").replace("{version}", "2").replace("{facility_id}", fid)
                .replace("{response_id}", rid).replace("{name}", "spare").replace("{ranking_id}", str(uuid.uuid4()))
-               .replace("{link_id}", self.spare_link["id"]).replace("{token}", self.link["token"])
+               .replace("{link_id}", self.spare_link["id"]).replace("{hook_id}", self.hook).replace("{token}", self.link["token"])
                .replace("{asset}", page.manifest()["embed.js"]).replace("{filename}", "facilities.csv"))  # fmt: skip
         if path.startswith("/v1/"):
             url = url.replace("{project_id}", "1").replace("datasets/spare", "datasets/facilities")
@@ -228,6 +235,8 @@ class World:
         elif method == "POST" and path == "/v1/sessions":
             secret = self.keys["planner"]["Authorization"].split()[1]
             kwargs["json"] = {"email": "planner", "password": secret}
+        elif method == "POST" and path == "/api/v1/webhooks":
+            kwargs["json"] = {"url": "https://93.184.215.14/hooks/x", "events": ["response.created"]}
         elif method == "POST" and path == "/api/v1/form-links":
             kwargs["json"] = {"name": "Cổng", "questionnaires": ["loans"], "province_code": "68"}
         elif method == "POST" and path == "/api/v1/facilities":
