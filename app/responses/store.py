@@ -217,7 +217,7 @@ def stored_event(p: Pending, now: datetime) -> uow.ResponseStored:
     h = p.head
     return uow.ResponseStored(response_id=h["id"], questionnaire=h["questionnaire"], version=h["version"],
                               facility_id=h["facility_id"], province_code=h["province_code"],
-                              submitted_by=h["submitted_by"], received_at=now)  # fmt: skip
+                              submitted_by=h["submitted_by"], received_at=now, channel=h["channel"])  # fmt: skip
 
 
 def _resolve_lookups(session: Session, items: list[Pending], out: list[Any], dialect: Any) -> None:

@@ -154,6 +154,7 @@ def test_each_change_is_delivered_once_signed_and_in_scope(client, keys, fast, r
             and created["questionnaire"] == "loans"
             and created["version"] == 2
         )
+        assert created["channel"] == "field"
         assert "answers" not in created  # ids and a summary, never the document
         assert got["response.revised"]["data"]["revision"] == 2
         assert got["response.reviewed"]["data"]["state"] == "approved"
