@@ -1,7 +1,7 @@
 """webhooks: subscriptions, the delivery outbox, and the generation every process checks its cached hooks by
 
 Revision ID: webhooks01
-Revises: channel01
+Revises: feeds01
 Create Date: 2026-12-07 01:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import app.models.types
 
 revision: str = "webhooks01"
-down_revision: str | None = "channel01"
+down_revision: str | None = "feeds01"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
