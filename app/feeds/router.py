@@ -95,6 +95,13 @@ class FormOut(BaseModel):
     publishedAt: str | None
 
 
+class DatasetOut(BaseModel):
+    name: str
+    projectId: int
+    createdAt: str
+    approvalRequired: bool
+
+
 class Success(BaseModel):
     success: bool
 
@@ -159,6 +166,13 @@ def list_forms(
     """One form per questionnaire: `xmlFormId` is its key, `version` its latest version (as a string)."""
     service.check_project(project_id)
     return JsonResponse(service.forms(session=session, registry=registry))
+
+
+@router.get("/projects/{project_id}/datasets", response_model=list[DatasetOut])
+def list_datasets(project_id: int, principal: FeedPrincipal, session: SessionDep) -> JsonResponse:
+    """The one dataset (entity list): `facilities`, the facility registry."""
+    service.check_project(project_id)
+    return JsonResponse(service.datasets(session=session))
 
 
 # The OData routes come before /forms/{key}, which would otherwise take "loans.svc" as a key.

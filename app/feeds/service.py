@@ -388,6 +388,13 @@ def submissions(
 # -- the facility registry (dataset `facilities`) ---------------------------------------------------------------
 
 
+def datasets(*, session: Session) -> list[dict[str, Any]]:
+    """The one dataset, the facility registry, as Central lists entity lists."""
+    created = session.execute(select(func.min(DefinitionHash.first_seen_at))).scalar_one_or_none()
+    return [{"name": DATASET, "projectId": PROJECT_ID, "createdAt": iso(created or datetime.now(UTC)),
+             "approvalRequired": False}]  # fmt: skip
+
+
 def check_dataset(name: str) -> None:
     if name != DATASET:
         raise not_found(f"There is no dataset {name!r}; this server has one, {DATASET!r}")

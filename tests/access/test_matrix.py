@@ -93,6 +93,7 @@ EXPECTED: dict[tuple[str, str], Any] = {
     ("GET", "/v1/projects/{project_id}/forms/{key}.svc/"): {"admin", "planner"},
     ("GET", "/v1/projects/{project_id}/forms/{key}.svc/$metadata"): {"admin", "planner"},
     ("GET", "/v1/projects/{project_id}/forms/{key}.svc/Submissions"): {"admin", "planner"},
+    ("GET", "/v1/projects/{project_id}/datasets"): {"admin", "planner"},
     ("GET", "/v1/projects/{project_id}/datasets/{name}.svc"): {"admin", "planner"},
     ("GET", "/v1/projects/{project_id}/datasets/{name}.svc/"): {"admin", "planner"},
     ("GET", "/v1/projects/{project_id}/datasets/{name}.svc/$metadata"): {"admin", "planner"},

@@ -281,6 +281,9 @@ def test_select_and_wkt(client, world) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_entities(client, world) -> None:  # type: ignore[no-untyped-def]
+    listed = client.get("/v1/projects/1/datasets", headers=world["planner"]).json()
+    assert [(d["name"], d["projectId"], d["approvalRequired"]) for d in listed] == [("facilities", 1, False)]
+    assert_problem(client.get("/v1/projects/2/datasets", headers=world["planner"]), 404)
     r = client.get("/v1/projects/1/datasets/facilities.svc", headers=world["planner"])
     assert r.json()["value"] == [{"name": "Entities", "kind": "EntitySet", "url": "Entities"}]
     meta = client.get("/v1/projects/1/datasets/facilities.svc/$metadata", headers=world["planner"])

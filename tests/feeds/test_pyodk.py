@@ -83,6 +83,7 @@ def test_pyodk_reads_every_questionnaire_and_pages(live_server, seeded, tmp_path
         assert len(versions) > 1, "every published version in one table"
         approved = odk.submissions.get_table(form_id="loans", filter="__system/reviewState eq 'approved'")
         assert approved["value"] == []
+        assert [e.name for e in odk.entity_lists.list()] == ["facilities"]
         facilities = odk.entities.get_table(entity_list_name="facilities", count=True)
         assert facilities["@odata.count"] == 2 and {e["label"] for e in facilities["value"]} == {
             "Cơ sở 68",
