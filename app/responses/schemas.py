@@ -108,6 +108,16 @@ class ResponseReceipt(BaseModel):
     questionnaire: str
     version: int
     status: str = Field(description="duplicate: this exact content was already received under this id")
+    received_at: datetime | None = Field(
+        default=None,
+        exclude_if=lambda v: v is None,
+        description="when the server received it; only for the caller who submitted it (a retry after a lost reply)",
+    )
+    facility_id: str | None = Field(
+        default=None,
+        exclude_if=lambda v: v is None,
+        description="the facility it was stored for (registered inline, perhaps); only for the caller who submitted it",
+    )
 
 
 class BatchIn(BaseModel):

@@ -82,12 +82,17 @@ class Outcome:
         return to_read(self.response, self.revision)
 
     def read_for(self, principal: Principal) -> ResponseRead | ResponseReceipt:
-        """The stored body for a caller who may read it (always when just created); else only a receipt."""
+        """The stored body for a caller who may read it (always when just created); else only a receipt (with
+        when it was received and for which facility when the caller submitted it itself)."""
         if self.status == "created":
             return self.read()
         r = self.response
         if scope.may_read_response(principal, r.province_code, r.submitted_by):
             return self.read()
+        if r.submitted_by == principal.name:
+            # Its own retry after a lost reply (a form link): what its 201 would have told it, not the answers.
+            return ResponseReceipt(id=r.id, questionnaire=r.questionnaire, version=r.version, status=self.status,
+                                   received_at=r.received_at, facility_id=r.facility_id)  # fmt: skip
         return ResponseReceipt(id=r.id, questionnaire=r.questionnaire, version=r.version, status=self.status)
 
 

@@ -153,12 +153,16 @@ def test_the_token_submits_only_its_questionnaires_in_its_province(client, make_
 
 
 def test_a_retry_is_acknowledged_without_the_stored_body_and_counts_once(client, make_link) -> None:
+    """The link's own retry after a lost reply: a receipt with what its 201 said of it (when it was received,
+    the establishment it registered, so the page's next questionnaire goes there), never the answers."""
     link = make_link()
     body = inline()
-    assert client.post("/api/v1/responses", json=body, headers=link["headers"]).status_code == 201
+    first = client.post("/api/v1/responses", json=body, headers=link["headers"])
+    assert first.status_code == 201
     r = client.post("/api/v1/responses", json=body, headers=link["headers"])
     assert r.status_code == 200
-    assert r.json() == {"id": body["id"], "questionnaire": "loans", "version": 2, "status": "duplicate"}
+    assert r.json() == {"id": body["id"], "questionnaire": "loans", "version": 2, "status": "duplicate",
+                        "received_at": first.json()["received_at"], "facility_id": first.json()["facility_id"]}  # fmt: skip
     assert count(link["id"]) == 1 and stored_responses() == 1
     other = {**body, "answers": {"needs_loan": False}}
     assert_problem(client.post("/api/v1/responses", json=other, headers=link["headers"]), 409, "id")
