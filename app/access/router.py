@@ -16,6 +16,7 @@ from app.core.errors import PROBLEM_RESPONSES
 from app.core.fields import UtcDatetime
 from app.core.pagination import Page, PageDep
 from app.core.routing import ApiRoute
+from app.forms import page
 from app.questionnaires.router import RegistryDep
 
 router = APIRouter(
@@ -152,7 +153,10 @@ class FormLinkCreated(FormLinkRead):
         description="shown once; only its hash is stored. Works as `Authorization: Bearer <token>`"
     )
     url: str = Field(description="the hosted form page, for an <iframe> (add ?lang=en for English)")
-    iframe: str = Field(description="the HTML to paste into the portal page")
+    iframe: str = Field(
+        description="the HTML to paste into the portal page: the iframe, and the script that sizes it to the "
+        "page's height (README, Forms for provincial portals)"
+    )
 
 
 def _link(link) -> FormLinkRead:  # type: ignore[no-untyped-def]
@@ -178,8 +182,7 @@ def create_form_link(
         session=session, principal=principal, registry=registry, **body.model_dump()
     )
     url = f"{str(request.base_url).rstrip('/')}/embed/{token}"
-    iframe = (f'<iframe src="{url}" title="Khảo sát nhu cầu hỗ trợ khuyến công" '
-              'style="width:100%;height:1400px;border:0" loading="lazy" allow="geolocation"></iframe>')  # fmt: skip
+    iframe = page.portal_html(url)
     return FormLinkCreated(**_link(link).model_dump(), token=token, url=url, iframe=iframe)
 
 

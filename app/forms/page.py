@@ -11,6 +11,7 @@ from functools import lru_cache
 from html import escape
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 STATIC_DIR = Path(__file__).parent / "static"
 STATIC_URL = "/static/forms"
@@ -47,6 +48,32 @@ def _script_json(value: Any) -> str:
         .replace("\u2028", "\\u2028")
         .replace("\u2029", "\\u2029")
     )
+
+
+HEIGHT_MESSAGE = "khuyencong:height"
+
+# What a portal pastes after the iframe: the page (in the frame) posts `{type: "khuyencong:height", height}` to
+# its parent whenever its content changes height; this listener, on the portal's own page (ours keeps its strict
+# CSP: no inline script), sizes the frame that sent it, so a phone scrolls the portal only. ES5, no dependency.
+_LISTENER = """<script>
+addEventListener("message", function (e) {
+  var d = e.data, h = d && Number(d.height);
+  if (e.origin !== ORIGIN || !d || d.type !== "khuyencong:height" || !(h > 0 && h < 100000)) return;
+  Array.prototype.forEach.call(document.getElementsByTagName("iframe"), function (f) {
+    if (f.contentWindow === e.source) f.style.height = Math.ceil(h) + "px";
+  });
+});
+</script>"""
+
+
+def portal_html(url: str) -> str:
+    """The HTML a portal pastes: the iframe of the page at `url` and the listener that gives the frame its
+    content's height, from messages of the page's origin only (the iframe keeps 1400 px where scripts are off)."""
+    parts = urlsplit(url)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    frame = (f'<iframe src="{escape(url)}" title="{escape(_TITLES["vi"])}" '
+             'style="width:100%;height:1400px;border:0" loading="lazy" allow="geolocation; clipboard-write"></iframe>')  # fmt: skip
+    return f"{frame}\n{_LISTENER.replace('ORIGIN', json.dumps(origin))}"
 
 
 def render(config: dict[str, Any]) -> str:

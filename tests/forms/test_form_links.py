@@ -24,7 +24,10 @@ def test_create_returns_the_token_once_and_stores_only_its_hash(client, admin) -
     token = link["token"]
     assert token.startswith("kf_") and len(token) > 40
     assert link["url"].endswith(f"/embed/{token}") and link["url"] in link["iframe"]
-    assert 'allow="geolocation"' in link["iframe"]  # "use my location" works inside the portal's frame
+    # "use my location" and "Sao chép" work inside the portal's frame; the script sizes it (its page's origin only)
+    assert 'allow="geolocation; clipboard-write"' in link["iframe"]
+    origin = link["url"].split("/embed/")[0]
+    assert f'e.origin !== "{origin}"' in link["iframe"] and '"khuyencong:height"' in link["iframe"]
     assert link["questionnaires"] == ["loans", "pollution"] and link["province_code"] == "68"
     assert link["max_submissions"] == 3 and link["submission_count"] == 0 and link["state"] == "active"
     assert link["prefix"] == token[:10] and link["created_by"] == "admin"
