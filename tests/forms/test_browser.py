@@ -11,20 +11,24 @@ with the photos and files they chose.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import tempfile
 import threading
+import time
+import unicodedata
 from collections.abc import Iterator
+from datetime import datetime
 from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urlencode, urlparse
 
 import httpx
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.core.config import ROOT
 from app.core.db import session_scope
@@ -55,13 +59,18 @@ MAX_ATTACHMENT_BYTES = 200_000  # the live server's limit here, so a "too large"
 
 
 class _Portal(BaseHTTPRequestHandler):
-    """A provincial portal's page: its own origin, the form page in an iframe (`?src=`)."""
+    """A provincial portal's page: its own origin, the form page in an iframe (`?src=`), or exactly the HTML a
+    form link's `iframe` gives to paste (`?paste=`: the frame and the script that sizes it)."""
 
     def do_GET(self) -> None:  # noqa: N802
-        src = parse_qs(urlparse(self.path).query).get("src", [""])[0]
-        html = (f'<!doctype html><meta charset="utf-8"><title>Sở Công Thương</title><h1>Cổng thông tin</h1>'
-                f'<iframe id="kc" src="{escape(src)}" style="width:100%;height:1400px;border:0" allow="geolocation">'
-                '</iframe>')  # fmt: skip
+        query = parse_qs(urlparse(self.path).query)
+        src = query.get("src", [""])[0]
+        head = '<!doctype html><meta charset="utf-8"><title>Sở Công Thương</title><h1>Cổng thông tin</h1>'
+        if "paste" in query:
+            html = f"{head}{query['paste'][0]}<footer>Sở Công Thương</footer>"
+        else:
+            html = (f'{head}<iframe id="kc" src="{escape(src)}" style="width:100%;height:1400px;border:0" '
+                    'allow="geolocation"></iframe>')  # fmt: skip
         body = html.encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/html; charset=utf-8")
@@ -238,7 +247,10 @@ def create_link(admin: dict[str, str], server: str, **over: Any) -> dict[str, An
     r = httpx.post(f"{server}/api/v1/form-links", json=body, headers=admin)
     assert r.status_code == 201, r.text
     link: dict[str, Any] = r.json()
-    assert link["url"] == f"{server}/embed/{link['token']}" and 'allow="geolocation"' in link["iframe"]
+    assert (
+        link["url"] == f"{server}/embed/{link['token']}"
+        and 'allow="geolocation; clipboard-write"' in link["iframe"]
+    )
     return link
 
 
@@ -252,6 +264,73 @@ def attachments(server: str, admin: dict[str, str], response_id: str) -> dict[st
     r = httpx.get(f"{server}/api/v1/responses/{response_id}/attachments", headers=admin)
     assert r.status_code == 200, r.text
     return r.json()  # type: ignore[no-any-return]
+
+
+def shown(q: Any, v: Any) -> str:
+    """An answer as the page shows it read-only: choice labels, Có/Không, numbers as typed in Vietnamese with
+    their unit, a location part by part, a date as dd/mm/yyyy, a file by its name."""
+    label = {c.code: c.label["vi"] for c in q.choices}
+    unit = f" {q.unit['vi']}" if q.unit else ""
+    if q.type == "boolean":
+        return "Có" if v else "Không"
+    if q.type == "select_one":
+        return label[v]
+    if q.type == "select_multiple":
+        return "; ".join(label[c] for c in v)
+    if q.type in ("integer", "decimal"):
+        return vi_number(v) + unit
+    if q.type == "geopoint":
+        names = {"lat": "Vĩ độ", "lon": "Kinh độ", "accuracy_m": "Độ chính xác (m)"}
+        return "; ".join(f"{names[k]} {vi_number(v[k])}" for k in names if k in v)
+    if q.type == "date":
+        y, m, day = v.split("-")
+        return f"{day}/{m}/{y}"
+    return str(v)
+
+
+def shown_answers(key: str, answers: dict[str, Any]) -> list[tuple[str, str]]:
+    d = REGISTRY.latest_published(key)
+    assert d is not None
+    return [(q.label["vi"], shown(q, answers[q.id])) for q in d.questions if q.id in answers]
+
+
+# What fill_facility typed, as the page shows it.
+FACILITY_SHOWN = [
+    ("Mã số thuế", "5800111222"),
+    ("Tên cơ sở", "HTX cà phê Cầu Đất"),
+    ("Loại hình cơ sở", "Hợp tác xã"),
+    ("Ngành nghề chính", "Chế biến nông, lâm, thủy sản, thực phẩm"),
+    ("Xã, phường, đặc khu", places.wards("68")["22933"]["name"]),  # type: ignore[index]
+]
+
+_VI_LETTERS = "aăâbcdđeêfghijklmnoôơpqrstuưvwxyz"
+_TONES = {
+    "\u0300",
+    "\u0301",
+    "\u0303",
+    "\u0309",
+    "\u0323",
+}  # huyền, sắc, ngã, hỏi, nặng: secondary differences
+
+
+def vi_primary(name: str) -> tuple[tuple[int, int], ...]:
+    """Vietnamese alphabetical order, letters only (tones and case ignored): a < ă < â, d < đ, e < ê, o < ô < ơ,
+    u < ư; spaces, then punctuation, then numbers (by value) before letters — as CLDR's collation for "vi"."""
+    base = unicodedata.normalize(
+        "NFC", "".join(c for c in unicodedata.normalize("NFD", name.lower()) if c not in _TONES)
+    )
+    out: list[tuple[int, int]] = []
+    for m in re.finditer(r"\d+|.", base):
+        tok = m.group()
+        if tok.isdigit():
+            out.append((2, int(tok)))
+        elif tok.isspace():
+            out.append((0, 0))
+        elif tok in _VI_LETTERS:
+            out.append((3, _VI_LETTERS.index(tok)))
+        else:
+            out.append((1, ord(tok)))
+    return tuple(out)
 
 
 # -- the tests -------------------------------------------------------------------------------------------------
@@ -362,7 +441,8 @@ def test_every_published_questionnaire_through_a_portal_iframe(client, admin, se
 
 
 def test_a_server_only_error_shows_at_its_question_and_nothing_typed_is_lost(client, admin, make_key, server, portal, page) -> None:  # fmt: skip
-    """A tax code already registered in another province: only the server knows; its error is at the tax code."""
+    """A tax code already registered in another province: only the server knows; its error is at the tax code,
+    named in the summary, and the page says what the establishment can do next (and can copy its answers)."""
     hanoi = make_key("field_officer", provinces=["01"])
     assert client.post("/api/v1/facilities", json=facility_body(province_code="01", tax_code="0101234567"),
                        headers=hanoi).status_code == 201  # fmt: skip
@@ -379,6 +459,26 @@ def test_a_server_only_error_shows_at_its_question_and_nothing_typed_is_lost(cli
     assert tax.locator(".kc-field-errors").inner_text() == (
         "Mã số thuế này đã được đăng ký ở tỉnh khác, không thể kê khai qua biểu mẫu này."
     )
+    assert frame.locator(".kc-errors li").all_inner_texts() == [
+        "Mã số thuế: Mã số thuế này đã được đăng ký ở tỉnh khác, không thể kê khai qua biểu mẫu này."
+    ]
+    status = frame.locator(".kc-status")
+    assert status.locator("p").first.inner_text() == (
+        "Máy chủ chưa nhận phiếu: mã số thuế 0101234567 đã được đăng ký cho một cơ sở ở tỉnh khác, nên không kê "
+        "khai được qua biểu mẫu của Lâm Đồng. Cơ sở có thể:"
+    )
+    assert status.locator("li").all_inner_texts() == [
+        "Kiểm tra lại mã số thuế: nếu gõ nhầm, sửa lại rồi bấm “Gửi phiếu”.",
+        "Nếu mã số thuế đúng (ví dụ cơ sở đã chuyển trụ sở về Lâm Đồng), liên hệ Sở Công Thương Lâm Đồng để "
+        "được cập nhật thông tin cơ sở, rồi gửi lại phiếu.",
+        "Những gì đã nhập vẫn được giữ nguyên; bấm “Sao chép” để chép lại tất cả câu trả lời.",
+    ]
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    status.get_by_role("button", name="Sao chép").click()
+    expect(status.locator(".kc-copy-status")).to_have_text("Đã sao chép tất cả câu trả lời.")
+    copied = page.evaluate("() => navigator.clipboard.readText()")
+    for label, value in [("Mã số thuế", "0101234567"), *shown_answers("packaging", answers)]:
+        assert f"- {label}: {value}\n" in copied, label
     assert frame.locator("#root_answers_packaging_budget_vnd").input_value() == vi_number(
         answers["packaging_budget_vnd"]
     )
@@ -428,18 +528,43 @@ def test_opened_on_its_own_the_page_keeps_what_was_typed_across_a_reload(client,
     assert page.locator("#root_answers_loan_amount_vnd").input_value() == "750.000.000"
 
 
-def test_a_link_revoked_while_the_page_is_open_says_so(client, admin, server, portal, page) -> None:
-    link = create_link(admin, server, questionnaires=["websites"])
+def test_a_link_revoked_while_the_page_is_open_keeps_every_answer_readable_and_copyable(
+    client, admin, server, portal, page
+) -> None:
+    """The page says "Những gì đã nhập vẫn còn trên trang này": every answer of every questionnaire stays on it,
+    read-only, as the form showed it, and "Sao chép" copies them all as text."""
+    link = create_link(admin, server, questionnaires=["loans", "site-visit"])
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     frame = open_in_portal(page, portal, link["url"])
     fill_facility(frame, tax_code="5800111222")
-    d = REGISTRY.latest_published("websites")
-    assert d is not None
-    fill_answers(frame, d, answers_for(d))
+    typed: dict[str, dict[str, Any]] = {}
+    for key in ("loans", "site-visit"):
+        d = REGISTRY.latest_published(key)
+        assert d is not None
+        frame.get_by_role("button", name=d.title["vi"]).click()
+        frame.locator(f"#root_answers_{d.questions[0].id}").wait_for()
+        typed[key] = answers_for(d)
+        fill_answers(frame, d, typed[key])
     assert client.post(f"/api/v1/form-links/{link['id']}/revoke", headers=admin).status_code == 200
     frame.get_by_role("button", name="Gửi phiếu").click()
     closed = frame.locator(".kc-closed[data-link-state=revoked]")
     closed.wait_for()
     assert "Đường dẫn biểu mẫu này đã bị thu hồi" in closed.inner_text()
+    assert "Những gì đã nhập vẫn còn trên trang này." in closed.inner_text()
+    kept = frame.locator(".kc-kept")
+    # read-only: nothing to type into, no form to send
+    assert kept.locator("input, select, textarea").count() == 0 and frame.locator("form").count() == 0
+    expected = {"facility": FACILITY_SHOWN} | {k: shown_answers(k, a) for k, a in typed.items()}
+    for block, lines in expected.items():
+        shown = kept.locator(f"[data-kept='{block}'] .kc-kept-line")
+        got = [(x.locator("dt").inner_text(), x.locator("dd").inner_text()) for x in shown.all()]
+        assert got == lines, block
+    frame.get_by_role("button", name="Sao chép").click()
+    assert frame.locator(".kc-copy-status").inner_text() == "Đã sao chép tất cả câu trả lời."
+    copied = page.evaluate("() => navigator.clipboard.readText()")
+    for block, lines in expected.items():
+        title = "Thông tin cơ sở" if block == "facility" else REGISTRY.latest_published(block).title["vi"]  # type: ignore[union-attr]
+        assert "\n".join([title, *(f"- {label}: {value}" for label, value in lines)]) in copied, block
     assert stored(server, admin) == []
     page.reload()
     frame = page.frame_locator("#kc")
@@ -549,3 +674,177 @@ def test_a_location_from_the_device_and_the_checks_on_locations_photos_and_choic
         "visit_date": "2026-11-20",
     }
     assert [a["name"] for a in attachments(server, admin, row["id"])["items"]] == ["xuong.jpg"]
+
+
+def test_the_portal_snippet_sizes_the_frame_to_the_page(client, admin, server, portal, page) -> None:
+    """The HTML a form link gives to paste (iframe + listener) in a portal on another origin, on a phone: the
+    frame takes the page's height as it grows and shrinks, so nothing scrolls inside it; our page keeps its
+    strict CSP (the listener is on the portal's page); a message from anywhere else is ignored."""
+    link = create_link(admin, server, questionnaires=["loans"])
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.set_default_timeout(TIMEOUT_MS)
+    console: list[str] = []
+    page.on("console", lambda m: console.append(m.text))
+    with page.expect_response(lambda r: r.url == link["url"]) as first:
+        page.goto(f"{portal}/?{urlencode({'paste': link['iframe']})}")
+    csp = first.value.headers["content-security-policy"]
+    assert "script-src 'self' 'unsafe-eval';" in csp and "unsafe-inline" not in csp
+    iframe = page.locator("iframe")
+    page.frame_locator("iframe").locator("html[data-kc-ready]").wait_for(state="attached")
+    frame = next(f for f in page.frames if f.url == link["url"])
+
+    def sized() -> tuple[int, int]:
+        """Once the frame has the page's height: (that height, the frame's), else AssertionError."""
+        deadline = time.monotonic() + 10
+        while True:
+            inner = frame.evaluate(
+                "() => [Math.ceil(document.documentElement.getBoundingClientRect().height), "
+                "document.documentElement.scrollHeight, window.innerHeight]"
+            )
+            outer = round(iframe.bounding_box()["height"])
+            if inner[0] == inner[1] == inner[2] == outer:
+                return inner[0], outer
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the frame is {outer} px, its page {inner}")
+            time.sleep(0.1)
+
+    height, _ = sized()
+    assert height > 1400  # the whole form, taller than the pasted iframe's 1400 px on a phone
+    frame.locator("#root_answers_needs_loan-0").check()  # "Có": the loan questions appear
+    taller, _ = sized()
+    frame.locator("#root_answers_needs_loan-1").check()  # "Không": they go away again
+    shorter, _ = sized()
+    assert height < taller and shorter < taller
+    # Only the form page's origin is listened to.
+    page.evaluate("() => window.postMessage({type: 'khuyencong:height', height: 50}, '*')")
+    page.wait_for_timeout(200)
+    assert round(iframe.bounding_box()["height"]) == shorter
+    assert not [m for m in console if "Content Security Policy" in m or "Refused to" in m], console
+
+
+def test_the_ward_picker_is_in_vietnamese_order_and_found_without_accents(
+    client, admin, server, portal, page
+) -> None:
+    link = create_link(admin, server, questionnaires=["loans"])
+    frame = open_in_portal(page, portal, link["url"])
+    wards = places.wards("68")
+    assert wards is not None
+    picker = frame.locator("#root_facility_ward_code")
+
+    def listed() -> list[str]:
+        texts = picker.locator("option").all_inner_texts()
+        assert texts[0] == "— Chọn —"
+        return texts[1:]
+
+    names = listed()
+    assert sorted(names) == sorted(w["name"] for w in wards.values()) and len(names) == 124
+    assert names == sorted(names, key=vi_primary)  # (the served order is by code)
+    assert names.index("Xã Đạ Huoai") > names.index("Xã Di Linh") > names.index("Xã D'Ran")
+    search = frame.locator("#root_facility_ward_code__search")
+    search.fill("duc trong")
+    assert listed() == ["Xã Đức Trọng"]
+    search.fill("DA LAT")
+    assert listed() == [n for n in names if n.endswith("- Đà Lạt")] and len(listed()) == 5
+    assert frame.locator(".kc-search-found").inner_text() == "Có 5 kết quả trong danh sách bên dưới."
+    search.fill("xuân truong")  # every word typed begins a word of the name, in any order
+    assert listed() == ["Phường Xuân Trường - Đà Lạt", "Xã Trường Xuân"]
+    search.press("Enter")  # two matches: nothing chosen
+    assert picker.input_value() == ""
+    search.fill("xuân truong đa")
+    search.press("Enter")  # the only match is chosen (and the form is not sent)
+    code = next(c for c, w in wards.items() if w["name"] == "Phường Xuân Trường - Đà Lạt")
+    assert picker.input_value() == code
+    search.fill("bao loc")
+    # three matches, and the chosen ward stays listed (in its place)
+    assert listed() == [n for n in names if n.endswith(" Bảo Lộc") or n == "Phường Xuân Trường - Đà Lạt"]
+    assert len(listed()) == 4
+    search.fill("khong co xa nay")
+    assert frame.locator(".kc-search-found").inner_text() == "Không có xã, phường nào có tên như vậy."
+    search.fill("")
+    assert listed() == names and picker.input_value() == code
+    frame.locator("#root_facility_name").fill("Xưởng mộc Xuân Trường")
+    frame.get_by_label("Hộ kinh doanh", exact=True).check()
+    frame.get_by_label("Thủ công mỹ nghệ").check()
+    d = REGISTRY.latest_published("loans")
+    assert d is not None
+    fill_answers(frame, d, answers_for(d))
+    frame.get_by_role("button", name="Gửi phiếu").click()
+    frame.locator(".kc-receipt").wait_for()
+    [row] = stored(server, admin)
+    with session_scope() as s:
+        f = s.execute(select(Facility).where(Facility.id == row["facility_id"])).scalar_one()
+        assert (f.name, f.ward_code) == ("Xưởng mộc Xuân Trường", code)
+
+
+def test_server_errors_are_named_in_the_summary_and_a_receipt_after_a_lost_reply_has_its_time(
+    client, admin, server, portal, page
+) -> None:
+    """A server error and a check across answers (`check_failed`, its message the server's) at their question
+    and, named by it, in the summary; the receipt of a response whose first reply was lost (a 200 on the retry)
+    says when the server received it, and the next questionnaire goes to the establishment it registered."""
+    link = create_link(admin, server, questionnaires=["loans", "websites"])
+    check = {"path": "answers.loan_amount_vnd", "code": "check_failed", "check": "loan_within_investment",
+             "message": "Số tiền cần vay không lớn hơn tổng vốn dự kiến đầu tư."}  # fmt: skip
+    posts: list[dict[str, Any]] = []
+
+    def network(route: Any) -> None:
+        body = json.loads(route.request.post_data)
+        posts.append(body)
+        if len(posts) == 1:  # the server's own check of a tampered answer
+            body["answers"]["loan_amount_vnd"] = 5
+            route.continue_(post_data=json.dumps(body))
+        elif len(posts) == 2:  # a check across answers (v1.2), as the server words it
+            route.fulfill(status=422, content_type="application/problem+json",
+                          body=json.dumps({"type": "about:blank", "title": "Unprocessable", "status": 422,
+                                           "errors": [check]}))  # fmt: skip
+        elif len(posts) == 3:  # stored, the reply lost: the retry gets a 200 receipt
+            route.fetch()
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/responses", network)
+    frame = open_in_portal(page, portal, link["url"])
+    frame.locator("#root_facility_name").fill("Cơ sở không có mã số thuế")
+    frame.get_by_label("Hộ kinh doanh", exact=True).check()
+    frame.get_by_label("Thủ công mỹ nghệ").check()
+    frame.locator("#root_facility_ward_code").select_option(label="Xã Đức Trọng")
+    loans = REGISTRY.latest_published("loans")
+    assert loans is not None
+    fill_answers(frame, loans, answers_for(loans))
+    label = next(q.label["vi"] for q in loans.questions if q.id == "loan_amount_vnd")
+    at_question = frame.locator(".kc-has-error", has=frame.locator("#root_answers_loan_amount_vnd"))
+
+    frame.get_by_role("button", name="Gửi phiếu").click()
+    expect(at_question.locator(".kc-field-errors")).to_have_text("Giá trị nhỏ nhất là 10.000.000 đồng.")
+    assert frame.locator(".kc-errors li").all_inner_texts() == [
+        f"{label}: Giá trị nhỏ nhất là 10.000.000 đồng."
+    ]
+
+    frame.get_by_role("button", name="Gửi phiếu").click()
+    expect(at_question.locator(".kc-field-errors")).to_have_text(check["message"])
+    assert frame.locator(".kc-errors li").all_inner_texts() == [f"{label}: {check['message']}"]
+    assert posts[1]["id"] != posts[0]["id"]
+
+    frame.get_by_role("button", name="Gửi phiếu").click()
+    receipt = frame.locator(".kc-receipt")
+    receipt.wait_for()
+    assert posts[3] == posts[2]  # the same body again, answered 200 with a receipt
+    [row] = stored(server, admin)
+    assert receipt.get_attribute("data-response-id") == row["id"]
+    assert datetime.fromisoformat(receipt.get_attribute("data-received-at")) == datetime.fromisoformat(
+        row["received_at"]
+    )
+    assert "Thời điểm máy chủ nhận: " in receipt.inner_text()
+    # the establishment it registered is known: the next questionnaire is not a second registration
+    assert frame.locator("#root_facility_name").count() == 0
+    assert "Cơ sở không có mã số thuế" in frame.locator(".kc-facility-known").inner_text()
+    websites = REGISTRY.latest_published("websites")
+    assert websites is not None
+    fill_answers(frame, websites, answers_for(websites))
+    frame.get_by_role("button", name="Gửi phiếu").click()
+    expect(frame.locator(".kc-receipt")).to_contain_text(websites.title["vi"])
+    rows = stored(server, admin)
+    assert len(rows) == 2 and {r["facility_id"] for r in rows} == {row["facility_id"]}
+    with session_scope() as s:
+        assert s.execute(select(func.count()).select_from(Facility)).scalar_one() == 1

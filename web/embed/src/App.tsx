@@ -10,7 +10,8 @@ import { Shelf, uploadAll, type Upload, type UploadResult } from './attachments.
 import type { EmbedConfig, Lang, LinkState, QuestionnaireConfig } from './config.ts';
 import { makeTransformErrors, propertySchema, serverErrorSchema } from './errors.ts';
 import { facilityBody, facilitySchema, facilityUiSchema } from './facility.ts';
-import { formatDateTime, makeT, rjsfTranslator, type MessageKey } from './i18n.ts';
+import { formatDateTime, makeT, rjsfTranslator, type MessageKey, type T } from './i18n.ts';
+import { copyText, keptLines, keptText, type KeptBlock } from './kept.ts';
 import { settle } from './relevance.ts';
 import { emptyDraft, loadDraft, saveDraft, type Draft, type Receipt } from './storage.ts';
 import { linkReason, newId, nowWithOffset, postWithRetries, type Outcome, type ResponseBody } from './submission.ts';
@@ -34,7 +35,14 @@ type Phase =
   | { kind: 'idle' }
   | { kind: 'sending'; attempt: number }
   | { kind: 'unknown' }
-  | { kind: 'message'; key: MessageKey; params?: Record<string, string | number>; extra?: string[] };
+  | {
+      kind: 'message';
+      key: MessageKey;
+      params?: Record<string, string | number>;
+      extra?: string[];
+      /** offer "Sao chép" (copy every answer) beside the message */
+      copy?: boolean;
+    };
 
 const CLOSED_MESSAGE: Record<Exclude<LinkState, 'active'>, MessageKey> = {
   revoked: 'linkRevoked',
@@ -95,6 +103,59 @@ function removeChangedErrors(errors: ErrorSchema, before: Record<string, Section
   return out as ErrorSchema;
 }
 
+/** The top of the page into view: inside a portal's frame sized to its content (see height.ts) the portal
+ * scrolls, not the frame. */
+function scrollToTop() {
+  window.requestAnimationFrame(() => {
+    const top = document.querySelector<HTMLElement>('.kc-page');
+    if (top) top.scrollIntoView({ block: 'start' });
+    else window.scrollTo(0, 0);
+  });
+}
+
+/** "Sao chép": every answer as plain text to the clipboard, and whether that worked. */
+function CopyButton({ text, t }: { text: () => string; t: T }) {
+  const [done, setDone] = useState<'ok' | 'failed' | null>(null);
+  return (
+    <span className="kc-copy">
+      <button type="button" className="kc-copy-button" onClick={() => void copyText(text()).then((ok) => setDone(ok ? 'ok' : 'failed'))}>
+        {t('copyAll')}
+      </button>{' '}
+      {done ? (
+        <span role="status" className="kc-copy-status" data-copied={done}>
+          {done === 'ok' ? t('copied') : t('copyFailed')}
+        </span>
+      ) : null}
+    </span>
+  );
+}
+
+/** What was typed, read-only: each section's answered questions as label and answer. */
+function Kept({ blocks, text, t }: { blocks: KeptBlock[]; text: () => string; t: T }) {
+  return (
+    <section className="kc-kept" aria-labelledby="kc-kept-title">
+      <h2 id="kc-kept-title">{t('keptTitle')}</h2>
+      <p>{t('keptHow')}</p>
+      <p>
+        <CopyButton text={text} t={t} />
+      </p>
+      {blocks.map((b) => (
+        <div key={b.key} className="kc-kept-block" data-kept={b.key}>
+          <h3>{b.title}</h3>
+          <dl>
+            {b.lines.map((l) => (
+              <div key={l.name} className="kc-kept-line" data-question={l.name}>
+                <dt>{l.label}</dt>
+                <dd>{l.value}</dd>
+              </div>
+            ))}
+          </dl>
+        </div>
+      ))}
+    </section>
+  );
+}
+
 function focusFirstError() {
   window.requestAnimationFrame(() => {
     const el = document.querySelector<HTMLElement>('.kc-has-error');
@@ -148,10 +209,6 @@ export default function App({ cfg: initial }: { cfg: EmbedConfig }) {
     questionnaires.find((q) => !done.has(q.key)) ??
     questionnaires[0];
   const needFacility = !draft.facility_id;
-  const ctx: PageContext = useMemo(
-    () => ({ lang: cfg.lang, t, questionnaire: current?.key, shelf, maxBytes: cfg.max_attachment_bytes }),
-    [cfg.lang, t, current?.key, shelf, cfg.max_attachment_bytes],
-  );
 
   const answersSchema = useMemo(() => (current ? answersSchemaOf(current) : undefined), [current]);
   const fSchema = useMemo(() => facilitySchema(cfg.lang, cfg.wards ?? []), [cfg.lang, cfg.wards]);
@@ -182,6 +239,20 @@ export default function App({ cfg: initial }: { cfg: EmbedConfig }) {
     },
     [fSchema, answersSchema],
   );
+  const titleOf = useCallback(
+    (path: string[]): string | undefined => {
+      const title = schemaOf(path.slice(0, 2))?.title;
+      if (path.length <= 2 || !title) return title;
+      // a part of a location (answers.workshop_location.lat): the question, then the part's own title
+      const part = (uiSchema as Record<string, Record<string, Record<string, { 'ui:title'?: string }>>>)[path[0]]?.[path[1]]?.[path[2]];
+      return part?.['ui:title'] ? `${title} (${part['ui:title']})` : title;
+    },
+    [schemaOf, uiSchema],
+  );
+  const ctx: PageContext = useMemo(
+    () => ({ lang: cfg.lang, t, questionnaire: current?.key, shelf, maxBytes: cfg.max_attachment_bytes, titleOf }),
+    [cfg.lang, t, current?.key, shelf, cfg.max_attachment_bytes, titleOf],
+  );
   const transformErrors = useMemo(() => makeTransformErrors(t, cfg.lang, schemaOf), [t, cfg.lang, schemaOf]);
   const translateString = useMemo(() => rjsfTranslator(cfg.lang), [cfg.lang]);
 
@@ -192,6 +263,25 @@ export default function App({ cfg: initial }: { cfg: EmbedConfig }) {
     }),
     [needFacility, draft.facility, draft.answers, current],
   );
+
+  /** Everything typed and not yet stored, section by section, as the read-only view and the copied text show it. */
+  const keptBlocks = (): KeptBlock[] => {
+    const blocks: KeptBlock[] = [];
+    if (needFacility) {
+      const lines = keptLines(fSchema, facilityUiSchema(cfg.lang), draft.facility, cfg.lang, t);
+      if (lines.length) blocks.push({ key: 'facility', title: t('facilityTitle'), lines });
+    } else if (draft.facility_name) {
+      const label = String((fSchema.properties?.name as RJSFSchema | undefined)?.title ?? 'name');
+      blocks.push({ key: 'facility', title: t('facilityTitle'), lines: [{ name: 'name', label, value: draft.facility_name }] });
+    }
+    for (const q of questionnaires) {
+      const a = draft.answers[q.key] ?? (draft.pending?.questionnaire === q.key ? draft.pending.answers : undefined);
+      const lines = a ? keptLines(answersSchemaOf(q), q.ui_schema, a, cfg.lang, t) : [];
+      if (lines.length) blocks.push({ key: q.key, title: q.title, lines });
+    }
+    return blocks;
+  };
+  const keptAsText = () => keptText(`${t('keptHeading')} — ${cfg.province?.name ?? ''}`, keptBlocks());
 
   const onChange = useCallback(
     (e: IChangeEvent) => {
@@ -274,7 +364,7 @@ export default function App({ cfg: initial }: { cfg: EmbedConfig }) {
           setAttempted(false);
           setExtraErrors({});
           setPhase({ kind: 'idle' });
-          window.scrollTo(0, 0);
+          scrollToTop();
           return;
         }
         case 'invalid': {
@@ -288,19 +378,28 @@ export default function App({ cfg: initial }: { cfg: EmbedConfig }) {
             formData as Record<string, unknown>,
           );
           setExtraErrors(errorSchema);
-          setPhase({
-            kind: 'message',
-            key: 'serverRejected',
-            params: { n: problems.length - unplaced.length },
-            extra: unplaced.map((u) => `${u.path}: ${u.message}`),
-          });
+          const others = unplaced.map((u) => `${u.path}: ${u.message}`);
+          // A tax code registered to an establishment of another province: what the establishment can do next.
+          const clash = problems.find((p) => p.path === 'facility.tax_code' && (p.code === 'duplicate' || p.code === 'out_of_scope'));
+          const province = cfg.province?.name ?? '';
+          if (clash && typeof body.facility?.tax_code === 'string') {
+            setPhase({
+              kind: 'message',
+              key: 'taxCodeElsewhere',
+              params: { tax: body.facility.tax_code, province },
+              extra: [t('taxStepCheck'), t('taxStepContact', { province }), t('taxStepKept'), ...others],
+              copy: true,
+            });
+          } else {
+            setPhase({ kind: 'message', key: 'serverRejected', params: { n: problems.length - unplaced.length }, extra: others });
+          }
           focusFirstError();
           return;
         }
         case 'link':
           setClosed(linkReason(outcome.problem));
           setPhase({ kind: 'idle' });
-          window.scrollTo(0, 0);
+          scrollToTop();
           return;
         case 'conflict':
           setPhase({ kind: 'message', key: 'conflict' });
@@ -313,7 +412,7 @@ export default function App({ cfg: initial }: { cfg: EmbedConfig }) {
           return;
       }
     },
-    [current, questionnaires, t, cfg.lang, schemaOf, uiSchema, formData, shelf, sendFiles],
+    [current, questionnaires, t, cfg.lang, cfg.province, schemaOf, uiSchema, formData, shelf, sendFiles],
   );
 
   const send = useCallback(
@@ -324,15 +423,15 @@ export default function App({ cfg: initial }: { cfg: EmbedConfig }) {
       saveDraft(linkId, { ...draft, pending: body });
       setPhase({ kind: 'sending', attempt: 1 });
       try {
-        const outcome = await postWithRetries(cfg.api_base, cfg.token, body, (n) =>
-          setPhase({ kind: 'sending', attempt: n }),
-        );
+        const outcome = await postWithRetries(cfg.api_base, cfg.token, body, (n) => setPhase({ kind: 'sending', attempt: n }), {
+          lang: cfg.lang,
+        });
         handleOutcome(body, outcome);
       } finally {
         sending.current = false;
       }
     },
-    [cfg.api_base, cfg.token, draft, handleOutcome, linkId],
+    [cfg.api_base, cfg.token, cfg.lang, draft, handleOutcome, linkId],
   );
 
   const onSubmit = useCallback(
@@ -407,13 +506,16 @@ export default function App({ cfg: initial }: { cfg: EmbedConfig }) {
   );
 
   if (closed) {
+    // Closed while the page was open: what was typed stays on the page, read-only and copyable.
+    const blocks = cfg.state === 'active' ? keptBlocks() : [];
     return (
       <main className="kc-page">
         {header}
         <div className="kc-closed" role="alert" data-link-state={closed}>
           <p>{t(CLOSED_MESSAGE[closed])}</p>
-          {cfg.state === 'active' && (Object.keys(draft.answers).length > 0 || draft.pending) ? <p>{t('keptNote')}</p> : null}
+          {blocks.length ? <p>{t('keptNote')}</p> : null}
         </div>
+        {blocks.length ? <Kept blocks={blocks} text={keptAsText} t={t} /> : null}
       </main>
     );
   }
@@ -427,7 +529,7 @@ export default function App({ cfg: initial }: { cfg: EmbedConfig }) {
       <p className="kc-intro">{t('intro', { province: cfg.province?.name ?? '' })}</p>
 
       {receipt ? (
-        <section className="kc-receipt" role="status" data-response-id={receipt.id}>
+        <section className="kc-receipt" role="status" data-response-id={receipt.id} data-received-at={receipt.received_at}>
           <h2>{t('receiptTitle', { title: receipt.title })}</h2>
           <p>{t('receiptBody')}</p>
           <p className="kc-receipt-id">
@@ -538,6 +640,11 @@ export default function App({ cfg: initial }: { cfg: EmbedConfig }) {
                       <li key={x}>{x}</li>
                     ))}
                   </ul>
+                ) : null}
+                {phase.copy ? (
+                  <p>
+                    <CopyButton text={keptAsText} t={t} />
+                  </p>
                 ) : null}
               </div>
             ) : null}

@@ -212,6 +212,9 @@ function serverMessage(
       return t(patternKey(path, schema?.pattern));
     case 'invalid_date':
       return t('e_date');
+    case 'check_failed':
+      // a check across answers: its own message, which the server writes in the language asked for
+      return pr.message || t('e_other');
     case 'not_a_choice':
     case 'enum':
     case 'literal_error':

@@ -3,6 +3,7 @@
 import type { RJSFSchema, UiSchema } from '@rjsf/utils';
 
 import type { Lang, Place } from './config.ts';
+import { sortWards } from './wards.ts';
 
 type Labels = Record<Lang, string>;
 
@@ -48,7 +49,9 @@ export function facilitySchema(lang: Lang, wards: Place[]): RJSFSchema {
   };
   const required = ['name', 'kind', 'sector'];
   if (wards.length > 0) {
-    properties.ward_code = { type: 'string', title: L.ward[lang], oneOf: wards.map((w) => ({ const: w.code, title: w.name })) };
+    // in Vietnamese alphabetical order (the server sends them in code order), searchable (SearchSelectWidget)
+    const choices = sortWards(wards).map((w) => ({ const: w.code, title: w.name }));
+    properties.ward_code = { type: 'string', title: L.ward[lang], oneOf: choices };
     required.push('ward_code');
   }
   properties.address = { type: 'string', title: L.address[lang], maxLength: 500 };
@@ -62,7 +65,7 @@ export function facilityUiSchema(lang: Lang): UiSchema {
     name: { 'ui:options': { hint: L.name_hint[lang] }, 'ui:autocomplete': 'organization' },
     kind: { 'ui:widget': 'radio' },
     sector: { 'ui:widget': 'radio' },
-    ward_code: { 'ui:widget': 'select' },
+    ward_code: { 'ui:widget': 'SearchSelectWidget' },
     address: { 'ui:autocomplete': 'street-address' },
   };
 }

@@ -40,6 +40,23 @@ const vi = {
   linkUnknown:
     'Không tìm thấy biểu mẫu này: đường dẫn có thể bị sai hoặc đã bị thu hồi. Vui lòng liên hệ Sở Công Thương.',
   keptNote: 'Những gì đã nhập vẫn còn trên trang này.',
+  keptHow:
+    'Các câu trả lời bên dưới chỉ để xem và sao chép. Bấm “Sao chép” để chép tất cả, rồi dán vào tin nhắn hoặc thư gửi Sở Công Thương, hoặc giữ lại để nhập khi có đường dẫn mới.',
+  keptTitle: 'Những gì đã nhập',
+  keptHeading: 'Khảo sát nhu cầu hỗ trợ khuyến công: câu trả lời của cơ sở (chưa gửi được)',
+  copyAll: 'Sao chép',
+  copied: 'Đã sao chép tất cả câu trả lời.',
+  copyFailed: 'Trình duyệt không cho sao chép tự động; hãy bôi đen phần chữ bên dưới rồi sao chép.',
+  taxCodeElsewhere:
+    'Máy chủ chưa nhận phiếu: mã số thuế {tax} đã được đăng ký cho một cơ sở ở tỉnh khác, nên không kê khai được qua biểu mẫu của {province}. Cơ sở có thể:',
+  taxStepCheck: 'Kiểm tra lại mã số thuế: nếu gõ nhầm, sửa lại rồi bấm “Gửi phiếu”.',
+  taxStepContact:
+    'Nếu mã số thuế đúng (ví dụ cơ sở đã chuyển trụ sở về {province}), liên hệ Sở Công Thương {province} để được cập nhật thông tin cơ sở, rồi gửi lại phiếu.',
+  taxStepKept: 'Những gì đã nhập vẫn được giữ nguyên; bấm “Sao chép” để chép lại tất cả câu trả lời.',
+  searchLabel: 'Tìm xã, phường theo tên',
+  searchPlaceholder: 'Gõ tên để tìm (không dấu cũng được), ví dụ: duc trong',
+  searchFound: 'Có {n} kết quả trong danh sách bên dưới.',
+  searchNone: 'Không có xã, phường nào có tên như vậy.',
   clearAnswer: 'Bỏ chọn',
   choose: '— Chọn —',
   moneyMillion: '{n} triệu đồng',
@@ -133,6 +150,23 @@ const en: Strings = {
     'This form has received all the submissions it allows. Please contact the Department of Industry and Trade if you need to report more.',
   linkUnknown: 'This form was not found: the link may be wrong or revoked. Please contact the Department of Industry and Trade.',
   keptNote: 'Everything you typed is still on this page.',
+  keptHow:
+    'The answers below are for reading and copying only. Press “Copy” to copy them all, then paste them into a message or e-mail to the Department of Industry and Trade, or keep them to enter once you have a new link.',
+  keptTitle: 'What you typed',
+  keptHeading: 'Industrial-extension needs survey: the establishment’s answers (not sent)',
+  copyAll: 'Copy',
+  copied: 'All the answers are copied.',
+  copyFailed: 'The browser does not allow copying here; select the text below and copy it.',
+  taxCodeElsewhere:
+    'The server did not accept the questionnaire: tax code {tax} is registered to an establishment of another province, so it cannot be reported through the form of {province}. The establishment can:',
+  taxStepCheck: 'Check the tax code: if it was mistyped, correct it and press “Send”.',
+  taxStepContact:
+    'If the tax code is right (the establishment moved to {province}, for instance), ask the Department of Industry and Trade of {province} to update the establishment’s record, then send again.',
+  taxStepKept: 'Everything you typed is kept; press “Copy” to copy all the answers.',
+  searchLabel: 'Find a commune or ward by name',
+  searchPlaceholder: 'Type to search (accents optional), e.g. duc trong',
+  searchFound: '{n} match(es) in the list below.',
+  searchNone: 'No commune or ward has such a name.',
   clearAnswer: 'Clear',
   choose: '— Choose —',
   moneyMillion: '{n} million VND',

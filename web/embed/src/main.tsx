@@ -3,6 +3,7 @@ import { createRoot } from 'react-dom/client';
 
 import App from './App.tsx';
 import { readConfig } from './config.ts';
+import { reportHeight } from './height.ts';
 import './style.css';
 
 const cfg = readConfig();
@@ -15,3 +16,4 @@ if (mount) {
     </StrictMode>,
   );
 }
+reportHeight(); // inside a portal's frame: its height to the portal, whenever it changes

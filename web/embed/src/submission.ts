@@ -68,14 +68,20 @@ async function problemOf(res: Response): Promise<Problem> {
 const TIMEOUT_MS = 30_000;
 
 /** One attempt. Every outcome is classified; only `unknown` may have been stored without our knowing. */
-export async function post(apiBase: string, token: string, body: ResponseBody): Promise<Outcome> {
+export async function post(apiBase: string, token: string, body: ResponseBody, lang: string = 'vi'): Promise<Outcome> {
   const ctl = new AbortController();
   const timer = setTimeout(() => ctl.abort(), TIMEOUT_MS);
   let res: Response;
   try {
     res = await fetch(`${apiBase}/responses`, {
       method: 'POST',
-      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', Accept: 'application/json' },
+      // Accept-Language: the language of messages the server writes itself (a check across answers)
+      headers: {
+        Authorization: `Bearer ${token}`,
+        'Content-Type': 'application/json',
+        Accept: 'application/json',
+        'Accept-Language': lang,
+      },
       body: JSON.stringify(body),
       credentials: 'omit',
       cache: 'no-store',
@@ -125,13 +131,13 @@ export async function postWithRetries(
   token: string,
   body: ResponseBody,
   onRetry: (attempt: number) => void,
-  sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+  { lang = 'vi', sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms)) }: { lang?: string; sleep?: (ms: number) => Promise<void> } = {},
 ): Promise<Outcome> {
-  let outcome = await post(apiBase, token, body);
+  let outcome = await post(apiBase, token, body, lang);
   for (let i = 0; outcome.kind === 'unknown' && i < BACKOFF_MS.length; i++) {
     onRetry(i + 2);
     await sleep(BACKOFF_MS[i]);
-    outcome = await post(apiBase, token, body);
+    outcome = await post(apiBase, token, body, lang);
   }
   return outcome;
 }

@@ -17,6 +17,7 @@ import { ariaDescribedByIds, getUiOptions } from '@rjsf/utils';
 import { accepts, formatSize, type Shelf } from './attachments.ts';
 import type { Lang } from './config.ts';
 import { formatNumber, type T } from './i18n.ts';
+import { matches } from './wards.ts';
 
 export interface PageContext {
   lang: Lang;
@@ -27,6 +28,8 @@ export interface PageContext {
   shelf?: Shelf;
   /** The upload route's size limit (GET /embed's config). */
   maxBytes?: number;
+  /** The question's label for an error's path (`answers.loan_amount_vnd`), for the error summary. */
+  titleOf?: (path: string[]) => string | undefined;
 }
 
 const stock = getDefaultRegistry();
@@ -158,6 +161,65 @@ function SelectWidget(props: WidgetProps) {
   return <Stock {...props} placeholder={props.placeholder || ctx.t('choose')} />;
 }
 
+/** A long list (a province's wards), in the order the schema gives (Vietnamese collation, see wards.ts), with a
+ * search box above: typing, accents optional, narrows the list to the names that match; Enter picks the only
+ * match. The chosen ward stays in the list whatever is typed. */
+function SearchSelectWidget(props: WidgetProps) {
+  const { id, value, onChange, onBlur, onFocus, disabled, readonly, options, registry, required } = props;
+  const ctx = registry.formContext as PageContext;
+  const [query, setQuery] = useState('');
+  const all = (options.enumOptions ?? []).map((o) => ({ value: String(o.value), label: String(o.label) }));
+  const typed = query.trim() !== '';
+  const found = typed ? all.filter((o) => matches(o.label, query)) : all;
+  const shown = typed ? all.filter((o) => o.value === value || found.includes(o)) : all;
+  const off = disabled || readonly;
+  return (
+    <div className="kc-search-select">
+      <input
+        id={`${id}__search`}
+        type="search"
+        className="form-control kc-search"
+        value={query}
+        placeholder={ctx.t('searchPlaceholder')}
+        aria-label={ctx.t('searchLabel')}
+        aria-controls={id}
+        aria-describedby={`${id}__found`}
+        autoComplete="off"
+        spellCheck={false}
+        disabled={off}
+        onChange={(e) => setQuery(e.target.value)}
+        onKeyDown={(e) => {
+          if (e.key !== 'Enter') return;
+          e.preventDefault(); // not the form's submit
+          if (found.length === 1) onChange(found[0].value);
+        }}
+      />
+      <p className="kc-search-found" id={`${id}__found`} aria-live="polite">
+        {typed ? (found.length ? ctx.t('searchFound', { n: found.length }) : ctx.t('searchNone')) : ''}
+      </p>
+      <select
+        id={id}
+        name={props.htmlName || id}
+        className="form-control"
+        value={typeof value === 'string' ? value : ''}
+        required={required}
+        disabled={off}
+        onChange={(e) => onChange(e.target.value === '' ? undefined : e.target.value)}
+        onBlur={() => onBlur(id, value)}
+        onFocus={() => onFocus(id, value)}
+        aria-describedby={ariaDescribedByIds(id)}
+      >
+        <option value="">{ctx.t('choose')}</option>
+        {shown.map((o) => (
+          <option key={o.value} value={o.value}>
+            {o.label}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
+
 /** RJSF's checkboxes, named by their question for assistive technology. An exclusive choice ("none", from
  * `ui:options.exclusive`) is ticked alone, as the server requires: ticking it unticks the others, which stay
  * disabled until it is unticked. */
@@ -255,7 +317,14 @@ function AttachmentWidget(props: WidgetProps) {
   );
 }
 
-export const widgets: RegistryWidgetsType = { TextWidget, RadioWidget, SelectWidget, CheckboxesWidget, AttachmentWidget };
+export const widgets: RegistryWidgetsType = {
+  TextWidget,
+  RadioWidget,
+  SelectWidget,
+  SearchSelectWidget,
+  CheckboxesWidget,
+  AttachmentWidget,
+};
 
 type Point = { lat?: unknown; lon?: unknown; accuracy_m?: unknown; alt?: unknown };
 const POINT_KEYS = ['lat', 'lon', 'accuracy_m'] as const;
@@ -440,6 +509,9 @@ function ErrorList(props: ErrorListProps) {
   const headingId = useId();
   const items = props.errors.filter((e) => e.property);
   if (items.length === 0) return null;
+  // The browser's own errors carry their question's title; the server's (`extraErrors`) carry only a path.
+  const title = (e: (typeof items)[number]) =>
+    e.title || ctx.titleOf?.((e.property ?? '').replace(/^\./, '').split('.').filter(Boolean)) || '';
   const focus = (property: string) => {
     const id = `root_${property.replace(/^\./, '').split('.').join('_')}`;
     const el = document.getElementById(id) ?? document.querySelector<HTMLElement>(`[id^="${id}"]`);
@@ -462,7 +534,7 @@ function ErrorList(props: ErrorListProps) {
                 focus(e.property ?? '');
               }}
             >
-              {e.title ? `${e.title}: ` : ''}
+              {title(e) ? `${title(e)}: ` : ''}
               {e.message}
             </a>
           </li>
