@@ -117,7 +117,9 @@ export async function copyText(text: string): Promise<boolean> {
   area.style.opacity = '0';
   area.style.top = '0';
   document.body.appendChild(area);
-  area.select();
+  // no scrolling to it (in a portal's frame sized to the page, that would scroll the portal to the frame's top)
+  area.focus({ preventScroll: true });
+  area.setSelectionRange(0, text.length);
   let ok = false;
   try {
     ok = document.execCommand('copy');
