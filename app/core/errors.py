@@ -15,6 +15,18 @@ log = logging.getLogger("khuyencong.errors")
 
 PROBLEM_BASE = "https://khuyencong.example/problems/"
 
+# An error reply never grows with its input: it lists at most MAX_FIELD_ERRORS field errors (per item, in a
+# batch) and counts the rest in `more_errors`; a path is cut to MAX_PATH_CHARS and a message to
+# MAX_MESSAGE_CHARS (both may echo what was sent, e.g. an unknown answer's name). See `bounded`.
+MAX_FIELD_ERRORS = 50
+MAX_PATH_CHARS = 200
+MAX_MESSAGE_CHARS = 500
+MAX_DETAIL_CHARS = 1000
+MORE_ERRORS_DESCRIPTION = (
+    "How many more field errors there were than `errors` lists (it lists at most the first 50); absent when "
+    "none were left out"
+)
+
 
 class FieldError(BaseModel):
     """One broken field: where (dotted path from the body root), which rule, and what was expected."""
@@ -33,6 +45,7 @@ class Problem(BaseModel):
     detail: str | None = None
     instance: str | None = None
     errors: list[FieldError] | None = None
+    more_errors: int | None = Field(default=None, description=MORE_ERRORS_DESCRIPTION)
     facility_id: str | None = Field(
         default=None, description="On 409 duplicate tax code: the existing facility"
     )
@@ -48,9 +61,34 @@ def field_error(path: str, code: str, message: str) -> dict[str, str]:
     return {"path": path, "code": code, "message": message}
 
 
+def clip(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` characters (an ellipsis marks the cut)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def bounded(
+    errors: list[dict[str, str]] | None, limit: int = MAX_FIELD_ERRORS
+) -> tuple[list[dict[str, str]], int]:
+    """The one rule for how much an error reply lists: the first `limit` field errors, each with its path and
+    message cut to MAX_PATH_CHARS / MAX_MESSAGE_CHARS, and how many were left out (rendered `more_errors`).
+
+    Every error carrying field errors goes through it: AppError on construction (so a batch of 500 bad items
+    holds 50 errors per item, never their tens of thousands), problem bodies when rendered, batch items."""
+    errors = errors or []
+    out = [
+        {**e, "path": clip(str(e.get("path", "")), MAX_PATH_CHARS),
+         "code": clip(str(e.get("code", "")), 64), "message": clip(str(e.get("message", "")), MAX_MESSAGE_CHARS)}
+        for e in errors[:limit]
+    ]  # fmt: skip
+    return out, max(0, len(errors) - limit)
+
+
 def prefixed(errors: list[dict[str, str]] | None, prefix: str) -> list[dict[str, str]]:
     """The same field errors under another root, e.g. `items.3.` inside a batch."""
-    return [{**e, "path": f"{prefix}{e['path']}" if e["path"] else prefix.rstrip(".")} for e in errors or []]
+    return [
+        {**e, "path": clip(f"{prefix}{e['path']}" if e["path"] else prefix.rstrip("."), MAX_PATH_CHARS)}
+        for e in errors or []
+    ]
 
 
 class AppError(Exception):
@@ -66,11 +104,16 @@ class AppError(Exception):
         *,
         errors: list[dict[str, str]] | None = None,
         headers: dict[str, str] | None = None,
+        more_errors: int = 0,
         **extra: Any,
     ) -> None:
         super().__init__(detail or self.title)
         self.detail = detail
-        self.errors = errors
+        # At most MAX_FIELD_ERRORS kept (see `bounded`); `more_errors` counts the rest (and any a caller had
+        # already left out).
+        listed, rest = bounded(errors)
+        self.errors = listed if errors is not None else None
+        self.more_errors = rest + more_errors
         self.headers = headers
         self.extra = extra
 
@@ -128,22 +171,36 @@ def problem_body(
     title: str,
     detail: str | None,
     errors: list[dict[str, str]] | None = None,
+    more_errors: int = 0,
     **extra: Any,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {"type": PROBLEM_BASE + slug, "title": title, "status": status}
     if detail:
-        body["detail"] = detail
-    if errors:
-        body["errors"] = errors
+        body["detail"] = clip(detail, MAX_DETAIL_CHARS)
+    listed, rest = bounded(errors)
+    if listed:
+        body["errors"] = listed
+    if rest + more_errors:
+        body["more_errors"] = rest + more_errors
     body.update({k: v for k, v in extra.items() if v is not None})
     return body
 
 
 def problem(
-    status: int, slug: str, title: str, detail: str | None = None, *, errors=None, headers=None, **extra: Any
+    status: int,
+    slug: str,
+    title: str,
+    detail: str | None = None,
+    *,
+    errors=None,
+    headers=None,
+    more_errors: int = 0,
+    **extra: Any,
 ) -> ProblemResponse:
     return ProblemResponse(
-        problem_body(status, slug, title, detail, errors, **extra), status_code=status, headers=headers
+        problem_body(status, slug, title, detail, errors, more_errors, **extra),
+        status_code=status,
+        headers=headers,
     )
 
 
@@ -191,8 +248,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> ProblemResponse:
         return problem(
-            exc.status, exc.slug, exc.title, exc.detail, errors=exc.errors, headers=exc.headers, **exc.extra
-        )
+            exc.status, exc.slug, exc.title, exc.detail, errors=exc.errors, headers=exc.headers,
+            more_errors=exc.more_errors, **exc.extra,
+        )  # fmt: skip
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> ProblemResponse:

@@ -29,7 +29,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context,
 from starlette.exceptions import HTTPException
 
 from app.access.sessions import SignedIn
-from app.core.errors import AppError, validation_errors
+from app.core.errors import AppError, bounded, validation_errors
 from app.core.routing import ApiRoute
 from app.places.service import provinces, wards
 from app.planner import i18n
@@ -254,7 +254,7 @@ async def render_error(request: Request, exc: Exception) -> Response:
         errors = exc.errors or []
     elif isinstance(exc, RequestValidationError):
         status, title = 422, i18n.tr(lang, "Check what you entered")
-        errors = validation_errors(exc.errors())
+        errors = bounded(validation_errors(exc.errors()))[0]
     elif isinstance(exc, HTTPException):
         status, title, detail = exc.status_code, str(exc.detail), None
     else:

@@ -20,10 +20,13 @@ from app.access import scope
 from app.access.principal import Principal
 from app.core.db import writing
 from app.core.errors import (
+    MAX_FIELD_ERRORS,
     AppError,
     Conflict,
     Invalid,
     InvalidAnswers,
+    bounded,
+    clip,
     field_error,
     prefixed,
     validation_errors,
@@ -159,12 +162,43 @@ async def ingest_async(
     return result  # type: ignore[no-any-return]
 
 
+# A batch reply lists at most this many field errors in all (each item at most MAX_FIELD_ERRORS, and always
+# its first): 500 items of thousands of errors each answer in well under a megabyte (see `_bound_reply`).
+MAX_BATCH_FIELD_ERRORS = 1000
+
+
 def _failed(i: int, item_id: str | None, exc: AppError) -> dict[str, Any]:
     status = {409: "conflict", 403: "forbidden"}.get(exc.status, "invalid")
     errs = prefixed(exc.errors, f"items.{i}.") or [
-        field_error(f"items.{i}", exc.slug, exc.detail or exc.title)
+        field_error(f"items.{i}", exc.slug, clip(exc.detail or exc.title, 500))
     ]
-    return {"id": item_id, "status": status, "errors": errs}
+    return {"id": item_id, "status": status, "errors": errs, "more_errors": exc.more_errors}
+
+
+def _bound_reply(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The whole batch reply bounded: after MAX_BATCH_FIELD_ERRORS listed errors, items list only their first
+    (the rest counted in their `more_errors`)."""
+    budget = MAX_BATCH_FIELD_ERRORS
+    for r in results:
+        errs = r.get("errors")
+        if not errs:
+            r.pop("more_errors", None)
+            continue
+        keep = max(1, min(len(errs), budget))
+        budget -= keep
+        more = r.get("more_errors", 0) + len(errs) - keep
+        r["errors"] = errs[:keep]
+        if more:
+            r["more_errors"] = more
+        else:
+            r.pop("more_errors", None)
+    return results
+
+
+def _item_id(raw: Any) -> str | None:
+    """The id an item gave (echoed in its result, cut like any echoed text), when it is a string."""
+    value = raw.get("id") if isinstance(raw, dict) else None
+    return clip(value, 100) if isinstance(value, str) else None
 
 
 def ingest_batch(
@@ -174,15 +208,13 @@ def ingest_batch(
     results: list[dict[str, Any] | None] = [None] * len(items)
     parsed: list[tuple[int, ResponseCreate, str]] = []
     for i, raw in enumerate(items):
-        item_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
+        item_id = _item_id(raw)
         try:
             body = ResponseCreate.model_validate(raw)
         except ValidationError as exc:
-            results[i] = {
-                "id": item_id,
-                "status": "invalid",
-                "errors": prefixed(validation_errors(exc.errors()), f"items.{i}."),
-            }
+            errs, more = bounded(validation_errors(exc.errors()), MAX_FIELD_ERRORS)
+            results[i] = {"id": item_id, "status": "invalid", "errors": prefixed(errs, f"items.{i}."),
+                          "more_errors": more}  # fmt: skip
             continue
         parsed.append((i, body, content_hash(body)))
     ids = sorted({b.id for _, b, _ in parsed})
@@ -220,4 +252,4 @@ def ingest_batch(
                 results[i] = _failed(i, body.id, o)
             else:
                 results[i] = {"id": body.id, "status": o.status, "revision": o.revision.revision}
-    return [r for r in results if r is not None]
+    return _bound_reply([r for r in results if r is not None])

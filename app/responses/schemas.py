@@ -133,6 +133,12 @@ class BatchItemResult(BaseModel):
     status: str = Field(description="created | duplicate | conflict | invalid | forbidden")
     revision: int | None = Field(default=None, exclude_if=lambda v: v is None)
     errors: list[dict[str, str]] | None = Field(default=None, exclude_if=lambda v: v is None)
+    more_errors: int | None = Field(
+        default=None,
+        exclude_if=lambda v: v is None,
+        description="How many more field errors this item had than `errors` lists (at most the first 50 per "
+        "item, and at most 1,000 in the whole reply, each item keeping its first); absent when none were left out",
+    )
 
 
 class BatchOut(BaseModel):
