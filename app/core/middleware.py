@@ -31,6 +31,18 @@ LATENCY = Histogram(
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
+# Path forms that carry a secret: the form page's /embed/<token> (whatever follows it, a token mistyped or
+# not: any segment there but "static"), and any segment holding a key's or a form link's prefix (kc_, kf_).
+_EMBED_TOKEN = re.compile(r"^/embed/[^/]+")
+_SECRET_SEGMENT = re.compile(r"(?<=/)[^/]*(?:kc|kf)_[^/]*")
+
+
+def loggable_path(path: str) -> str:
+    """The request path as the access log shows it: every form that may carry a token, key or secret is
+    replaced by a placeholder (`/embed/{token}`, `{secret}`); the query string is never logged at all."""
+    return _SECRET_SEGMENT.sub("{secret}", _EMBED_TOKEN.sub("/embed/{token}", path[:2048]))
+
+
 _counters: dict[
     tuple[str, str, str], Any
 ] = {}  # label children, looked up once (labels() takes a lock each call)
@@ -125,8 +137,8 @@ class RequestContextMiddleware:
                     "request",
                     extra={
                         "method": scope["method"],
-                        # A path that carries a secret (the form page's /embed/{token}) is logged as its template.
-                        "path": template if "{token}" in template else scope["path"],
+                        # Never a secret: no query string, and no path segment that may carry a token.
+                        "path": loggable_path(scope["path"]),
                         "status": status_holder["status"],
                         "duration_ms": round(elapsed * 1000, 2),
                         "key_name": state.get("key_name"),
