@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     max_batch_body_bytes: int = 16 * 1_048_576
     max_upload_bytes: int = 32 * 1_048_576
     rate_limit_per_minute: int = 1200
+    # Failed credentials (app.access.throttle): per client address, every credential is refused (429) for a
+    # while after this many failures within the window; per key name, wrong ones are 429 instead of 401
+    # (a correct one always passes). Counted per worker process.
+    auth_failure_limit_per_address: int = Field(default=20, ge=1)
+    auth_failure_limit_per_name: int = Field(default=10, ge=1)
+    auth_failure_window_seconds: int = Field(default=300, ge=1)
     # Per form link and worker, on top of the limit above: a link is public, anyone with the page may post.
     form_link_rate_limit_per_minute: int = 120
     sqlite_synchronous: Literal["FULL", "NORMAL", "EXTRA"] = "FULL"
@@ -48,6 +54,11 @@ class Settings(BaseSettings):
     # OpenRosa: the largest submission post (XML + attachments) a device may send; Collect splits bigger
     # submissions over several posts (advertised as X-OpenRosa-Accept-Content-Length).
     openrosa_max_body_bytes: int = 16 * 1_048_576
+    # OpenRosa: what a submission's instance XML may hold, checked while it is parsed (refused with a 400 at
+    # the first element past a limit): nesting depth, elements, characters of text and attribute values.
+    openrosa_max_xml_depth: int = Field(default=32, ge=4)
+    openrosa_max_xml_elements: int = Field(default=5_000, ge=10)
+    openrosa_max_xml_text_chars: int = Field(default=1_048_576, ge=1024)
     # Planner workspace (/planner/): how long a signed-in session lasts (it also ends at sign-out or revocation).
     planner_session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
     feed_session_hours: float = Field(default=24.0, gt=0, le=24 * 30)  # /v1/sessions tokens (Central: 24 h)

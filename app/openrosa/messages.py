@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.core.errors import AppError
+from app.core.errors import MAX_MESSAGE_CHARS, AppError, clip
 from app.questionnaires.definition import Definition, Question
 
 FACILITY_FIELDS_VI = {"name": "Tên cơ sở", "kind": "Loại hình", "sector": "Ngành nghề", "province_code": "Tỉnh",
@@ -76,17 +76,26 @@ def _field(error: dict[str, str], d: Definition | None) -> str | None:
 def for_error(exc: AppError, d: Definition | None = None, *, submission: bool = False) -> str:
     """One message for Collect's screen: what happened, then each broken answer by its Vietnamese label."""
     status = 400 if exc.status == 422 else exc.status
+    wait = getattr(exc, "retry_after", None)  # access.throttle.CredentialsThrottled
+    if wait is not None:
+        return (f"Đã có quá nhiều lần đăng nhập sai (tên người dùng hoặc mật khẩu); hãy đợi {-(-wait // 60)} phút "
+                "rồi thử lại, và kiểm tra tên khóa và mã khóa trong cài đặt máy chủ của Collect.")  # fmt: skip
     head = (
         "Bản ghi chưa được nhận." if submission and status == 400 else BY_STATUS.get(status, "Có lỗi xảy ra.")
     )
-    said = [t for t in (_field(e, d) for e in exc.errors or []) if t]
+    # exc.errors holds at most the first MAX_FIELD_ERRORS (core.errors.bounded); exc.more_errors counts the rest
+    said = [clip(t, MAX_MESSAGE_CHARS) for t in (_field(e, d) for e in exc.errors or []) if t]
+    more = getattr(exc, "more_errors", 0)
     if said:
         answers = len({(e.get("path") or "").split(".")[1] for e in exc.errors or []
                        if (e.get("path") or "").startswith("answers.")})  # fmt: skip
-        if answers:
+        if answers and more:
+            head = f"Bản ghi chưa được nhận: có {len(exc.errors or []) + more:,} lỗi; đây là {len(said)} lỗi đầu."
+        elif answers:
             head = f"Bản ghi chưa được nhận: {answers} câu trả lời chưa hợp lệ."
-        return head + " " + " ".join(f"• {t.rstrip('.')}." for t in said)
-    detail = f" ({exc.detail.rstrip('.')}.)" if exc.detail and exc.detail != exc.title else ""
+        tail = f" • … và {more:,} lỗi khác." if more else ""
+        return head + " " + " ".join(f"• {t.rstrip('.')}." for t in said) + tail
+    detail = f" ({clip(exc.detail, 1000).rstrip('.')}.)" if exc.detail and exc.detail != exc.title else ""
     return head + detail
 
 

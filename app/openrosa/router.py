@@ -57,10 +57,13 @@ async def _render_error(request: Request, exc: Exception) -> HttpResponse:
     headers = dict(exc.headers or {})
     if status == 401:
         headers.update(BASIC)  # Collect answers a Basic challenge with the saved user name and password
-    text = messages.for_error(
-        exc, getattr(exc, "definition", None), submission=request.url.path.endswith("/submission")
-    )
-    return _xml(protocol.message(text, "error"), status, headers)
+    body = getattr(exc, "openrosa_message", None)  # built in the submission's worker thread (see _submit)
+    if body is None:
+        text = messages.for_error(
+            exc, getattr(exc, "definition", None), submission=request.url.path.endswith("/submission")
+        )
+        body = protocol.message(text, "error")
+    return _xml(body, status, headers)
 
 
 class OpenRosaRoute(ApiRoute):
@@ -190,20 +193,21 @@ async def post_submission(
                 (part.filename or field, part.content_type or "application/octet-stream", await part.read())
             )
     await form.close()
-    out = await run_in_threadpool(_submit, session, registry, principal, xml, files)
-    text = messages.received(out.revision, out.created, out.files_added, out.waiting)
-    return _xml(protocol.message(text, "submit_success"), 201, _accept_length())
+    return await run_in_threadpool(_submit, session, registry, principal, xml, files)
 
 
 def _submit(
     session: Any, registry: Any, principal: Principal, xml: bytes, files: list[tuple[str, str, bytes]]
-) -> Any:
+) -> HttpResponse:
+    """The submission and its reply, in a worker thread: parsing the XML, checking it and building the message
+    (success or error) never hold the event loop (a 14 MB post must not stall /healthz)."""
     try:
-        return service.submit(
+        out = service.submit(
             session=session, registry=registry, store=get_store(), principal=principal, xml=xml, files=files
         )
     except AppError as exc:
-        # the labels of the questionnaire the instance belongs to, for the message
-        d = getattr(exc, "definition", None) or service.definition_of(registry, xml)
-        exc.definition = d  # type: ignore[attr-defined]
+        text = messages.for_error(exc, getattr(exc, "definition", None), submission=True)
+        exc.openrosa_message = protocol.message(text, "error")  # type: ignore[attr-defined]
         raise
+    text = messages.received(out.revision, out.created, out.files_added, out.waiting)
+    return _xml(protocol.message(text, "submit_success"), 201, _accept_length())

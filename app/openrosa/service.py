@@ -24,7 +24,7 @@ from app.access.principal import Principal
 from app.attachments import service as attachments
 from app.attachments.store import BlobStore
 from app.core.db import writing
-from app.core.errors import Forbidden, Invalid, NotFound, validation_errors
+from app.core.errors import AppError, Forbidden, Invalid, NotFound, validation_errors
 from app.facilities import service as facilities
 from app.openrosa import media, submission
 from app.openrosa.xform import NEW
@@ -104,15 +104,6 @@ def _parse(registry: Registry, xml: bytes) -> tuple[submission.Instance, Definit
     return inst, d, body
 
 
-def definition_of(registry: Registry, xml: bytes) -> Definition | None:
-    """The questionnaire version an instance says it answers (for the labels of an error message)."""
-    try:
-        inst = submission.read(xml)
-    except submission.SubmissionError:
-        return None
-    return registry.definitions.get((inst.form_id, inst.version))
-
-
 def _create(
     session: Session, registry: Registry, principal: Principal, body: dict[str, Any]
 ) -> tuple[str, int, bool]:
@@ -178,8 +169,22 @@ def submit(
     xml: bytes,
     files: list[tuple[str, str, bytes]],
 ) -> Received:
-    """One OpenRosa post: the instance (new, a retry, or an edit), then the files it carries."""
+    """One OpenRosa post: the instance (new, a retry, or an edit), then the files it carries.
+
+    The instance is parsed once; an error raised after it was read carries its questionnaire version as
+    `definition` (the labels the Vietnamese message names answers by)."""
     inst, d, body = _parse(registry, xml)
+    try:
+        return _store(session, registry, store, principal, inst, d, body, files)
+    except AppError as exc:
+        exc.definition = d  # type: ignore[attr-defined]
+        raise
+
+
+def _store(
+    session: Session, registry: Registry, store: BlobStore, principal: Principal, inst: submission.Instance,
+    d: Definition, body: dict[str, Any], files: list[tuple[str, str, bytes]],
+) -> Received:  # fmt: skip
     target = None
     if inst.deprecated_id is not None:
         # A retry of an edit already stored names itself; a first edit names the instance it replaces.

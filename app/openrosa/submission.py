@@ -13,11 +13,12 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from xml.etree.ElementTree import Element
+from xml.etree.ElementTree import Element, TreeBuilder
 
 from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring
+from defusedxml.ElementTree import DefusedXMLParser
 
+from app.core.config import get_settings
 from app.openrosa.xform import FACILITY_FIELDS, NEW, NEW_GROUP, NO, YES
 from app.questionnaires.definition import Definition, Question
 
@@ -70,15 +71,73 @@ def _uuid(value: str | None, what: str) -> str:
         ) from None
 
 
-def read(xml: bytes) -> Instance:
-    """Parse the instance and read its form, version, instanceID and deprecatedID."""
+class _Limited(TreeBuilder):
+    """The tree of an instance, built while expat streams through it, refused the moment it goes past a limit:
+    nesting depth, element count, or characters of text and attribute values in all (OPENROSA_MAX_XML_*).
+
+    A phone's instance is a few levels deep with one element per question; a post nested two million levels
+    or holding a million elements is refused at the first element past the limit, before more is read."""
+
+    def __init__(self, depth: int, elements: int, chars: int) -> None:
+        super().__init__()
+        self.max_depth, self.max_elements, self.max_chars = depth, elements, chars
+        self.depth = self.elements = self.chars = 0
+
+    def _count(self, n: int) -> None:
+        self.chars += n
+        if self.chars > self.max_chars:
+            raise SubmissionError(
+                f"Bản ghi có quá nhiều chữ (hơn {self.max_chars:,} ký tự, giới hạn OPENROSA_MAX_XML_TEXT_CHARS).",
+                f"The instance holds more than {self.max_chars:,} characters of text "
+                "(limit OPENROSA_MAX_XML_TEXT_CHARS).",
+            )
+
+    def start(self, tag: Any, attrs: dict[str, str]) -> Element:
+        self.depth += 1
+        self.elements += 1
+        if self.depth > self.max_depth:
+            raise SubmissionError(
+                f"Bản ghi lồng quá {self.max_depth} cấp (giới hạn OPENROSA_MAX_XML_DEPTH); "
+                "đây không phải bản ghi của biểu mẫu này.",
+                f"The instance nests deeper than {self.max_depth} levels (limit OPENROSA_MAX_XML_DEPTH).",
+            )
+        if self.elements > self.max_elements:
+            raise SubmissionError(
+                f"Bản ghi có hơn {self.max_elements:,} phần tử (giới hạn OPENROSA_MAX_XML_ELEMENTS).",
+                f"The instance has more than {self.max_elements:,} elements (limit OPENROSA_MAX_XML_ELEMENTS).",
+            )
+        self._count(len(tag) + sum(len(k) + len(v) for k, v in attrs.items()))
+        return super().start(tag, attrs)
+
+    def end(self, tag: Any) -> Element:
+        self.depth -= 1
+        return super().end(tag)
+
+    def data(self, data: str) -> None:
+        self._count(len(data))
+        super().data(data)
+
+
+def parse(xml: bytes) -> Element:
+    """The instance's tree, parsed once by a streaming parser with limits (DTDs, entities and external
+    references refused by defusedxml; depth, element count and text size bounded by `_Limited`)."""
+    s = get_settings()
+    target = _Limited(s.openrosa_max_xml_depth, s.openrosa_max_xml_elements, s.openrosa_max_xml_text_chars)
+    parser = DefusedXMLParser(target=target, forbid_dtd=True)
     try:
-        root = fromstring(xml, forbid_dtd=True)
+        parser.feed(xml)
+        root: Element = parser.close()
     except (DefusedXmlException, SyntaxError, ValueError) as exc:
         raise SubmissionError(
-            f"Tệp xml_submission_file không phải XML hợp lệ ({exc}).",
-            f"xml_submission_file is not well-formed XML ({exc}).",
+            f"Tệp xml_submission_file không phải XML hợp lệ ({str(exc)[:200]}).",
+            f"xml_submission_file is not well-formed XML ({str(exc)[:200]}).",
         ) from None
+    return root
+
+
+def read(xml: bytes) -> Instance:
+    """Parse the instance (once, with limits) and read its form, version, instanceID and deprecatedID."""
+    root = parse(xml)
     form_id = root.get("id") or ""
     try:
         version = int(root.get("version") or "")
