@@ -17,6 +17,10 @@ os.environ["DATABASE_URL"] = TEST_DB_URL
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 os.environ["CORS_ORIGINS"] = "https://portal.example.gov.vn"
 os.environ["RATE_LIMIT_PER_MINUTE"] = "100000"
+# The failed-credential throttle is tested with its own limits (tests/access/test_throttle.py); elsewhere (and in
+# the live server, shared by the whole session) tests send wrong keys on purpose and expect 401.
+os.environ["AUTH_FAILURE_LIMIT_PER_ADDRESS"] = "100000"
+os.environ["AUTH_FAILURE_LIMIT_PER_NAME"] = "100000"
 os.environ["ATTACHMENTS_DIR"] = str(_tmp / "attachments")
 
 import pytest  # noqa: E402
@@ -97,10 +101,13 @@ def app():  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    from app.access import audit, throttle
     from app.access.deps import rate_limiter
 
+    audit.flush_detached()  # rows a previous test queued land before the wipe, not in this test
     wipe()
     rate_limiter.reset()
+    throttle.failures.reset()
     with TestClient(app, raise_server_exceptions=False) as c:
         yield c
 

@@ -28,6 +28,7 @@ from fastapi import Depends, Request
 from sqlalchemy import bindparam, select, update
 from starlette.concurrency import run_in_threadpool
 
+from app.access import throttle
 from app.access.principal import KEY_ROLES, ROLES, Principal, hash_secret
 from app.core.config import get_settings
 from app.core.db import get_engine, session_scope
@@ -226,14 +227,25 @@ async def authenticate(request: Request) -> Principal:
     state = request.scope.setdefault("state", {})
     if "principal" in state:
         return state["principal"]  # type: ignore[no-any-return]
-    secret, name = _credentials(request)
     client_ip = request.client.host if request.client else None
+    if not request.headers.get("authorization"):
+        raise _unauthorized("This endpoint needs an API key: send 'Authorization: Bearer <key>'.")
+    throttle.refuse_if_throttled(client_ip)  # an address that kept failing: refused before any check
+    rid = state.get("request_id")
+    try:
+        secret, name = _credentials(request)
+    except Unauthorized as exc:  # a credential that cannot be read is a failed one
+        raise throttle.failed_credential(client_ip=client_ip, name=None, via="unreadable", request_id=rid,
+                                         reason="malformed") or exc from None  # fmt: skip
     if get_settings().is_sqlite:  # an indexed read of the embedded database: cheaper than a worker-thread hop
-        principal = _resolve(secret, name, client_ip, state.get("request_id"))
+        principal = _resolve(secret, name, client_ip, rid)
     else:  # a network round trip: off the event loop
-        principal = await run_in_threadpool(_resolve, secret, name, client_ip, state.get("request_id"))
+        principal = await run_in_threadpool(_resolve, secret, name, client_ip, rid)
     if principal is None:
-        raise _unauthorized("The API key is unknown or has been revoked.")
+        via = "basic" if name is not None else "bearer"
+        raise throttle.failed_credential(
+            client_ip=client_ip, name=name, via=via, request_id=rid
+        ) or _unauthorized("The API key is unknown or has been revoked.")
     rate_limiter.enforce(
         f"{principal.kind}:{principal.key_id}", get_settings().rate_limit_per_minute, "This key"
     )

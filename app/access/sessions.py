@@ -22,7 +22,7 @@ from sqlalchemy import bindparam, select, update
 from sqlmodel import Session, col
 from starlette.concurrency import run_in_threadpool
 
-from app.access import audit, scope
+from app.access import audit, scope, throttle
 from app.access.deps import KEY_PREFIX, _key_principal, authenticate, rate_limiter
 from app.access.principal import Principal, hash_secret
 from app.core.config import get_settings
@@ -53,12 +53,15 @@ def sign_in(
     """Check the key (a planner's or an admin's), then store a new session; returns (cookie token, session).
 
     401 `unknown_key` for an unknown or revoked key (form-link tokens are not keys), 403 `role_not_allowed`
-    for another role. The key is looked up before the short write transaction opens.
+    for another role, 429 `CredentialsThrottled` while the address is throttled (access.throttle). The key is looked up before the short write transaction opens.
     """
+    throttle.refuse_if_throttled(client_ip)  # 429 (throttle.CredentialsThrottled) after repeated failures
     secret = secret.strip()
     principal = _key_principal(secret, client_ip, request_id) if secret.startswith(KEY_PREFIX) else None
     if principal is None:
-        raise Unauthorized.at("key", "unknown_key", "This key is unknown or has been revoked.")
+        raise throttle.failed_credential(
+            client_ip=client_ip, name=None, via="planner_sign_in", request_id=request_id
+        ) or Unauthorized.at("key", "unknown_key", "This key is unknown or has been revoked.")
     if principal.role not in SIGN_IN_ROLES:
         raise Forbidden.at(
             "key",

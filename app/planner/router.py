@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from app.access import scope, sessions
 from app.access.deps import public
+from app.access.throttle import CredentialsThrottled
 from app.attachments import service as attachments
 from app.attachments.store import get_store
 from app.core.db import SessionDep, StagedWriteSessionDep, WriteSessionDep
@@ -102,13 +103,18 @@ def sign_in(
 ) -> Response:
     """Check the key and open a session (planners and admins only)."""
     lang = language(request)
-    error, status = None, 200
+    error, status, headers = None, 200, None
     if not sign_in_token_ok(request, csrf_token):
         error, status = i18n.tr(lang, "The sign-in form had expired. Paste your key again."), 403
     else:
         try:
             token, signed = sessions.sign_in(session=session, secret=key, client_ip=request.client.host if request.client else None,
                                              request_id=request.scope.get("state", {}).get("request_id"))  # fmt: skip
+        except CredentialsThrottled as exc:
+            minutes = max(1, -(-exc.retry_after // 60))
+            error, status = i18n.tr(lang, "Too many wrong keys were tried from this address. Wait %(minutes)s minute(s), then try again.",
+                                    minutes=minutes), 429  # fmt: skip
+            headers = {"Retry-After": str(exc.retry_after)}
         except AppError as exc:
             code = (exc.errors or [{}])[0].get("code", "")
             error, status = views.error_text({"code": code, "message": exc.detail or ""}, lang), exc.status
@@ -120,7 +126,7 @@ def sign_in(
             return done
     form_token = sign_in_token(request)
     response = render(request, "sign_in.html", status=status, next=_safe_next(next), form_token=form_token, error=error,
-                      signed_out=False)  # fmt: skip
+                      signed_out=False, headers=headers)  # fmt: skip
     remember_sign_in_token(response, request, form_token)
     return response
 
