@@ -32,9 +32,9 @@ LATENCY = Histogram(
 )
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
 # Path forms that carry a secret: the form page's /embed/<token> (whatever follows it, a token mistyped or
-# not: any segment there but "static"), and any segment holding a key's or a form link's prefix (kc_, kf_).
+# not), and any segment holding a key's, a form link's or a feed session's prefix (kc_, kf_, kcs_).
 _EMBED_TOKEN = re.compile(r"^/embed/[^/]+")
-_SECRET_SEGMENT = re.compile(r"(?<=/)[^/]*(?:kc|kf)_[^/]*")
+_SECRET_SEGMENT = re.compile(r"(?<=/)[^/]*(?:kc|kf|kcs)_[^/]*")
 
 
 def loggable_path(path: str) -> str:
