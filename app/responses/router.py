@@ -44,6 +44,11 @@ Reviser = Annotated[Principal, Depends(require(*service.REVISERS))]
 Reader = Annotated[Principal, Depends(require(*service.READERS))]
 
 
+# A post with more answers than this (no questionnaire has that many questions: every extra one is an error
+# to list) is checked in a worker thread rather than on the event loop.
+LOOP_ANSWERS = 300
+
+
 def _ingest_one(registry: Registry, principal: Principal, body: ResponseCreate) -> ModelResponse:
     with Session(bind=get_engine(), expire_on_commit=False) as session:
         out = ingest.ingest(session=session, registry=registry, principal=principal, body=body)
@@ -55,8 +60,8 @@ async def _submit_fast(request: Request) -> ModelResponse | None:
     """POST /responses without FastAPI's per-request dependency solving: the ingest hot path (field officers
     syncing in bulk). Same access check (done before the body), same strict JSON, same model, same checks.
     A post about a registered facility by an API key is checked on the event loop and awaits its group
-    commit there (`ingest.ingest_async`); anything else (an inline facility, a form link) runs `ingest.ingest`
-    in one worker thread. Bodies that are not JSON go to `submit` itself."""
+    commit there (`ingest.ingest_async`); anything else (an inline facility, a form link, more than
+    LOOP_ANSWERS answers) runs `ingest.ingest` in one worker thread. Bodies that are not JSON go to `submit` itself."""
     if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
         return None
     principal = await authenticate(request)  # checked before the body was read; here it is only looked up
@@ -65,7 +70,8 @@ async def _submit_fast(request: Request) -> ModelResponse | None:
     except (json.JSONDecodeError, ValidationError) as exc:
         raise body_errors(exc) from None
     registry = request.app.state.registry
-    if body.facility_id is not None and body.facility is None and principal.kind == "key":
+    small = len(body.answers) <= LOOP_ANSWERS  # thousands of answers are checked in a worker thread
+    if body.facility_id is not None and body.facility is None and principal.kind == "key" and small:
         out = await ingest.ingest_async(
             registry=registry, principal=principal, body=body, dialect=get_engine().dialect
         )

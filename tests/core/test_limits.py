@@ -51,6 +51,33 @@ def test_a_single_post_with_thousands_of_bad_answers_lists_the_first_50_and_coun
     assert len(r.content) < len(raw) / 4
 
 
+def test_thousands_of_answers_from_a_key_are_checked_off_the_event_loop(
+    client, make_key, monkeypatch
+) -> None:
+    import asyncio
+
+    from app.responses import ingest
+
+    fo = make_key("field_officer", provinces=["68"], name="fo")
+    fid = _facility(client, make_key)
+    seen: list[bool] = []
+    real = ingest.check_answers
+
+    def spy(*a, **k):  # type: ignore[no-untyped-def]
+        try:
+            asyncio.get_running_loop()
+            seen.append(True)
+        except RuntimeError:
+            seen.append(False)
+        return real(*a, **k)
+
+    monkeypatch.setattr(ingest, "check_answers", spy)
+    body = {"id": str(uuid.uuid4()), "questionnaire": "loans", "version": 2, "facility_id": fid,
+            "answers": _unknown_answers(5000), "collected_at": "2026-11-20T08:30:00+07:00"}  # fmt: skip
+    assert_problem(client.post("/api/v1/responses", json=body, headers=fo), 422)
+    assert seen == [False]
+
+
 def test_an_echoed_name_is_cut_so_one_error_is_never_as_large_as_what_was_sent(client, make_key) -> None:
     fo = make_key("field_officer", provinces=["68"], name="fo")
     fid = _facility(client, make_key)
