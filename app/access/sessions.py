@@ -27,7 +27,7 @@ from app.access.deps import KEY_PREFIX, _key_principal, authenticate, rate_limit
 from app.access.principal import Principal, hash_secret
 from app.core.config import get_settings
 from app.core.db import get_engine, writing
-from app.core.errors import Forbidden, NotFound, Unauthorized
+from app.core.errors import AppError, Forbidden, NotFound, Unauthorized
 from app.models import ApiKey, FeedSession, PlannerSession
 from app.models.types import utcnow
 
@@ -158,9 +158,13 @@ class FeedSignedIn:
     expires_at: datetime
 
 
-def _failed_sign_in(name: str, client_ip: str | None) -> Unauthorized:
-    # THROTTLE(sec-limits): a failed sign-in is counted by the failed-credential throttle once it lands in
-    # app/access/; until then it is refused like any unknown key.
+def _failed_sign_in(name: str, client_ip: str | None, request_id: str | None) -> AppError:
+    # Counted by the failed-credential throttle (per address and per key name): 429 once either is over.
+    throttled = throttle.failed_credential(
+        client_ip=client_ip, name=name, via="feed_session", request_id=request_id
+    )
+    if throttled is not None:
+        return throttled
     return Unauthorized(
         "Could not authenticate with the provided credentials.",
         headers={"WWW-Authenticate": 'Bearer, Basic realm="khuyencong"'},
@@ -175,12 +179,13 @@ def sign_in_feed(
     """Check a key's name and secret (a planner's or an admin's), then store a feed session; returns
     (bearer token, session). 401 for an unknown name, a wrong secret or a revoked key (the same answer for
     each, as Central gives); 403 for a key of another role. Runs inside the caller's write transaction."""
+    throttle.refuse_if_throttled(client_ip)  # an address that kept failing: 429 before any check
     secret = secret.strip()
     principal = (
         _key_principal(secret, client_ip, request_id, name=name) if secret.startswith(KEY_PREFIX) else None
     )
     if principal is None:
-        raise _failed_sign_in(name, client_ip)
+        raise _failed_sign_in(name, client_ip, request_id)
     if principal.role not in FEED_ROLES:
         raise Forbidden(
             f"The feeds are for planners and admins; this key's role is {principal.role!r}.",

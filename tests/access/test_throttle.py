@@ -136,3 +136,19 @@ def test_the_throttle_forgets_when_the_window_has_passed(monkeypatch) -> None:
     assert w.wait("ip:x", 3, 60) == 30
     now[0] += 30
     assert w.wait("ip:x", 3, 60) is None
+
+
+def test_the_feeds_sign_in_is_throttled_by_name_and_address(app, client, make_key, admin, limits) -> None:
+    secret = make_key("planner", name="powerbi")["Authorization"][7:]
+    for i in range(3):
+        r = _from(app, (f"192.0.2.{i + 1}", 1)).post(
+            "/v1/sessions", json={"email": "powerbi", "password": f"kc_x{i}"}
+        )
+        assert r.status_code == 401, r.text
+    r = _from(app, ("192.0.2.60", 1)).post("/v1/sessions", json={"email": "powerbi", "password": "kc_guess"})
+    assert_problem(r, 429)
+    assert int(r.headers["retry-after"]) >= 1
+    r = _from(app, ELSEWHERE).post("/v1/sessions", json={"email": "powerbi", "password": secret})
+    assert r.status_code == 200 and r.json()["token"].startswith("kcs_")
+    failed = _audit(client, admin, "auth.failed")
+    assert len(failed) == 4 and all(e["detail"]["via"] == "feed_session" for e in failed)
