@@ -1,16 +1,18 @@
-"""point-project v1 beside v2 on the same demo facilities: which criteria carry real spread, and how the
-budgeted selection changes.
+"""point-project v1, v2 and v3 side by side on the same demo facilities: what each budgeted selection funds, and
+which criteria carry real spread.
 
-Spread, per criterion, over the candidates it applies to: the inter-quartile range of the normalised values
-(a criterion whose middle half sits on one value does not tell candidates apart; a yes/no criterion has an
-IQR of 0 unless its minority answer reaches a quarter, so the standard deviation is printed beside it) and the
-share of candidates at exactly 0. Selection: the same budget and per-province bounds, v1 costed as the README's example does
-(the loan asked, `loans.loan_amount_vnd`), v2 by its own `support_cost` (what the programme would pay);
-and v2's scores with v1's costs, to separate the scoring change from the costing change.
+Per version: the exact budgeted selection (the greatest total score within the budget, the same per-province
+bounds for all three) — selected count, total and median cost, how many of the 50 best-ranked selectable
+candidates it funds, provinces covered, the share of household businesses among the selected — and per criterion
+the inter-quartile range of the normalised values over the candidates where it holds a value (state `value`:
+a criterion neutral or not applicable elsewhere is measured where it actually tells candidates apart).
+Costs: v1 as the README's example (the loan asked, `loans.loan_amount_vnd`), v2 and v3 by their own
+`support_cost` (what the programme would pay); v3 with its `default_selection` eligibility (candidates whose
+support is below its `min_cost_vnd` are not selectable), applied here exactly as the profile states it.
 
-Not a speed benchmark: the demo data are written by the CLI as `khuyencong demo-data` does, then the ranking
-and selection services are called in this process (the figures do not depend on HTTP).
-Usage: python bench/scoring_compare.py [--facilities 20000] [--seed 1] [--budget 20000000000]
+Not a speed benchmark: the demo data are written as `khuyencong demo-data` does, then the ranking and selection
+services are called in this process (the figures do not depend on HTTP).
+Usage: python bench/scoring_compare.py [--facilities 5000] [--seed 1] [--budget 20000000000]
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ import argparse
 import os
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -28,29 +29,34 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import demo, fresh_db, report  # noqa: E402
 
-SPREAD = 0.1  # an inter-quartile range at least this wide counts as real spread
+VERSIONS = (1, 2, 3)
+TOP = 50
 
 
-def spread(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per criterion: how many candidates it applies to, the IQR of their normalised values, the share at 0."""
-    out = []
+def iqr(items: list[dict[str, Any]]) -> dict[str, float]:
+    """Per criterion: the IQR of the normalised values where the criterion holds a value."""
+    out = {}
     for j, first in enumerate(items[0]["criteria"]):
-        values = np.array([it["criteria"][j]["normalised"] for it in items if it["criteria"][j].get("applies", True)],
-                          dtype=float)  # fmt: skip
-        q25, q50, q75 = np.percentile(values, [25, 50, 75]) if values.size else (0.0, 0.0, 0.0)
-        out.append({"id": first["id"], "normalise": first.get("normalise", "minmax"), "applies": int(values.size),
-                    "iqr": round(float(q75 - q25), 3), "median": round(float(q50), 3),
-                    "std": round(float(values.std()) if values.size else 0.0, 3),
-                    "at_zero": round(float((values == 0).mean()) if values.size else 1.0, 3)})  # fmt: skip
+        values = np.array([c["normalised"] for it in items if (c := it["criteria"][j]).get("state", "value") == "value"
+                           and c["normalised"] is not None], dtype=float)  # fmt: skip
+        q25, q75 = np.percentile(values, [25, 75]) if values.size else (0.0, 0.0)
+        out[first["id"]] = round(float(q75 - q25), 3)
     return out
+
+
+def eligible(costs: dict[str, float | None], rules: dict[str, Any]) -> dict[str, float | None]:
+    """The costs with candidates outside the eligibility (min/max cost) made not selectable."""
+    lo, hi = rules.get("min_cost_vnd"), rules.get("max_cost_vnd")
+    return {fid: None if c is None or (lo is not None and c < lo) or (hi is not None and c > hi) else c
+            for fid, c in costs.items()}  # fmt: skip
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--facilities", type=int, default=20000)
+    ap.add_argument("--facilities", type=int, default=5000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--budget", type=int, default=20_000_000_000)
-    ap.add_argument("--per-province-min", type=int, default=1)
+    ap.add_argument("--per-province-min", type=int, default=None)
     ap.add_argument("--per-province-max", type=int, default=None)
     args = ap.parse_args()
     url = fresh_db(f"scoring-compare-{args.facilities}")
@@ -61,7 +67,7 @@ def main() -> None:
     from app.access.principal import Principal
     from app.core.config import get_settings
     from app.core.db import session_scope
-    from app.prioritisation import selection, service
+    from app.prioritisation import data, selection, service
     from app.prioritisation.profiles import Profiles, parse_source
     from app.questionnaires.registry import Registry
 
@@ -73,69 +79,64 @@ def main() -> None:
     as_of = service.default_as_of()
     loan = parse_source("loans.loan_amount_vnd", registry, "cost_source", [], "bench", mapped=False)
     assert loan is not None
-    ranked: dict[int, list[dict[str, Any]]] = {}
-    selected: dict[str, dict[str, Any]] = {}
     figures: dict[str, Any] = {"bench": "scoring_compare", "facilities": args.facilities, "seed": args.seed,
                                "budget_vnd": args.budget, "per_province": [args.per_province_min, args.per_province_max]}  # fmt: skip
-    rows: list[tuple[str, str]] = []
+    spreads: dict[int, dict[str, float]] = {}
     with session_scope() as session:
-        for version in (1, 2):
+        kinds = {s.id: s.kind for s in data.facilities_as_of(session, as_of, None)}
+        where = {"session": session, "registry": registry, "as_of": as_of, "provinces": None}
+        for version in VERSIONS:
             profile = profiles.get("point-project", version)
-            t = time.perf_counter()
             result = service.rank(session=session, registry=registry, profile=profile, principal=planner,
                                   filters=service.Filters(), as_of=as_of)  # fmt: skip
-            items = ranked[version] = list(result["items"])
-            took = time.perf_counter() - t
-            crit = spread(items)
-            real = [c["id"] for c in crit if c["iqr"] >= SPREAD]
-            figures[f"v{version}"] = {"candidates": result["candidates"], "criteria": crit, "with_spread": len(real),
-                                      "rank_seconds": round(took, 2)}  # fmt: skip
-            rows.append(
-                (
-                    f"v{version}: criteria with IQR ≥ {SPREAD}",
-                    f"{len(real)} of {len(crit)}  ({result['candidates']} candidates)",
-                )
-            )
-            for c in crit:
-                rows.append((f"  {c['id']}", f"{c['normalise']:<10} applies {c['applies']:>6}  IQR {c['iqr']:.3f}  "
-                                             f"median {c['median']:.3f}  sd {c['std']:.3f}  at 0: {c['at_zero']:.1%}"))  # fmt: skip
-        where = {"session": session, "registry": registry, "as_of": as_of, "provinces": None}
-        costs = {
-            "v1": service.cost_values(cost=loan, items=ranked[1], **where),
-            "v2": service.support_costs(profile=profiles.get("point-project", 2), items=ranked[2], **where),
-            "v2_loan_cost": service.cost_values(cost=loan, items=ranked[2], **where),
-        }
-        for name, items in (("v1", ranked[1]), ("v2", ranked[2]), ("v2_loan_cost", ranked[2])):
+            items = list(result["items"])
+            spreads[version] = iqr(items)
+            if profile.support_cost is None:
+                costs = service.cost_values(cost=loan, items=items, **where)
+            else:
+                costs = service.support_costs(profile=profile, items=items, **where)
+            rules = (profile.default_selection or {}).get("eligibility", {})
+            costs = eligible(costs, rules)
             t = time.perf_counter()
-            sel = selection.select(
-                items, costs[name], args.budget, args.per_province_min, args.per_province_max
-            )
-            selected[name] = sel
-            provinces = Counter(s["province_code"] for s in sel["selected"])
-            figures[name] = {**figures.get(name, {}), "selected": len(sel["selected"]), "total_cost_vnd": sel["total_cost_vnd"],
-                             "selectable": sel["candidates_selectable"], "solver": sel["solver"]["status"],
-                             "solve_seconds": round(time.perf_counter() - t, 2), "per_province": dict(sorted(provinces.items())),
-                             "median_cost_vnd": int(np.median([s["cost_vnd"] for s in sel["selected"]])) if sel["selected"] else 0}  # fmt: skip
-            rows.append((f"selection {name}", f"{len(sel['selected'])} selected of {sel['candidates_selectable']} selectable, "
-                                              f"{sel['total_cost_vnd'] / 1e9:.2f} bn VND, median cost "
-                                              f"{figures[name]['median_cost_vnd'] / 1e6:.0f} M VND, {sel['solver']['status']}"))  # fmt: skip
-    ids = {name: {s["facility_id"] for s in sel["selected"]} for name, sel in selected.items()}
-    both = ids["v1"] & ids["v2"]
-    top = {v: [it["facility"]["id"] for it in ranked[v][:100]] for v in (1, 2)}
-    figures["overlap"] = {"v1_v2": len(both), "jaccard": round(len(both) / max(1, len(ids["v1"] | ids["v2"])), 3),
-                          "v2_v2_loan_cost": len(ids["v2"] & ids["v2_loan_cost"]), "v1_v2_loan_cost": len(ids["v1"] & ids["v2_loan_cost"]),
-                          "top100": len(set(top[1]) & set(top[2]))}  # fmt: skip
-    rows.append(("overlap v1 ∩ v2 selected", f"{len(both)} (Jaccard {figures['overlap']['jaccard']})"))
-    rows.append(("overlap v2 ∩ v2 with v1's costs", str(figures["overlap"]["v2_v2_loan_cost"])))
-    rows.append(("overlap v1 ∩ v2 with v1's costs", str(figures["overlap"]["v1_v2_loan_cost"])))
-    rows.append(("top-100 overlap v1 / v2", str(figures["overlap"]["top100"])))
-    per_province = sorted({p for n in ("v1", "v2") for p in figures[n]["per_province"]})
-    rows.append(("per province (v1 → v2)", "  ".join(
-        f"{p}:{figures['v1']['per_province'].get(p, 0)}→{figures['v2']['per_province'].get(p, 0)}" for p in per_province)))  # fmt: skip
+            sel = selection.select(items, costs, args.budget, args.per_province_min, args.per_province_max)
+            solve = time.perf_counter() - t
+            chosen = sel["selected"]
+            ids = {s["facility_id"] for s in chosen}
+            best = [it["facility"]["id"] for it in items if costs.get(it["facility"]["id"]) is not None][:TOP]
+            cost_values = [s["cost_vnd"] for s in chosen]
+            ranks = [s["rank"] for s in chosen]
+            figures[f"v{version}"] = {
+                "candidates": result["candidates"], "selectable": sel["candidates_selectable"],
+                "eligibility": rules, "selected": len(chosen), "total_cost_vnd": sel["total_cost_vnd"],
+                "median_cost_vnd": int(np.median(cost_values)) if chosen else 0,
+                "cost_range_vnd": [int(min(cost_values)), int(max(cost_values))] if chosen else None,
+                "median_rank": int(np.median(ranks)) if chosen else None,
+                f"top{TOP}_funded": len(ids & set(best)), "provinces_covered": len({s["province_code"] for s in chosen}),
+                "household_share": round(sum(kinds.get(f) == "household_business" for f in ids) / max(1, len(ids)), 3),
+                "solver": sel["solver"]["status"], "solve_seconds": round(solve, 2), "iqr": spreads[version],
+            }  # fmt: skip
+    head = "".join(f"{'v' + str(v):>16}" for v in VERSIONS)
+    rows: list[tuple[str, str]] = [("", head)]
+
+    def line(label: str, fmt: Any) -> None:
+        rows.append((label, "".join(f"{fmt(figures[f'v{v}']):>16}" for v in VERSIONS)))
+
+    line("selectable", lambda f: f"{f['selectable']:,}")
+    line("selected", lambda f: f"{f['selected']:,}")
+    line("total cost (bn VND)", lambda f: f"{f['total_cost_vnd'] / 1e9:.2f}")
+    line("median cost (M VND)", lambda f: f"{f['median_cost_vnd'] / 1e6:.0f}")
+    line("cost range (M VND)", lambda f: "-".join(f"{x / 1e6:.0f}" for x in f["cost_range_vnd"] or [0, 0]))
+    line("median selected rank", lambda f: f"{f['median_rank'] or 0:,}")
+    line(f"top-{TOP} funded", lambda f: f"{f[f'top{TOP}_funded']} of {TOP}")
+    line("provinces covered", lambda f: f"{f['provinces_covered']} of 34")
+    line("household share", lambda f: f"{f['household_share']:.1%}")
+    rows.append(("IQR of normalised values", ""))
+    for cid in dict.fromkeys(c for v in VERSIONS for c in spreads[v]):
+        rows.append((f"  {cid}", "".join(f"{spreads[v][cid]:>16.3f}" if cid in spreads[v] else f"{'—':>16}"
+                                          for v in VERSIONS)))  # fmt: skip
     figures["demo_seconds"] = round(loaded, 1)
-    report(
-        f"point-project v1 beside v2 on {args.facilities:,} demo facilities (seed {args.seed})", rows, figures
-    )
+    report(f"point-project v1, v2, v3 on {args.facilities:,} demo facilities (seed {args.seed}), "
+           f"budget {args.budget / 1e9:.0f} bn VND", rows, figures)  # fmt: skip
 
 
 if __name__ == "__main__":

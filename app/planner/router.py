@@ -15,7 +15,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from pydantic import ValidationError
 
-from app.access import scope, sessions
+from app.access import form_links, scope, sessions
 from app.access.deps import public
 from app.access.throttle import CredentialsThrottled
 from app.attachments import service as attachments
@@ -305,8 +305,9 @@ def facility_page(
             "title": i18n.text_of(lang, (registry.latest_published(r.questionnaire) or versions[-1]).title) if versions else r.questionnaire,
         })  # fmt: skip
         g["responses"].append(_response_view(session, principal, registry, r, lang))
+    link_names = form_links.display_names(session=session, principals=[f.created_by])
     return render(request, "facility.html", section="facilities", f=f, groups=sorted(groups.values(), key=lambda g: g["title"]),
-                  responses_count=len(found), states=views.state_counts(found))  # fmt: skip
+                  responses_count=len(found), states=views.state_counts(found), link_names=link_names)  # fmt: skip
 
 
 @router.get("/responses/{response_id}/attachments/{name}")

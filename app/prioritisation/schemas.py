@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -80,6 +80,14 @@ class CriterionExplanation(BaseModel):
     stale: bool = Field(
         description="the answer is older than the profile's max_age_days and counted as missing"
     )
+    state: Literal["value", "missing", "not_asked", "not_applicable", "stale"] = Field(
+        description="what the criterion did: value; missing (asked, not answered); not_asked (the facility's "
+        "questionnaire version has no such question); not_applicable (its applies_when does not hold); stale"
+    )
+    weight_used: float = Field(
+        description="the weight after any redistribution (equal to weight unless a criterion that does not apply "
+        "gave its weight to the others); normalised × weight_used = contribution"
+    )
 
 
 class RankedItem(BaseModel):
@@ -88,7 +96,9 @@ class RankedItem(BaseModel):
     facility: FacilitySummary
     score: float
     criteria: list[CriterionExplanation]
-    missing: list[str]
+    missing: list[str] = Field(
+        description="the criteria in state missing (asked, not answered), nothing else"
+    )
 
 
 class RankingFiltersRead(BaseModel):

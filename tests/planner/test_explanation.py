@@ -125,3 +125,20 @@ def test_ward_and_sector_names_on_the_facility_page(world: World) -> None:
     assert page.status_code == 200
     assert "Phường Mũi Né, Lâm Đồng" in page.text and "22918" not in page.text.split("<main", 1)[1]
     assert SECTOR_LABELS["agro_food_processing"]["vi"] in page.text
+
+
+def test_a_facility_registered_through_a_form_link_names_the_link(world: World) -> None:
+    link = world.client.post("/api/v1/form-links", headers=world.keys["admin"], json={
+        "name": "Cổng TTĐT Sở Công Thương Lâm Đồng", "questionnaires": ["loans"], "province_code": "68"}).json()  # fmt: skip
+    body = response_body("", answers={"needs_loan": False})
+    del body["facility_id"]
+    body["facility"] = facility_body(name="Xưởng chè Bảo Lộc", tax_code="5800123456")
+    r = world.client.post(
+        "/api/v1/responses", json=body, headers={"Authorization": f"Bearer {link['token']}"}
+    )
+    assert r.status_code == 201, r.text
+    c, _ = world.browser("planner")
+    page = c.get(f"/planner/facilities/{r.json()['facility_id']}")
+    assert page.status_code == 200
+    main = page.text.split("<main", 1)[1]
+    assert "đường liên kết biểu mẫu “Cổng TTĐT Sở Công Thương Lâm Đồng”" in main and link["id"] not in main
