@@ -71,13 +71,14 @@ class Live(Server):
 def test_sigkill_between_commit_and_delivery_loses_nothing(no_inline, client, make_key) -> None:
     receiver = Receiver()
     servers: list[Server] = []
+    http = httpx.Client(timeout=60)  # a loaded machine answers a fresh server's first requests slowly
     try:
         admin, fo = make_key("admin", ["68"], name="admin"), make_key("field_officer", ["68"], name="fo")
         first = Live({"WEBHOOK_DELIVERY": "inline"}).start()
         servers.append(first)
-        hook = httpx.post(first.base + "/api/v1/webhooks", json={"url": receiver.url, "events": ["response.created"]},
+        hook = http.post(first.base + "/api/v1/webhooks", json={"url": receiver.url, "events": ["response.created"]},
                           headers=admin).json()  # fmt: skip
-        fid = httpx.post(first.base + "/api/v1/facilities", json=facility_body(), headers=fo).json()["id"]
+        fid = http.post(first.base + "/api/v1/facilities", json=facility_body(), headers=fo).json()["id"]
         body = response_body(fid)
 
         def kill_the_server() -> None:  # SIGKILL mid-attempt: the receiver has it, nobody recorded it
@@ -85,20 +86,20 @@ def test_sigkill_between_commit_and_delivery_loses_nothing(no_inline, client, ma
             first.kill()
 
         receiver.on_request = kill_the_server
-        assert httpx.post(first.base + "/api/v1/responses", json=body, headers=fo).status_code == 201
+        assert http.post(first.base + "/api/v1/responses", json=body, headers=fo).status_code == 201
         receiver.wait_for(1, timeout=30)
         assert first.proc is not None and first.proc.wait(10) == -9
         receiver.on_request = None
         second = Live({"WEBHOOK_DELIVERY": "inline"}).start()
         servers.append(second)
-        receiver.wait_for(2, timeout=40)  # again once the killed attempt's lease (3 × 1 s + 5 s) ran out
+        receiver.wait_for(2, timeout=40)  # again once the killed attempt's lease (6 × 1 s + 5 s) ran out
         time.sleep(0.5)
         got = receiver.verified(hook["secret"])
         assert (
             len(got) == 2 and got[0]["_id"] == got[1]["_id"]
         )  # the same message, retried under its webhook-id
         assert got[0]["data"]["response_id"] == body["id"]
-        (d,) = httpx.get(f"{second.base}/api/v1/webhooks/{hook['id']}/deliveries", headers=admin).json()[
+        (d,) = http.get(f"{second.base}/api/v1/webhooks/{hook['id']}/deliveries", headers=admin).json()[
             "items"
         ]
         assert d["status"] == "delivered" and d["attempts"] == 2
@@ -106,6 +107,7 @@ def test_sigkill_between_commit_and_delivery_loses_nothing(no_inline, client, ma
         for s in servers:
             s.stop()
         receiver.close()
+        http.close()
 
 
 def test_two_deliverer_processes_deliver_each_message_once(no_inline, client, make_key) -> None:
