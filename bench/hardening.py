@@ -111,7 +111,7 @@ def _attack_bodies(
                 "answers": {f"q{i:06d}": 1 for i in range(n)}, "collected_at": "2026-11-20T08:30:00+07:00"}  # fmt: skip
 
     single = json.dumps(item(60_000)).encode()  # ~0.77 MB, under the 1 MiB ceiling
-    batch = json.dumps({"items": [item(2_400) for _ in range(500)]}).encode()  # ~15 MB, under 16 MiB
+    batch = json.dumps({"items": [item(2_100) for _ in range(500)]}).encode()  # ~15 MB, under 16 MiB
     basic = {
         "Authorization": "Basic " + base64.b64encode(f"{fo_name}:{fo}".encode()).decode(),
         "X-OpenRosa-Version": "1.0",
@@ -137,7 +137,7 @@ def _attack_bodies(
             json_h,
             single,
         ),
-        "batch, 500 items x 2,400 unknown answers": (base + "/api/v1/responses/batch", json_h, batch),
+        "batch, 500 items x 2,100 unknown answers": (base + "/api/v1/responses/batch", json_h, batch),
         "OpenRosa submission, 4,900 bad elements": (base + "/openrosa/submission", or_h, or_body),
         "OpenRosa deep XML, 2.2 million levels": (base + "/openrosa/submission", deep_h, deep_body),
     }
