@@ -246,7 +246,8 @@ class Ranking(SQLModel, table=True):
 class RankingItem(SQLModel, table=True):
     """One ranked candidate of a frozen ranking, as computed then: the ranking's items are rows, so a page of
     them (or of its selection) is read by key, never the whole ranking. `item` is the explained item's JSON
-    text exactly as served; `selection` is NULL without a budget, else SELECTION_* below."""
+    text exactly as served; `selection` is NULL without a budget, else SELECTION_* below; `reason` says why a
+    candidate ranked above the last selected one was passed over."""
 
     __tablename__ = "ranking_item"
     ranking_seq: int = Field(
@@ -259,6 +260,8 @@ class RankingItem(SQLModel, table=True):
     selection: int | None = Field(default=None, sa_column=Column(SmallInteger, nullable=True))
     cost_vnd: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     item: str = Field(sa_column=Column(Text, nullable=False))
+    # Why a candidate ranked above the selection's last selected one was passed over (NULL elsewhere).
+    reason: str | None = Field(default=None, sa_column=Column(String(40), nullable=True))
 
     __table_args__ = (
         Index("ix_ranking_item_ranking_seq_selection_rank", "ranking_seq", "selection", "rank"),

@@ -395,6 +395,58 @@ def _support_cost(raw: Any, registry: Registry, problems: list[Problem], file: s
     return SupportCost(tuple(r for r in rules if r is not None), raw)
 
 
+# -- default_selection (what a budgeted ranking uses where its request is silent) -------------------------------
+DEFAULT_SELECTION_KEYS = {"eligibility", "strategy"}
+ELIGIBILITY_KEYS = {"min_score", "max_rank", "min_cost_vnd", "max_cost_vnd", "kinds", "approved_only"}
+SELECTION_STRATEGIES = ("max_total_score", "rank_order")
+
+
+def _default_selection(
+    raw: Any, support_cost: SupportCost | None, problems: list[Problem], file: str
+) -> dict[str, Any] | None:
+    """`default_selection: {eligibility?: {min_score?, max_rank?, min_cost_vnd?, max_cost_vnd?, kinds?,
+    approved_only?}, strategy?}`, checked as a request's would be; kinds name the support_cost rules' ids."""
+
+    def add(path: str, msg: str) -> None:
+        problems.append(Problem(file, f"default_selection{path}", msg))
+
+    if not isinstance(raw, dict):
+        add("", "must be a mapping with eligibility and/or strategy")
+        return None
+    for k in set(raw) - DEFAULT_SELECTION_KEYS:
+        add(f".{k}", f"unknown property; allowed: {', '.join(sorted(DEFAULT_SELECTION_KEYS))}")
+    if "strategy" in raw and raw["strategy"] not in SELECTION_STRATEGIES:
+        add(".strategy", f"must be one of {', '.join(SELECTION_STRATEGIES)}")
+    el = raw.get("eligibility", {})
+    if not isinstance(el, dict):
+        add(".eligibility", "must be a mapping")
+        return None
+    for k in set(el) - ELIGIBILITY_KEYS:
+        add(f".eligibility.{k}", f"unknown property; allowed: {', '.join(sorted(ELIGIBILITY_KEYS))}")
+    num = lambda v: isinstance(v, int | float) and not isinstance(v, bool)  # noqa: E731
+    whole = lambda v: isinstance(v, int) and not isinstance(v, bool)  # noqa: E731
+    if "min_score" in el and not (num(el["min_score"]) and 0 <= el["min_score"] <= 1):
+        add(".eligibility.min_score", "must be a number from 0 to 1")
+    for k, low in (("max_rank", 1), ("min_cost_vnd", 0), ("max_cost_vnd", 0)):
+        if k in el and not (whole(el[k]) and el[k] >= low):
+            add(f".eligibility.{k}", f"must be a whole number ≥ {low}")
+    if "approved_only" in el and not isinstance(el["approved_only"], bool):
+        add(".eligibility.approved_only", "must be true or false")
+    if "kinds" in el:
+        known = {r.id for r in support_cost.rules if r.id} if support_cost else set()
+        kinds = el["kinds"]
+        if not isinstance(kinds, list) or not kinds or not all(isinstance(k, str) for k in kinds):
+            add(".eligibility.kinds", "must be a non-empty list of support_cost rule ids")
+        else:
+            for i, k in enumerate(kinds):
+                if k not in known:
+                    add(
+                        f".eligibility.kinds.{i}",
+                        f"{k!r} is not the id of a support_cost rule ({', '.join(sorted(known)) or 'none'})",
+                    )
+    return dict(raw)
+
+
 def parse(
     raw: Any, file: str, registry: Registry, expect: tuple[str, int] | None = None
 ) -> tuple[Profile | None, list[Problem]]:
@@ -536,11 +588,8 @@ def parse(
     support_cost = (
         _support_cost(raw["support_cost"], registry, problems, file) if "support_cost" in raw else None
     )
-    default_selection = raw.get("default_selection")
-    if default_selection is not None and not (
-        isinstance(default_selection, dict) and isinstance(default_selection.get("eligibility", {}), dict)
-    ):
-        add("default_selection", "must be a mapping, e.g. {eligibility: {min_cost_vnd: 300000000}}")
+    if "default_selection" in raw:  # checked here; read through Profile.default_selection
+        _default_selection(raw["default_selection"], support_cost, problems, file)
     if problems:
         return None, problems
     total = sum(float(x["c"]["weight"]) for x in parsed)

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 from sqlalchemy import func, select
 from sqlalchemy.orm import defer
 from sqlmodel import Session
@@ -43,9 +43,34 @@ class RankingFilters(BaseModel):
 
 
 class PerProvince(BaseModel):
+    """At least `min`, at most `max` selected per group (a group with fewer candidates than `min` gives all it
+    has, for provinces and sectors; a named kind's `min` is as written)."""
+
     model_config = ConfigDict(extra="forbid")
     min: StrictInt | None = Field(default=None, ge=0)
     max: StrictInt | None = Field(default=None, ge=0)
+
+
+Bound = PerProvince
+
+
+class EligibilityRules(BaseModel):
+    """Who may be selected; candidates outside it stay ranked (passed over as `not_eligible:<rule>`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    min_score: float | None = Field(default=None, ge=0, le=1, allow_inf_nan=False)
+    max_rank: StrictInt | None = Field(default=None, ge=1)
+    min_cost_vnd: StrictInt | None = Field(default=None, ge=0, le=10**15)
+    max_cost_vnd: StrictInt | None = Field(default=None, ge=0, le=10**15)
+    kinds: list[str] | None = Field(
+        default=None, min_length=1, description="support kinds (the ids of the profile's support_cost rules)"
+    )
+    approved_only: StrictBool | None = Field(
+        default=None, description="only candidates whose support cost comes from an approved response"
+    )
+
+
+Strategy = Literal["max_total_score", "rank_order"]
 
 
 class RankingCreate(BaseModel):
@@ -61,7 +86,23 @@ class RankingCreate(BaseModel):
         default=None, description="numeric source, e.g. loans.loan_amount_vnd or facility.annual_revenue_vnd"
     )
     per_province: PerProvince | None = None
-    per_sector_max: StrictInt | None = Field(default=None, ge=0)
+    per_sector_max: StrictInt | None = Field(default=None, ge=0, description="the same as per_sector.max")
+    strategy: Strategy | None = Field(
+        default=None,
+        description="max_total_score (the exact optimum; the default unless the profile's default_selection names "
+        "another) or rank_order (down the ranking from rank 1, each candidate that fits the budget left and every bound)",
+    )
+    max_projects: StrictInt | None = Field(default=None, ge=0, description="at most this many selected")
+    eligibility: EligibilityRules | None = Field(
+        default=None, description="absent: the profile's default_selection.eligibility, if any"
+    )
+    per_sector: PerProvince | None = None
+    per_kind: dict[str, PerProvince] | None = Field(
+        default=None, description="per support kind (the ids of the profile's support_cost rules)"
+    )
+    min_provinces: StrictInt | None = Field(
+        default=None, ge=0, description="at least this many distinct provinces among the selected"
+    )
     review: ReviewFilter = Field(
         default=DEFAULT_FILTER,
         description="which responses count, by their review state as of as_of: any | not_rejected | approved",
@@ -85,21 +126,41 @@ def create(
     items = list(result.pop("items"))  # a frozen ranking stores every item, explained (as rows)
     chosen: dict[str, dict[str, Any]] = {}
     unselectable: set[str] = set()
+    passed: dict[str, str] = {}
+    over_costs: dict[str, int | None] = {}
     if selection_args is not None:
-        src, pp = selection_args
+        src, args = selection_args
         where = {"session": session, "registry": registry, "as_of": as_of, "items": items,
                  "provinces": service.provinces_of(principal, filters), "review": body.review}  # fmt: skip
+        kinds: dict[str, str | None] = {}
         costs = (
-            service.cost_values(cost=src, **where) if src else service.support_costs(profile=profile, **where)
+            service.cost_values(cost=src, **where)
+            if src
+            else service.support_costs(profile=profile, kinds_out=kinds, **where)
         )
-        sel = selection.select(items, costs, body.budget_vnd or 0, pp.min, pp.max, body.per_sector_max)
+        approved = None
+        if args["eligibility"].approved_only:  # the cost as read from approved responses only, where the same
+            where["review"] = "approved"
+            again = (
+                service.cost_values(cost=src, **where)
+                if src
+                else service.support_costs(profile=profile, **where)
+            )
+            approved = {f for f, c in costs.items() if c is not None and again.get(f) == c}
+        sel = selection.select(items, costs, body.budget_vnd or 0, strategy=args["strategy"], limits=args["limits"],
+                               eligibility=args["eligibility"], kinds=kinds, approved=approved, compare=True)  # fmt: skip
         sel["cost_source"] = body.cost_source
         if src is None and profile.support_cost is not None:  # the profile's rule: what the programme pays
             rule = profile.support_cost
             sel.update(cost_source=rule.source_text, support_cost=rule.raw)
         chosen = {s["facility_id"]: s for s in sel.pop("selected")}
         unselectable = set(sel.pop("not_selectable"))
-        sel.update(selected_count=len(chosen), not_selectable_count=len(unselectable))
+        over = sel.pop("passed_over")
+        passed = {p["facility_id"]: p["reason"] for p in over}
+        over_costs = {p["facility_id"]: p["cost_vnd"] for p in over}
+        sel.update(selected_count=len(chosen), not_selectable_count=len(unselectable), passed_over_count=len(over),
+                   eligibility=args["eligibility_read"], eligibility_from=args["eligibility_from"],
+                   strategy_from=args["strategy_from"], bounds=args["bounds"])  # fmt: skip
         result["selection"] = sel
     r = Ranking(
         id=str(uuid.uuid4()), created_at=utcnow(), created_by=principal.name, profile_key=profile.key, profile_version=profile.version,
@@ -123,8 +184,9 @@ def create(
             if fid in unselectable
             else SELECTION_NOT_CHOSEN
         )
-        rows.append((it["rank"], fid, it["facility"]["province_code"], it["score"], state,
-                     chosen[fid]["cost_vnd"] if fid in chosen else None, _text(it)))  # fmt: skip
+        cost = chosen[fid]["cost_vnd"] if fid in chosen else over_costs.get(fid) if fid in passed else None
+        rows.append((it["rank"], fid, it["facility"]["province_code"], it["score"], state, cost, _text(it),
+                     passed.get(fid)))  # fmt: skip
     items_writer = row_writer(RankingItem.__table__, ITEM_COLS, dialect)  # type: ignore[attr-defined]
     with writing(session):
         writer.insert(session, [row])
@@ -143,7 +205,8 @@ def _text(item: dict[str, Any]) -> str:
     return json.dumps(item, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
-ITEM_COLS = ("ranking_seq", "rank", "facility_id", "province_code", "score", "selection", "cost_vnd", "item")
+ITEM_COLS = ("ranking_seq", "rank", "facility_id", "province_code", "score", "selection", "cost_vnd", "item",
+             "reason")  # fmt: skip
 
 
 RANKING_COLS = ("id", "created_at", "created_by", "profile_key", "profile_version", "profile_hash", "as_of", "scope",
@@ -152,9 +215,11 @@ RANKING_COLS = ("id", "created_at", "created_by", "profile_key", "profile_versio
 
 def _selection_args(
     registry: Registry, body: RankingCreate, profile: Profile
-) -> tuple[Any, PerProvince] | None:
-    """The cost source and per-province bounds of a budgeted request (None without a budget); 422 when wrong.
-    The source is None when the request names none and the profile's `support_cost` prices the candidates."""
+) -> tuple[Any, dict[str, Any]] | None:
+    """The cost source and the selection's strategy, eligibility and bounds of a budgeted request (None without a
+    budget); 422 when wrong. The source is None when the request names none and the profile's `support_cost`
+    prices the candidates. Strategy and eligibility the request omits come from the profile's
+    `default_selection`."""
     if body.budget_vnd is None:
         return None
     if not body.cost_source and profile.support_cost is None:
@@ -171,14 +236,61 @@ def _selection_args(
         raise Invalid("cost_source is not a numeric source.",
                       errors=[field_error("cost_source", "invalid_source", p.message) for p in problems])  # fmt: skip
     pp = body.per_province or PerProvince()
-    if pp.min is not None and pp.max is not None and pp.min > pp.max:
-        raise Invalid.at(
-            "per_province.min",
-            "min_above_max",
-            "min must not exceed max.",
-            detail="per_province.min exceeds max.",
+    ps = body.per_sector or PerProvince()
+    if body.per_sector_max is not None and ps.max is not None and ps.max != body.per_sector_max:
+        raise Invalid.at("per_sector_max", "conflict", "per_sector_max is per_sector.max: give one of them.")
+    ps = PerProvince(min=ps.min, max=ps.max if ps.max is not None else body.per_sector_max)
+    defaults = profile.default_selection or {}
+    elig_from = (
+        "request" if body.eligibility is not None else "profile" if "eligibility" in defaults else None
+    )
+    elig = body.eligibility or EligibilityRules.model_validate(defaults.get("eligibility", {}))
+    strategy = body.strategy or defaults.get("strategy") or "max_total_score"
+    strategy_from = "request" if body.strategy else "profile" if "strategy" in defaults else "default"
+    errors = []
+    groups = [
+        ("per_province", pp),
+        ("per_sector", ps),
+        *[(f"per_kind.{k}", b) for k, b in (body.per_kind or {}).items()],
+    ]
+    for path, b in groups:
+        if b.min is not None and b.max is not None and b.min > b.max:
+            errors.append(field_error(f"{path}.min", "min_above_max", "min must not exceed max."))
+    if (
+        elig.min_cost_vnd is not None
+        and elig.max_cost_vnd is not None
+        and elig.min_cost_vnd > elig.max_cost_vnd
+    ):
+        errors.append(
+            field_error(
+                "eligibility.min_cost_vnd", "min_above_max", "min_cost_vnd must not exceed max_cost_vnd."
+            )
         )
-    return src, pp
+    known = [r.id for r in profile.support_cost.rules if r.id] if src is None and profile.support_cost else []
+    named = [(f"per_kind.{k}", k) for k in body.per_kind or {}]
+    named += [(f"eligibility.kinds.{i}", k) for i, k in enumerate(elig.kinds or [])]
+    for path, k in named:
+        if k not in known:
+            why = (f"one of {', '.join(known)} (the ids of the profile's support_cost rules)" if known else
+                   "kinds are the rules of the profile's support_cost, and this selection is priced by "
+                   + (f"cost_source {body.cost_source}" if src else "a support_cost without rule ids"))  # fmt: skip
+            errors.append(field_error(path, "unknown_kind", f"Unknown support kind {k!r}: {why}."))
+    if errors:
+        raise Invalid("The selection's bounds are not valid.", errors=errors)
+    limits = selection.Limits(
+        province_min=pp.min, province_max=pp.max, sector_min=ps.min, sector_max=ps.max,
+        kind=tuple((k, b.min, b.max) for k, b in sorted((body.per_kind or {}).items())),
+        max_projects=body.max_projects, min_provinces=body.min_provinces,
+    )  # fmt: skip
+    eligibility = selection.Eligibility(
+        min_score=elig.min_score, max_rank=elig.max_rank, min_cost_vnd=elig.min_cost_vnd, max_cost_vnd=elig.max_cost_vnd,
+        kinds=tuple(elig.kinds) if elig.kinds is not None else None, approved_only=bool(elig.approved_only),
+    )  # fmt: skip
+    bounds = {"per_province": pp.model_dump(exclude_none=True), "per_sector": ps.model_dump(exclude_none=True),
+              "per_kind": {k: b.model_dump(exclude_none=True) for k, b in sorted((body.per_kind or {}).items())},
+              "max_projects": body.max_projects, "min_provinces": body.min_provinces}  # fmt: skip
+    return src, {"strategy": strategy, "strategy_from": strategy_from, "limits": limits, "eligibility": eligibility,
+                 "eligibility_read": elig.model_dump(exclude_none=True), "eligibility_from": elig_from, "bounds": bounds}  # fmt: skip
 
 
 def get(*, session: Session, principal: Principal, ranking_id: str) -> Ranking:
@@ -255,7 +367,7 @@ def iter_items(ranking: Ranking, size: int = 500) -> Iterator[tuple[dict[str, An
             yield json.loads(r.item), r.selection
 
 
-SelectionPart = Literal["selected", "not_selectable"]
+SelectionPart = Literal["selected", "not_selectable", "passed_over"]
 
 
 def has_selection(ranking: Ranking) -> bool:
@@ -265,13 +377,24 @@ def has_selection(ranking: Ranking) -> bool:
 def selection_page(
     session: Session, ranking: Ranking, *, cursor: str | None, limit: int, part: SelectionPart = "selected"
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """A page of the budgeted selection in rank order: the selected facilities (with their cost), or the ranked
-    facilities that had no cost (`not_selectable`). 404 for a ranking made without a budget."""
+    """A page of the budgeted selection in rank order: the selected facilities (with their cost), the ranked
+    facilities that had no cost (`not_selectable`), or the candidates ranked above the last selected one that
+    were not selected, each with its `reason` (`passed_over`). 404 for a ranking made without a budget."""
     if not has_selection(ranking):
         raise NotFound(f"Ranking {ranking.id} was made without a budget: it has no selection.")
+    cols = (
+        RankingItem.rank,
+        RankingItem.facility_id,
+        RankingItem.province_code,
+        RankingItem.score,
+        RankingItem.cost_vnd,
+    )
+    if part == "passed_over":
+        stmt = select(*cols, RankingItem.reason).where(RankingItem.ranking_seq == ranking.seq, RankingItem.reason.is_not(None))  # type: ignore[arg-type,union-attr]  # fmt: skip
+        rows, nxt = page(session, stmt, ITEM_KEY, cursor=cursor, limit=limit, scalars=False, key=_rank_of)
+        return [{**_entry(r), "reason": r.reason} for r in rows], nxt
     state = SELECTION_SELECTED if part == "selected" else SELECTION_NOT_SELECTABLE
-    stmt = select(RankingItem.rank, RankingItem.facility_id, RankingItem.province_code, RankingItem.score, RankingItem.cost_vnd).where(
-        RankingItem.ranking_seq == ranking.seq, RankingItem.selection == state)  # type: ignore[arg-type]  # fmt: skip
+    stmt = select(*cols).where(RankingItem.ranking_seq == ranking.seq, RankingItem.selection == state)  # type: ignore[arg-type]
     rows, nxt = page(session, stmt, ITEM_KEY, cursor=cursor, limit=limit, scalars=False, key=_rank_of)
     return [_entry(r) for r in rows], nxt
 

@@ -241,7 +241,9 @@ def ranking_selection(
     part: Annotated[
         rankings.SelectionPart,
         Query(
-            description="selected (default): the selected facilities; not_selectable: ranked facilities without a cost"
+            description="selected (default): the selected facilities; not_selectable: ranked facilities without a "
+            "cost; passed_over: the candidates ranked above the last selected one that were not selected, each "
+            "with its reason"
         ),
     ] = "selected",
 ) -> Any:

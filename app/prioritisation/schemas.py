@@ -125,13 +125,38 @@ class PrioritiesPage(BaseModel):
 
 
 class SelectedItem(BaseModel):
-    """One facility of a budgeted selection (or, in its `not_selectable` part, a ranked facility without a cost)."""
+    """One facility of a budgeted selection (or, in its `not_selectable` part, a ranked facility without a cost;
+    in its `passed_over` part, a candidate ranked above the last selected one that was not selected)."""
 
     rank: int
     facility_id: str
     province_code: str
     score: float
-    cost_vnd: int | None = Field(description="what selecting it costs (null in the not_selectable part)")
+    cost_vnd: int | None = Field(description="what selecting it costs (null: it has no cost)")
+    reason: str | None = Field(
+        default=None,
+        description="passed_over part only: no_cost, not_eligible:<rule>, province_bound, sector_bound, kind_bound, "
+        "max_projects, over_budget (its cost exceeded the budget left after the better-ranked selected) or "
+        "optimum_prefers_others",
+    )
+
+
+class TopFunded(BaseModel):
+    n: int = Field(description="the best-ranked eligible candidates looked at (50)")
+    count: int = Field(description="how many of them the selection funds")
+
+
+class SelectionSummary(BaseModel):
+    """What one strategy selects on the ranking's inputs."""
+
+    model_config = ConfigDict(extra="allow")
+    strategy: str
+    selected_count: int
+    total_cost_vnd: int
+    total_score: float
+    provinces_covered: int = Field(description="distinct provinces among the selected")
+    median_cost_vnd: int | None = Field(description="the median cost of the selected (null: none selected)")
+    top_funded: TopFunded
 
 
 class Selection(BaseModel):
@@ -153,6 +178,22 @@ class Selection(BaseModel):
     objective: float
     total_cost_vnd: int
     binding_constraints: list[str]
+    strategy: str | None = Field(default=None, description="max_total_score | rank_order")
+    total_score: float | None = None
+    provinces_covered: int | None = None
+    median_cost_vnd: int | None = None
+    top_funded: TopFunded | None = None
+    not_eligible_count: int | None = Field(default=None, description="candidates with a cost outside eligibility")
+    passed_over_count: int | None = Field(
+        default=None, description="GET /rankings/{id}/selection?part=passed_over pages them, each with its reason"
+    )
+    eligibility: dict[str, Any] | None = Field(default=None, description="the eligibility rules applied")
+    eligibility_from: str | None = Field(default=None, description="request | profile (default_selection) | null")
+    strategy_from: str | None = Field(default=None, description="request | profile (default_selection) | default")
+    bounds: dict[str, Any] | None = Field(default=None, description="the bounds applied")
+    comparison: dict[str, SelectionSummary] | None = Field(
+        default=None, description="the same summary for each strategy on the same inputs"
+    )
 
 
 class RankingDocument(BaseModel):

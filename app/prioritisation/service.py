@@ -645,11 +645,13 @@ def support_costs(
     items: list[dict[str, Any]],
     provinces: list[str] | None,
     review: str = DEFAULT_FILTER,
+    kinds_out: dict[str, str | None] | None = None,
 ) -> dict[str, float | None]:
     """What the programme would pay each ranked facility under the profile's `support_cost`: by the first rule
     whose applies_when holds, min(cap, max(floor, share × source)) in whole VND. None (not selectable) when no
     rule applies or its source has no usable value, including one older than the profile's max_age_days, or
-    none from a response that counts under the ranking's `review` filter."""
+    none from a response that counts under the ranking's `review` filter. `kinds_out` gets each facility's
+    kind of support: the id of the rule that priced it (selections bound and filter by it)."""
     rule_set = profile.support_cost
     assert rule_set is not None
     ids = {it["facility"]["id"] for it in items}
@@ -676,5 +678,7 @@ def support_costs(
         values, _, _ = cols.column(rule.source, crit)
         for i in np.flatnonzero(holds & open_).tolist():
             costs[i] = None if np.isnan(values[i]) else rule.of(float(values[i]))
+            if kinds_out is not None:
+                kinds_out[snaps[i].id] = rule.id
         open_ &= ~holds
     return {s.id: c for s, c in zip(snaps, costs, strict=True)}
