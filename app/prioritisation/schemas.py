@@ -183,13 +183,20 @@ class Selection(BaseModel):
     provinces_covered: int | None = None
     median_cost_vnd: int | None = None
     top_funded: TopFunded | None = None
-    not_eligible_count: int | None = Field(default=None, description="candidates with a cost outside eligibility")
+    not_eligible_count: int | None = Field(
+        default=None, description="candidates with a cost outside eligibility"
+    )
     passed_over_count: int | None = Field(
-        default=None, description="GET /rankings/{id}/selection?part=passed_over pages them, each with its reason"
+        default=None,
+        description="GET /rankings/{id}/selection?part=passed_over pages them, each with its reason",
     )
     eligibility: dict[str, Any] | None = Field(default=None, description="the eligibility rules applied")
-    eligibility_from: str | None = Field(default=None, description="request | profile (default_selection) | null")
-    strategy_from: str | None = Field(default=None, description="request | profile (default_selection) | default")
+    eligibility_from: str | None = Field(
+        default=None, description="request | profile (default_selection) | null"
+    )
+    strategy_from: str | None = Field(
+        default=None, description="request | profile (default_selection) | default"
+    )
     bounds: dict[str, Any] | None = Field(default=None, description="the bounds applied")
     comparison: dict[str, SelectionSummary] | None = Field(
         default=None, description="the same summary for each strategy on the same inputs"

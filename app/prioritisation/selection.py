@@ -292,13 +292,17 @@ class _Problem:
                    options={"disp": False, "time_limit": time_limit_s})  # fmt: skip
         return res.x is not None and res.status == 0
 
-    def optimum(self, time_limit_s: float) -> tuple[list[int], dict[str, Any]]:
-        """The exact optimum (module doc): (chosen candidate indices, solver facts)."""
-        n, lim = self.n, self.lim
-        if lim.min_provinces and len(self.by_prov) < lim.min_provinces:
+    def precheck(self) -> None:
+        """_NoSelection when too few provinces or candidates of a kind are selectable for the minimums."""
+        if self.lim.min_provinces and len(self.by_prov) < self.lim.min_provinces:
             raise _NoSelection
         if any(len(self.by_kind.get(k, [])) < lo for k, lo in self.kmin.items()):
             raise _NoSelection
+
+    def optimum(self, time_limit_s: float) -> tuple[list[int], dict[str, Any]]:
+        """The exact optimum (module doc): (chosen candidate indices, solver facts)."""
+        n = self.n
+        self.precheck()
         if n == 0:
             return [], {"status": "optimal"}
         a, lb, ub, aux = self.model()
@@ -368,6 +372,7 @@ class _Problem:
         cs: Counter[str] = Counter()
         ck: Counter[str | None] = Counter()
         reserve: list[int] = []
+        self.precheck()
         if mins:
             found = self._completion(0, [], left)
             if found is None:
@@ -517,6 +522,8 @@ class _Problem:
         """HiGHS's cheapest selection meeting every bound (the reserve when the greedy one fails)."""
         a, lb, ub, aux = self.model()
         m = self.n + aux
+        if m == 0:
+            raise _NoSelection
         res = milp(np.concatenate([self.cost, np.zeros(aux)]), integrality=np.ones(m), bounds=Bounds(0, 1),
                    constraints=LinearConstraint(a, lb, ub), options={"disp": False, "time_limit": time_limit_s})  # fmt: skip
         if res.x is None:
