@@ -160,6 +160,33 @@ REVIEW_FILTERS = {
     "approved": N_("Approved answers only"),
     "any": N_("Every answer"),
 }
+# Budgeted selections: strategies, kinds of support (the support_cost rules' ids), why a candidate was passed over.
+STRATEGIES = {
+    "max_total_score": N_("Greatest total score (exact optimum)"),
+    "rank_order": N_("Down the ranking from rank 1"),
+}
+SUPPORT_KINDS = {
+    "demonstration_model": N_("Demonstration model"),
+    "production_line": N_("Production line"),
+    "advanced_machinery": N_("Advanced machinery"),
+}
+PASSED_OVER = {
+    "no_cost": N_("No cost: the support cost cannot be computed"),
+    "province_bound": N_("Its province's bound"),
+    "sector_bound": N_("Its sector's bound"),
+    "kind_bound": N_("The bound of its kind of support"),
+    "max_projects": N_("The maximum number of projects"),
+    "over_budget": N_("Its cost exceeds the budget left after the better-ranked selected"),
+    "optimum_prefers_others": N_("The optimum funds others with a greater total score"),
+}
+ELIGIBILITY_RULES = {
+    "min_score": N_("Not eligible: score below the minimum"),
+    "max_rank": N_("Not eligible: ranked below the maximum rank"),
+    "min_cost_vnd": N_("Not eligible: cost below the minimum"),
+    "max_cost_vnd": N_("Not eligible: cost above the maximum"),
+    "kinds": N_("Not eligible: kind of support not chosen"),
+    "approved_only": N_("Not eligible: cost not from an approved answer"),
+}
 ROLES = {"planner": N_("planner"), "admin": N_("admin")}
 METHODS = {"weighted_sum": N_("weighted sum of the normalised criteria"),
            "topsis": N_("TOPSIS (closeness to the ideal establishment)")}  # fmt: skip

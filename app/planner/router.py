@@ -8,6 +8,7 @@ access rule (`page_access` or `public`); tests/access/test_matrix.py covers ever
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlsplit
 
@@ -429,8 +430,43 @@ def _selection_context(request: Request, signed: Any, registry: Any, profiles: A
                        errors: dict[str, list[str]]) -> dict[str, Any]:  # fmt: skip
     lang = language(request)
     return dict(section="selection", profiles=views.profile_choices(profiles, lang), scope=_scope_provinces(signed.principal),
-                reviews=list(i18n.REVIEW_FILTERS),
+                reviews=list(i18n.REVIEW_FILTERS), strategies=list(i18n.STRATEGIES), kinds=views.support_kinds(profiles, lang),
                 sectors=list(i18n.SECTORS), cost_sources=views.cost_sources(registry, lang), form=form, errors=errors)  # fmt: skip
+
+
+# The selection form's fields beyond the profile, filters, budget and cost: bounds and eligibility (text inputs);
+# per kind of support `per_kind_min__<kind>` / `per_kind_max__<kind>`; `elig_kinds` (ticked), `elig_approved_only`.
+BOUND_FIELDS = ("per_province_min", "per_province_max", "per_sector_min", "per_sector_max", "max_projects",
+                "min_provinces", "elig_max_rank", "elig_min_cost_vnd", "elig_max_cost_vnd", "elig_min_score")  # fmt: skip
+
+
+def _blank_form() -> dict[str, Any]:
+    return {"profile": "", "province_code": [], "sector": [], "as_of": "", "budget_vnd": "", "cost_source": "",
+            "name": "", "review": DEFAULT_FILTER, "strategy": "", "elig_kinds": [], "elig_approved_only": False,
+            "per_kind": {}, **dict.fromkeys(BOUND_FIELDS, "")}  # fmt: skip
+
+
+def _form_of_ranking(r: Any, lang: str) -> dict[str, Any]:
+    """A frozen ranking's inputs as the selection form's values: "what if" starts from what was decided."""
+    req, sel = r.request, r.result.get("selection") or {}
+    form = _blank_form()
+    text = lambda v: "" if v is None else str(v)  # noqa: E731
+    money = lambda v: "" if v is None else i18n.number(lang, v)  # noqa: E731
+    pp, ps = req.get("per_province") or {}, req.get("per_sector") or {}
+    elig = sel.get("eligibility") or {}
+    form.update(profile=f"{r.profile_key}:{r.profile_version}", province_code=list((req.get("filters") or {}).get("province_code", [])),
+                sector=list((req.get("filters") or {}).get("sector", [])), as_of=i18n.local_input(r.as_of),
+                as_of_exact=r.as_of.isoformat(),
+                budget_vnd=money(req.get("budget_vnd")), cost_source=req.get("cost_source") or "", name=req.get("name") or "",
+                review=req.get("review") or DEFAULT_FILTER, strategy=req.get("strategy") or "",
+                per_province_min=text(pp.get("min")), per_province_max=text(pp.get("max")), per_sector_min=text(ps.get("min")),
+                per_sector_max=text(ps.get("max") if ps.get("max") is not None else req.get("per_sector_max")),
+                max_projects=text(req.get("max_projects")), min_provinces=text(req.get("min_provinces")),
+                elig_max_rank=text(elig.get("max_rank")), elig_min_cost_vnd=money(elig.get("min_cost_vnd")),
+                elig_max_cost_vnd=money(elig.get("max_cost_vnd")), elig_min_score=text(elig.get("min_score")),
+                elig_kinds=list(elig.get("kinds") or []), elig_approved_only=bool(elig.get("approved_only")),
+                per_kind={k: {"min": text(b.get("min")), "max": text(b.get("max"))} for k, b in (req.get("per_kind") or {}).items()})  # fmt: skip
+    return form
 
 
 @router.get("/selection")
@@ -439,30 +475,56 @@ def selection_form(
     signed: Planner,
     registry: RegistryDep,
     profiles: ProfilesDep,
+    session: SessionDep,
     profile: Annotated[str | None, Query(max_length=120)] = None,
     province_code: Annotated[list[str] | None, Query(max_length=40)] = None,
     sector: Annotated[list[Sector] | None, Query(max_length=10)] = None,
     as_of: Annotated[str | None, Query(max_length=40)] = None,
     review: ReviewFilter = DEFAULT_FILTER,
+    from_ranking: Annotated[str | None, Query(alias="from", max_length=40)] = None,
 ) -> Response:
-    """The budgeted selection form (filters may come from the priorities page)."""
+    """The budgeted selection form (filters may come from the priorities page; `from`: a frozen ranking's inputs,
+    to ask "what if" with other bounds)."""
     chosen = views.chosen_profile(profiles, profile)
-    form = {"profile": f"{chosen.key}:{chosen.version}" if chosen else "", "province_code": province_code or [],
-            "sector": [s.value for s in sector or []], "as_of": as_of or "", "budget_vnd": "", "cost_source": "",
-            "per_province_min": "", "per_province_max": "", "name": "", "review": review}  # fmt: skip
+    form = _blank_form()
+    if from_ranking:
+        form = _form_of_ranking(rankings.get(session=session, principal=signed.principal, ranking_id=from_ranking),
+                                language(request))  # fmt: skip
+    else:
+        form.update(profile=f"{chosen.key}:{chosen.version}" if chosen else "", province_code=province_code or [],
+                    sector=[s.value for s in sector or []], as_of=as_of or "", review=review)  # fmt: skip
     return render(
         request, "selection.html", **_selection_context(request, signed, registry, profiles, form, {})
     )
 
 
 def _form_errors(exc: AppError | ValidationError, lang: str) -> dict[str, list[str]]:
-    """The API's field errors, by form field (the per_province.* paths are the min/max fields)."""
+    """The API's field errors, by form field (per_province.min is per_province_min, eligibility.max_rank is
+    elig_max_rank, per_kind.<kind>.min is per_kind_min__<kind>, budget_vnd and the others as named)."""
     out: dict[str, list[str]] = {}
     errs = validation_errors(exc.errors()) if isinstance(exc, ValidationError) else (exc.errors or [])
     for e in errs:
-        field = e["path"].replace("per_province.", "per_province_").split(".")[0] or "form"
-        if field == "per_province":
-            field = "per_province_min"
+        parts = e["path"].split(".")
+        if parts[0] in ("per_province", "per_sector"):
+            field = f"{parts[0]}_{parts[1] if len(parts) > 1 and parts[1] in ('min', 'max') else 'min'}"
+        elif parts[0] == "per_kind" and len(parts) > 1:
+            field = (
+                f"per_kind_{parts[2] if len(parts) > 2 and parts[2] in ('min', 'max') else 'min'}__{parts[1]}"
+            )
+            if parts[1] in ("min", "max"):  # an infeasible family (per_kind.min): at the first kind's field
+                field = "per_kind"
+        elif parts[0] == "eligibility":
+            field = (
+                "elig_kinds"
+                if len(parts) > 1 and parts[1] == "kinds"
+                else f"elig_{parts[1]}"
+                if len(parts) > 1
+                else "eligibility"
+            )
+        elif parts[0] == "per_sector_max":
+            field = "per_sector_max"
+        else:
+            field = parts[0] or "form"
         out.setdefault(field, []).append(views.error_text(e, lang))
     if isinstance(exc, AppError) and not errs:
         out["form"] = [exc.detail or ""]
@@ -481,38 +543,80 @@ def create_selection(
     """Freeze a ranking with its budgeted selection (POST /rankings through the service), then show it."""
     lang = language(request)
     values: dict[str, Any] = {k: str(form.get(k) or "").strip() for k in
-                              ("profile", "as_of", "budget_vnd", "cost_source", "per_province_min", "per_province_max", "name", "review")}  # fmt: skip
+                              ("profile", "as_of", "budget_vnd", "cost_source", "name", "review", "strategy", *BOUND_FIELDS)}  # fmt: skip
     values["province_code"] = [str(v) for v in form.getlist("province_code")]
     values["sector"] = [str(v) for v in form.getlist("sector")]
+    values["elig_kinds"] = [str(v) for v in form.getlist("elig_kinds")]
+    values["elig_approved_only"] = bool(form.get("elig_approved_only"))
+    # "What if" keeps the frozen ranking's exact instant while the minute shown for it is left as it was.
+    exact = str(form.get("as_of_exact") or "").strip()
+    values["as_of_exact"] = exact
+    values["per_kind"] = {}
+    for key in form:
+        bound, sep, kind = str(key).partition("__")
+        if sep and bound in ("per_kind_min", "per_kind_max") and re.fullmatch(r"[a-z0-9_]{1,60}", kind):
+            values["per_kind"].setdefault(kind, {"min": "", "max": ""})[bound[-3:]] = str(
+                form.get(key) or ""
+            ).strip()
     errors: dict[str, list[str]] = {}
     chosen = views.chosen_profile(profiles, values["profile"] or None)
     if chosen is None:
         errors["profile"] = [i18n.tr(lang, "Choose a scoring profile from the list.")]
     parsed: dict[str, Any] = {}
-    for name, parse, message in (
-        ("budget_vnd", views.parse_money, i18n.tr(lang, i18n.ERROR_CODES["not_a_number"])),
-        ("per_province_min", views.parse_count, i18n.tr(lang, "Write a whole number (or leave it empty).")),
-        ("per_province_max", views.parse_count, i18n.tr(lang, "Write a whole number (or leave it empty).")),
+    whole = i18n.tr(lang, "Write a whole number (or leave it empty).")
+    money = i18n.tr(lang, i18n.ERROR_CODES["not_a_number"])
+    fields: list[tuple[str, Any, str]] = [
+        ("budget_vnd", views.parse_money, money),
         ("as_of", views.parse_local, i18n.tr(lang, "Write the time as day, month, year, hour and minute.")),
-    ):
+        ("elig_min_cost_vnd", views.parse_money, money), ("elig_max_cost_vnd", views.parse_money, money),
+        ("elig_min_score", views.parse_share, i18n.tr(lang, "Write a score from 0 to 1, e.g. 0,5 (or leave it empty).")),
+        *[(f, views.parse_count, whole) for f in ("per_province_min", "per_province_max", "per_sector_min", "per_sector_max",
+                                                  "max_projects", "min_provinces", "elig_max_rank")],
+    ]  # fmt: skip
+    for name, parse, message in fields:
         try:
-            parsed[name] = parse(values[name])  # type: ignore[operator]
+            parsed[name] = parse(values[name])
         except ValueError:
             errors[name] = [message]
+    per_kind: dict[str, dict[str, int]] = {}
+    for kind, b in values["per_kind"].items():
+        for side in ("min", "max"):
+            try:
+                v = views.parse_count(b[side])
+            except ValueError:
+                errors[f"per_kind_{side}__{kind}"] = [whole]
+                continue
+            if v is not None:
+                per_kind.setdefault(kind, {})[side] = v
     if "budget_vnd" not in errors and parsed.get("budget_vnd") is None:
         errors["budget_vnd"] = [i18n.tr(lang, "Enter the budget in đồng.")]
+    if exact and "as_of" not in errors:
+        try:
+            at = views.parse_local(exact)
+        except ValueError:
+            at = None
+        if at is not None and at.tzinfo is not None and i18n.local_input(at) == values["as_of"]:
+            parsed["as_of"] = at
     if not errors and chosen is not None:
-        per_province = {
-            k: v
-            for k, v in (("min", parsed["per_province_min"]), ("max", parsed["per_province_max"]))
-            if v is not None
-        }
+
+        def pair(low: str, high: str) -> dict[str, int] | None:
+            return {k: v for k, v in (("min", parsed[low]), ("max", parsed[high])) if v is not None} or None
+
+        eligibility = {k: parsed[f"elig_{k}"] for k in ("min_score", "max_rank", "min_cost_vnd", "max_cost_vnd")
+                       if parsed[f"elig_{k}"] is not None}  # fmt: skip
+        if values["elig_kinds"]:
+            eligibility["kinds"] = values["elig_kinds"]
+        if values["elig_approved_only"]:
+            eligibility["approved_only"] = True
         try:
             body = rankings.RankingCreate.model_validate({
                 "profile": chosen.key, "profile_version": chosen.version,
                 "filters": {"province_code": values["province_code"], "sector": values["sector"]},
                 "as_of": parsed["as_of"], "budget_vnd": parsed["budget_vnd"], "cost_source": values["cost_source"] or None,
-                "per_province": per_province or None, "name": values["name"] or None,
+                "per_province": pair("per_province_min", "per_province_max"), "name": values["name"] or None,
+                "per_sector": pair("per_sector_min", "per_sector_max"), "per_kind": per_kind or None,
+                "max_projects": parsed["max_projects"], "min_provinces": parsed["min_provinces"],
+                "strategy": values["strategy"] or None, "eligibility": eligibility or None,
                 "review": values["review"] or DEFAULT_FILTER,
             })  # fmt: skip
             r = rankings.create(
@@ -549,8 +653,10 @@ def ranking_page(
     registry: RegistryDep,
     profiles: ProfilesDep,
     created: bool = False,
+    passed: Annotated[str | None, Query(max_length=400)] = None,
 ) -> Response:
-    """A frozen ranking explained: selected facilities, totals, binding constraints, per-province chart."""
+    """A frozen ranking explained: both strategies side by side, selected facilities, totals, binding constraints,
+    per-province chart, and the candidates passed over with their reasons (paged by `passed`)."""
     lang = language(request)
     r = rankings.get(session=session, principal=signed.principal, ranking_id=ranking_id)
     counts = summary.province_counts(session=session, ranking=r)
@@ -559,12 +665,17 @@ def ranking_page(
     profile = profiles.items.get((r.profile_key, r.profile_version))
     legend = views.criteria_legend(profile, lang, registry) if profile else []
     top = views.priority_rows(rankings.items_page(session, r, limit=10)[0], legend, lang) if legend else []
+    over, over_next = (
+        rankings.passed_over_with_names(session, r, cursor=passed, limit=50) if sel else ([], None)
+    )
     return render(
         request, "ranking.html", section="rankings", r=r, sel=sel, counts=counts, created=created, legend=legend, top=top,
         profile_title=i18n.text_of(lang, profile.raw.get("title")) if profile else r.profile_key,
         selected=summary.selected_items(r), chart=views.province_chart(counts, lang, names),
         binding=views.binding_texts((sel or {}).get("binding_constraints", []), lang, names),
-        cost_label=views.cost_label(registry, sel, lang),
+        cost_label=views.cost_label(registry, sel, lang), strategies=list(i18n.STRATEGIES), passed_cursor=passed,
+        passed_over=over, passed_next=over_next, reason_text=lambda reason: views.passed_over_reason(reason, lang),
+        kind_text=lambda k: i18n.tr(lang, i18n.SUPPORT_KINDS[k]) if k in i18n.SUPPORT_KINDS else k,
     )  # fmt: skip
 
 

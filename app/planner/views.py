@@ -83,6 +83,16 @@ def parse_count(text: str | None) -> int | None:
     return int(text)
 
 
+def parse_share(text: str | None) -> float | None:
+    """'0,5', '0.5' or '1' → a number from 0 to 1 (None: empty)."""
+    text = (text or "").strip().replace(",", ".")
+    if not text:
+        return None
+    if not re.fullmatch(r"(0(\.\d+)?|1(\.0+)?|\.\d+)", text):
+        raise ValueError(text)
+    return float(text)
+
+
 def parse_local(text: str | None) -> datetime | None:
     """An <input type="datetime-local"> value, read as Vietnam's time (None: empty); an instant with an offset
     (the pages' own links carry the exact as_of of a ranking) is taken as it is."""
@@ -406,6 +416,23 @@ def province_chart(counts: list[ProvinceCounts], lang: str, province_names: dict
     }
 
 
+def support_kinds(profiles: Profiles, lang: str) -> list[dict[str, str]]:
+    """Every kind of support the profiles' support_cost rules name (their ids), with its name in `lang`."""
+    ids = dict.fromkeys(
+        r.id for p in profiles.items.values() if p.support_cost for r in p.support_cost.rules if r.id
+    )
+    return [{"value": k, "label": i18n.tr(lang, i18n.SUPPORT_KINDS[k]) if k in i18n.SUPPORT_KINDS else k.replace("_", " ")}
+            for k in ids]  # fmt: skip
+
+
+def passed_over_reason(reason: str, lang: str) -> str:
+    """Why a candidate was passed over, in words."""
+    name, _, rule = reason.partition(":")
+    if name == "not_eligible":
+        return i18n.tr(lang, i18n.ELIGIBILITY_RULES[rule]) if rule in i18n.ELIGIBILITY_RULES else reason
+    return i18n.tr(lang, i18n.PASSED_OVER[reason]) if reason in i18n.PASSED_OVER else reason
+
+
 def binding_texts(constraints: list[str], lang: str, province_names: dict[str, str]) -> list[str]:
     """The binding constraints ('budget', 'per_province.max:68', 'per_sector.max:handicrafts') in words, one line
     per kind of constraint."""
@@ -433,7 +460,25 @@ def binding_texts(constraints: list[str], lang: str, province_names: dict[str, s
         out.append(
             i18n.tr(lang, "The maximum per sector, reached in: %(sectors)s.", sectors=", ".join(sectors))
         )
-    known = {"budget", "per_province.max", "per_province.min", "per_sector.max"}
+    if "per_sector.min" in by_kind:
+        sectors = [
+            i18n.tr(lang, i18n.SECTORS[a]) if a in i18n.SECTORS else a for a in by_kind["per_sector.min"]
+        ]
+        out.append(i18n.tr(lang, "The minimum per sector: only the minimum was selected in: %(sectors)s.",
+                           sectors=", ".join(sectors)))  # fmt: skip
+    for name, message in (("per_kind.max", i18n.N_("The maximum of a kind of support, reached for: %(kinds)s.")),
+                          ("per_kind.min", i18n.N_("The minimum of a kind of support, just met for: %(kinds)s."))):  # fmt: skip
+        if name in by_kind:
+            kinds = [
+                i18n.tr(lang, i18n.SUPPORT_KINDS[a]) if a in i18n.SUPPORT_KINDS else a for a in by_kind[name]
+            ]
+            out.append(i18n.tr(lang, message, kinds=", ".join(kinds)))
+    if "max_projects" in by_kind:
+        out.append(i18n.tr(lang, "The maximum number of projects."))
+    if "min_provinces" in by_kind:
+        out.append(i18n.tr(lang, "The minimum number of provinces, just met."))
+    known = {"budget", "per_province.max", "per_province.min", "per_sector.max", "per_sector.min", "per_kind.max",
+             "per_kind.min", "max_projects", "min_provinces"}  # fmt: skip
     out += [c for c in constraints if c.partition(":")[0] not in known]
     return out
 

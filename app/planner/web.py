@@ -155,6 +155,7 @@ def environment() -> Environment:
         ward=_ward,
         review_state=_label(i18n.REVIEW_STATES),
         review_filter=_label(i18n.REVIEW_FILTERS),
+        strategy=_label(i18n.STRATEGIES),
         role=_label(i18n.ROLES),
         method=_label(i18n.METHODS),
         province=_province,

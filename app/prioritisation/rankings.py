@@ -404,6 +404,19 @@ def _entry(r: Any) -> dict[str, Any]:
             "cost_vnd": r.cost_vnd}  # fmt: skip
 
 
+def passed_over_with_names(
+    session: Session, ranking: Ranking, *, cursor: str | None, limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of the passed-over candidates (as `selection_page`), each with its ranked item's facility summary:
+    for pages that show them by name."""
+    if not has_selection(ranking):
+        return [], None
+    stmt = select(RankingItem.rank, RankingItem.facility_id, RankingItem.province_code, RankingItem.score, RankingItem.cost_vnd,
+                  RankingItem.reason, RankingItem.item).where(RankingItem.ranking_seq == ranking.seq, RankingItem.reason.is_not(None))  # type: ignore[arg-type,union-attr]  # fmt: skip
+    rows, nxt = page(session, stmt, ITEM_KEY, cursor=cursor, limit=limit, scalars=False, key=_rank_of)
+    return [{**_entry(r), "reason": r.reason, "facility": json.loads(r.item)["facility"]} for r in rows], nxt
+
+
 def iter_selected(session: Session, ranking: Ranking, size: int = 1000) -> Iterator[dict[str, Any]]:
     """Every selected facility in rank order (page by page in this session), each with its ranked item's
     facility summary: for pages that show the whole selection."""

@@ -333,3 +333,60 @@ def test_the_facility_page_shows_the_equipment_photo(world: World, live_server: 
     answer = p01.request.get(url)
     assert answer.status == 404 and answer.body() != PNG
     other.close()
+
+
+def test_both_strategies_side_by_side_passed_over_and_what_if(
+    world: World, live_server: str, page: Any
+) -> None:
+    """The selection form's strategy and bounds; the frozen ranking shows both strategies side by side; "what if"
+    reopens the form with the ranking's inputs; a tighter eligibility passes over the best-ranked with its reason;
+    bounds that cannot all hold are named at their fields."""
+    console = Console(page)
+    base = live_server
+    sign_in(page, base, secret_of(world.keys["planner"]), "/planner/selection")
+    page.get_by_label("Bộ tiêu chí chấm điểm").select_option("point-project:1")
+    page.get_by_label("Ngân sách (đồng)").fill("600.000.000")
+    page.get_by_label("Chi phí hỗ trợ mỗi cơ sở").select_option("loans.loan_amount_vnd")
+    page.get_by_label("Theo thứ hạng, từ hạng 1").check()
+    page.get_by_role("button", name="Tính và chốt danh sách").click()
+    page.wait_for_url(re.compile(r"/planner/rankings/[0-9a-f-]+\?created=1"))
+    table = page.locator("#comparison")
+    head = re.sub(r"\s+", " ", table.locator("thead").inner_text())
+    assert (
+        "Tổng điểm lớn nhất (tối ưu chính xác)" in head and "Theo thứ hạng, từ hạng 1 (danh sách này)" in head
+    )
+    rows = {re.sub(r"\s+", " ", r.inner_text()).strip() for r in table.locator("tbody tr").all()}
+    assert any(r == "Cơ sở được chọn 1 1" for r in rows), rows
+    assert any(r.startswith("Số tỉnh được hỗ trợ") for r in rows) and any("500.000.000" in r for r in rows)
+    assert any(r.startswith("Trong 50 cơ sở đủ điều kiện xếp hạng cao nhất") for r in rows), rows
+    assert (
+        NAMES["A"] in page.locator("table", has=page.get_by_role("columnheader", name="Chi phí")).inner_text()
+    )
+
+    # What if no establishment may cost more than 400 M: the form comes back with this ranking's inputs.
+    page.get_by_role("link", name="Nếu thay đổi thì sao: sửa các giới hạn").click()
+    page.wait_for_url(re.compile(r"/planner/selection\?from="))
+    assert page.get_by_label("Ngân sách (đồng)").input_value() == "600.000.000"
+    assert page.get_by_label("Theo thứ hạng, từ hạng 1").is_checked()
+    assert page.get_by_label("Chi phí hỗ trợ mỗi cơ sở").input_value() == "loans.loan_amount_vnd"
+    page.get_by_label("Chi phí tối đa (đồng)").fill("400.000.000")
+    page.get_by_role("button", name="Tính và chốt danh sách").click()
+    page.wait_for_url(re.compile(r"/planner/rankings/[0-9a-f-]+\?created=1"))
+    passed = page.locator("#passed-over-table")
+    assert NAMES["A"] in passed.inner_text()
+    assert "Không đủ điều kiện: chi phí vượt mức tối đa" in passed.inner_text()
+    assert "1 cơ sở xếp hạng trên cơ sở cuối cùng được chọn đã bị bỏ qua" in text(page)
+    assert (
+        NAMES["B"] in page.locator("table", has=page.get_by_role("columnheader", name="Chi phí")).inner_text()
+    )
+
+    # Bounds that cannot all hold: the page names each one at its field.
+    page.get_by_role("link", name="Nếu thay đổi thì sao: sửa các giới hạn").click()
+    page.wait_for_url(re.compile(r"/planner/selection\?from="))
+    page.get_by_label("Số tỉnh tối thiểu").fill("2")
+    page.get_by_role("button", name="Tính và chốt danh sách").click()
+    page.locator("#min_provinces-error").wait_for()
+    assert page.get_by_label("Số tỉnh tối thiểu").get_attribute("aria-invalid") == "true"
+    assert page.get_by_label("Số tỉnh tối thiểu").input_value() == "2"  # what was typed stays
+    # the refused form is answered 422 (the browser logs that status); nothing else went wrong
+    assert [e for e in console.errors if "status of 422" not in e] == [] and len(console.errors) == 1
