@@ -307,7 +307,8 @@ class _Problem:
             return [], {"status": "optimal"}
         a, lb, ub, aux = self.model()
         score = np.concatenate([self.score, np.zeros(aux)])
-        prefer = np.concatenate([-(n - self.ranks + 1), np.zeros(aux)])
+        # Among equal optima: better ranks first, and every candidate rather than none (each weighs ≥ 1).
+        prefer = np.concatenate([-(float(self.ranks.max()) - self.ranks + 1), np.zeros(aux)])
         always = np.arange(n, n + aux)
         info: dict[str, Any] = {}
         # HiGHS accepts a row that exceeds its bound by its feasibility tolerance (1e-6 of the budget, i.e. 20,000

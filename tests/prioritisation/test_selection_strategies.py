@@ -266,3 +266,9 @@ def test_a_tiny_core_with_every_bound_is_still_the_optimum(problem) -> None:  # 
     finally:
         selection.CORE_MIN = old
     assert expected is not None and got["total_score"] == pytest.approx(expected, abs=1e-9)
+
+
+def test_a_candidate_of_score_zero_ranked_after_one_without_cost_is_still_selected_when_it_fits() -> None:
+    """Among equal optima every candidate that fits is preferred to none, whatever lies between the ranks."""
+    items = ranked(("C", 0.75, "68", "a"), ("B", 0.0, "68", "a"), ("A", 0.0, "68", "a"))
+    assert ids(select(items, {"A": 100, "B": None, "C": 200}, 1000)) == ["C", "A"]
