@@ -362,62 +362,65 @@ class _Problem:
 
         Minimums (per province, sector, kind; min_provinces) are kept reachable: a reserve R of later candidates
         that would meet them is held (the cheapest found: greedily by cost, else HiGHS's min-cost completion), and
-        a candidate is selected only if the selection, it and a reserve still fit every bound and the budget; a
-        reserved candidate is selected when the walk reaches it. So the walk never ends below a minimum."""
+        a candidate is selected only if the selection, it and a reserve still fit every bound and the budget (R as
+        it is, or with one reserved candidate given up for it); a reserved candidate is selected when the walk
+        reaches it. The selection with its reserve always meets every bound, so the walk never ends below a
+        minimum. Each step is O(1) in the bounds (counts kept per group), O(|R|) at worst for a swap."""
         lim, n = self.lim, self.n
         mins = bool(lim.province_min or lim.sector_min or any(self.kmin.values()) or lim.min_provinces)
+        self.precheck()
+        reserve: list[int] = []
+        if mins:
+            found = self._completion(0, [], float(self.budget))
+            reserve = found if found is not None else self._min_cost_completion(time_limit_s)
         sel: list[int] = []
         why: dict[int, str] = {}
         left = float(self.budget)
-        cp: Counter[str] = Counter()
+        cp: Counter[str] = Counter()  # the selection's counts
         cs: Counter[str] = Counter()
         ck: Counter[str | None] = Counter()
-        reserve: list[int] = []
-        self.precheck()
-        if mins:
-            found = self._completion(0, [], left)
-            if found is None:
-                found = self._min_cost_completion(time_limit_s)
-            reserve = found
         rset = set(reserve)
-        rp = Counter(self.prov[j] for j in reserve)
-        rs = Counter(self.sector[j] for j in reserve)
-        rk = Counter(self.kind[j] for j in reserve)
+        tp = Counter(self.prov[j] for j in reserve)  # selection and reserve together
+        ts = Counter(self.sector[j] for j in reserve)
+        tk: Counter[str | None] = Counter(self.kind[j] for j in reserve)
         rcost = float(self.cost[reserve].sum()) if reserve else 0.0
+        by_cost = sorted(reserve, key=lambda j: -self.cost[j])  # the reserve, dearest first (swaps)
+        pmax, smax, kmax, most = lim.province_max, lim.sector_max, self.kmax, lim.max_projects
         for i in range(n):
             p, s, k, c = self.prov[i], self.sector[i], self.kind[i], float(self.cost[i])
             if i in rset:  # held for a minimum: it fits (the reserve was counted in every bound)
                 rset.discard(i)
-                rp[p] -= 1
-                rs[s] -= 1
-                rk[k] -= 1
+                by_cost.remove(i)
                 rcost -= c
             else:
                 reason = None
                 if c > left:
                     reason = "over_budget"
-                elif lim.province_max is not None and cp[p] >= lim.province_max:
+                elif pmax is not None and cp[p] >= pmax:
                     reason = "province_bound"
-                elif lim.sector_max is not None and cs[s] >= lim.sector_max:
+                elif smax is not None and cs[s] >= smax:
                     reason = "sector_bound"
-                elif k is not None and k in self.kmax and ck[k] >= self.kmax[k]:
+                elif k is not None and k in kmax and ck[k] >= kmax[k]:
                     reason = "kind_bound"
-                elif lim.max_projects is not None and len(sel) >= lim.max_projects:
+                elif most is not None and len(sel) >= most:
                     reason = "max_projects"
                 elif rset:
-                    # With the reserve as it is, or with one reserved candidate of its groups given up for it.
-                    swap = self._fit_with_reserve(i, sel, rset, left, rcost, cp, cs, ck, rp, rs, rk)
-                    if swap is None:
-                        reason = self._reserve_reason(cp, cs, ck, sel)
-                    elif swap >= 0:
-                        rset.discard(swap)
-                        rp[self.prov[swap]] -= 1
-                        rs[self.sector[swap]] -= 1
-                        rk[self.kind[swap]] -= 1
-                        rcost -= float(self.cost[swap])
+                    j = self._beside_reserve(i, len(sel) + len(rset), left - rcost, tp, ts, tk, by_cost)
+                    if j is None:
+                        reason = self._reserve_reason(cp, cs, ck)
+                    elif j >= 0:  # reserved j given up for i
+                        rset.discard(j)
+                        by_cost.remove(j)
+                        rcost -= float(self.cost[j])
+                        tp[self.prov[j]] -= 1
+                        ts[self.sector[j]] -= 1
+                        tk[self.kind[j]] -= 1
                 if reason is not None:
                     why[i] = reason
                     continue
+                tp[p] += 1
+                ts[s] += 1
+                tk[k] += 1
             sel.append(i)
             left -= c
             cp[p] += 1
@@ -425,8 +428,54 @@ class _Problem:
             ck[k] += 1
         return sel, why
 
+    def _beside_reserve(self, i: int, count: int, spare: float, tp: Counter, ts: Counter, tk: Counter,  # type: ignore[type-arg]
+                        by_cost: list[int]) -> int | None:  # fmt: skip
+        """-1: candidate i fits beside the reserve; j: it fits if reserved j is given up; None: neither. `count`
+        is selected + reserved, `spare` the budget left beyond the reserve, t* their counts (which meet every
+        bound: adding i can only break the budget, max_projects or a maximum of i's own groups)."""
+        lim, kmax = self.lim, self.kmax
+        p, s, k, c = self.prov[i], self.sector[i], self.kind[i], float(self.cost[i])
+        over_p = lim.province_max is not None and tp[p] + 1 > lim.province_max
+        over_s = lim.sector_max is not None and ts[s] + 1 > lim.sector_max
+        over_k = k is not None and k in kmax and tk[k] + 1 > kmax[k]
+        over_n = lim.max_projects is not None and count + 1 > lim.max_projects
+        deficit = c - spare
+        if deficit <= 0 and not (over_p or over_s or over_k or over_n):
+            return -1
+        covered = sum(1 for v in tp.values() if v > 0) if lim.min_provinces else 0
+        for j in by_cost:
+            cj = float(self.cost[j])
+            if cj < deficit:
+                return None  # the rest are cheaper still
+            pj, sj, kj = self.prov[j], self.sector[j], self.kind[j]
+            if (over_p and pj != p) or (over_s and sj != s) or (over_k and kj != k):
+                continue
+            # j's groups after giving it up (and taking i): their minimums must still hold
+            if pj != p and tp[pj] - 1 < self.pmin.get(pj, 0):
+                continue
+            if sj != s and ts[sj] - 1 < self.smin.get(sj, 0):
+                continue
+            if kj != k and kj is not None and tk[kj] - 1 < self.kmin.get(kj, 0):
+                continue
+            if lim.min_provinces:
+                after = covered - (1 if pj != p and tp[pj] == 1 else 0) + (1 if tp[p] == 0 else 0)
+                if after < lim.min_provinces:
+                    continue
+            return j
+        return None
+
+    def _reserve_reason(self, cp: Counter, cs: Counter, ck: Counter) -> str:  # type: ignore[type-arg]
+        """The bound whose minimum the reserve is held for (what a candidate that does not fit beside it meets)."""
+        if any(cp[g] < lo for g, lo in self.pmin.items()) or (
+            self.lim.min_provinces and sum(1 for v in cp.values() if v > 0) < self.lim.min_provinces
+        ):
+            return "province_bound"
+        if any(cs[g] < lo for g, lo in self.smin.items()):
+            return "sector_bound"
+        return "kind_bound"
+
     def _fits(self, sel_n: int, left: float, cp: Counter, cs: Counter, ck: Counter, covered: int) -> bool:  # type: ignore[type-arg]
-        """Whether counts (selection and reserve together) meet every bound and the budget left (≥ 0)."""
+        """Whether counts (a whole selection) meet every bound and the budget left (≥ 0)."""
         lim = self.lim
         if left < 0 or (lim.max_projects is not None and sel_n > lim.max_projects):
             return False
@@ -442,48 +491,6 @@ class _Problem:
             return False
         return not (lim.min_provinces and covered < lim.min_provinces)
 
-    def _fit_with_reserve(self, i: int, sel: list[int], rset: set[int], left: float, rcost: float, cp: Counter, cs: Counter,  # type: ignore[type-arg]
-                          ck: Counter, rp: Counter, rs: Counter, rk: Counter) -> int | None:  # type: ignore[type-arg]  # fmt: skip
-        """-1: candidate i fits beside the reserve; j: it fits if reserved j is given up; None: neither."""
-        p, s, k, c = self.prov[i], self.sector[i], self.kind[i], float(self.cost[i])
-        tp, ts, tk = cp + rp, cs + rs, ck + rk
-        tp[p] += 1
-        ts[s] += 1
-        tk[k] += 1
-        n_sel = len(sel) + len(rset) + 1
-        if self._fits(n_sel, left - c - rcost, tp, ts, tk, sum(1 for v in tp.values() if v > 0)):
-            return -1
-        for j in sorted(rset, key=lambda j: -self.cost[j]):
-            if self.prov[j] != p and self.sector[j] != s and self.kind[j] != k and not self.lim.max_projects:
-                continue
-            tp[self.prov[j]] -= 1
-            ts[self.sector[j]] -= 1
-            tk[self.kind[j]] -= 1
-            ok = self._fits(
-                n_sel - 1,
-                left - c - rcost + float(self.cost[j]),
-                tp,
-                ts,
-                tk,
-                sum(1 for v in tp.values() if v > 0),
-            )
-            tp[self.prov[j]] += 1
-            ts[self.sector[j]] += 1
-            tk[self.kind[j]] += 1
-            if ok:
-                return j
-        return None
-
-    def _reserve_reason(self, cp: Counter, cs: Counter, ck: Counter, sel: list[int]) -> str:  # type: ignore[type-arg]
-        """The bound whose minimum the reserve is held for (what a candidate that does not fit beside it meets)."""
-        if any(cp[g] < lo for g, lo in self.pmin.items()) or (
-            self.lim.min_provinces and sum(1 for v in cp.values() if v > 0) < self.lim.min_provinces
-        ):
-            return "province_bound"
-        if any(cs[g] < lo for g, lo in self.smin.items()):
-            return "sector_bound"
-        return "kind_bound"
-
     def _completion(self, start: int, sel: list[int], left: float) -> list[int] | None:
         """A greedy reserve: the cheapest candidates from `start` on that each meet a minimum not yet met."""
         lim = self.lim
@@ -496,7 +503,7 @@ class _Problem:
         cp: Counter[str] = Counter()
         cs: Counter[str] = Counter()
         ck: Counter[str | None] = Counter()
-        for i in sorted(range(start, self.n), key=lambda i: (self.cost[i], i)):
+        for i in (start + np.argsort(self.cost[start:], kind="stable")).tolist():
             p, s, k = self.prov[i], self.sector[i], self.kind[i]
             helps = (need_p.get(p, 0) > cp[p] or need_s.get(s, 0) > cs[s] or (k is not None and need_k.get(k, 0) > ck[k])
                      or (len(covered) < need_cov and p not in covered))  # fmt: skip
