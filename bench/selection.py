@@ -32,7 +32,12 @@ from common import ROOT, demo, fresh_db, make_key, median, report, server  # noq
 
 # A request both trees accept (point-project v2's support cost prices the candidates); the baseline computes no
 # comparison and no passed-over reasons, this tree does both.
-BODY = {"profile": "point-project", "profile_version": 2, "budget_vnd": 20_000_000_000, "per_province": {"min": 1}}
+BODY = {
+    "profile": "point-project",
+    "profile_version": 2,
+    "budget_vnd": 20_000_000_000,
+    "per_province": {"min": 1},
+}
 
 
 # -- the baseline: another tree of the same repository, run by this interpreter ------------------------------
