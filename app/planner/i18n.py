@@ -169,6 +169,7 @@ SUPPORT_KINDS = {
     "demonstration_model": N_("Demonstration model"),
     "production_line": N_("Production line"),
     "advanced_machinery": N_("Advanced machinery"),
+    "cleaner_production": N_("Cleaner production"),
 }
 PASSED_OVER = {
     "no_cost": N_("No cost: the support cost cannot be computed"),

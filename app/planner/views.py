@@ -462,7 +462,7 @@ def binding_texts(constraints: list[str], lang: str, province_names: dict[str, s
         )
     if "per_sector.min" in by_kind:
         sectors = [
-            i18n.tr(lang, i18n.SECTORS[a]) if a in i18n.SECTORS else a for a in by_kind["per_sector.min"]
+            i18n.text_of(lang, i18n.SECTORS[a]) if a in i18n.SECTORS else a for a in by_kind["per_sector.min"]
         ]
         out.append(i18n.tr(lang, "The minimum per sector: only the minimum was selected in: %(sectors)s.",
                            sectors=", ".join(sectors)))  # fmt: skip

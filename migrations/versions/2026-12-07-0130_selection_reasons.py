@@ -1,7 +1,7 @@
 """ranking_item.reason: why a candidate ranked above a selection's last selected one was passed over
 
 Revision ID: selection02
-Revises: feeds01
+Revises: webhooks01
 Create Date: 2026-12-07 01:00:00
 
 A budgeted selection stores, with its frozen ranking, the reason each candidate ranked above its last selected one
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "selection02"
-down_revision: str | None = "feeds01"
+down_revision: str | None = "webhooks01"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
