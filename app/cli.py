@@ -220,6 +220,59 @@ def demo_data(
     )
 
 
+@app.command("demo-history")
+def demo_history() -> None:
+    """Load the programme's own history: three point projects of 2018–2020 in the northern provinces (named as
+    they were, mapped to today's 34), their 63 establishments and completion results, so the results report
+    (/api/v1/results, /planner/results) shows the review's table at once. Run once; a second run does nothing."""
+    import uuid
+
+    from sqlalchemy import select
+
+    from app.access.principal import Principal
+    from app.core.config import get_settings
+    from app.core.db import session_scope
+    from app.facilities import service as facilities
+    from app.facilities.schemas import FacilityCreate
+    from app.models import PointProject
+    from app.point_projects import checks, history
+    from app.point_projects import service as projects
+    from app.point_projects.schemas import PointProjectCreate, State
+    from app.questionnaires.registry import Registry
+    from app.responses import ingest
+
+    checks.install()
+    registry = Registry.load(get_settings().schemas_dir)
+    office = Principal(key_id=0, name="demo-history", role="admin", provinces=None)
+    officer = Principal(key_id=0, name="demo-history-officer", role="field_officer", provinces=None)
+    with session_scope(write=True) as session:
+        if session.execute(
+            select(PointProject.id).where(PointProject.code == history.PROJECTS[0]["code"])
+        ).first():  # type: ignore[arg-type]
+            typer.echo("the programme history is already loaded")
+            return
+        ids: dict[int, str] = {}
+        for i, f in enumerate(history.facilities()):
+            body = FacilityCreate(**{k: v for k, v in f.items() if not k.startswith("_")})
+            ids[i] = facilities.create(session=session, principal=None, data=body).id
+        for b in history.project_bodies(ids):
+            p = projects.create(session=session, principal=office, data=PointProjectCreate(**b))
+            for state in (State.approved, State.implementing, State.completed):
+                projects.change_state(
+                    session=session, principal=office, project_id=p.id, state=state, comment=None
+                )
+    items = [{"id": str(uuid.uuid4()), "questionnaire": "project-results", "version": 1, "facility_id": r["facility_id"],
+              "answers": r["answers"], "collected_at": "2021-03-01T09:00:00+07:00"} for r in history.results(ids)]  # fmt: skip
+    with session_scope() as session:
+        out = ingest.ingest_batch(session=session, registry=registry, principal=officer, items=items)
+    bad = [r for r in out if r["status"] != "created"]
+    if bad:
+        _fail(f"{len(bad)} results were not stored: {bad[0]}")
+    typer.echo(
+        f"loaded {len(history.PROJECTS)} point projects, {len(ids)} establishments and {len(items)} results"
+    )
+
+
 @import_app.command("facilities")
 def import_facilities(path: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV file")) -> None:
     """Import facilities from CSV (same columns and rules as POST /facilities/import), with a progress bar."""

@@ -28,6 +28,7 @@ from app.openrosa.router import PREFIX as OPENROSA_PREFIX
 from app.openrosa.router import router as openrosa_router
 from app.places.router import router as places_router
 from app.planner.router import router as planner_router
+from app.point_projects.router import router as point_projects_router
 from app.prioritisation import projection
 from app.prioritisation.profiles import Profiles
 from app.prioritisation.router import router as prioritisation_router
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         review_router,
         exports_router,
         prioritisation_router,
+        point_projects_router,
         forms_router,
         attachments_router,
         openrosa_router,

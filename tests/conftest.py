@@ -64,6 +64,9 @@ def _database() -> Iterator[None]:
 TABLES = [
     "webhook_delivery",
     "webhook",
+    "point_project_activity",
+    "point_project_revision",
+    "point_project",
     "form_link",
     "audit_event",
     "ranking_item",

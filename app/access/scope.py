@@ -8,6 +8,8 @@ Services never spell a scope rule themselves: they call these. Reads filter sile
 - review: planners and admins review the responses they may read (others: 403; out of scope: 404).
 - write: a key writes only in its provinces; a form link only submits to its questionnaires, and adds the
   files its answers name only to the responses it submitted itself (`may_attach_as_form_link`).
+- point projects: planners and admins read and write a project only if every province it touches (its own and
+  its facilities') is in their scope (`may_read_project`, `check_write_all`).
 - administer: a province-scoped admin creates, lists and revokes keys and form links only within its own
   provinces (never a nationwide key), and reads the audit trail of its provinces (and its own actions);
   only a nationwide admin (or the CLI) makes nationwide keys.
@@ -126,6 +128,20 @@ def may_read_ranking(principal: Principal, ranking_scope: list[str] | None) -> b
     if principal.provinces is None:
         return True
     return ranking_scope is not None and set(ranking_scope) <= principal.provinces
+
+
+def may_read_project(principal: Principal, project_provinces: Iterable[str]) -> bool:
+    """A point project (and what it reports) is visible to planners and admins whose scope covers every
+    province it touches: its own and its facilities' (a project across provinces is a nationwide matter)."""
+    if principal.kind != "key" or principal.role not in REVIEWERS:
+        return False
+    return principal.provinces is None or set(project_provinces) <= principal.provinces
+
+
+def check_write_all(principal: Principal, provinces: Iterable[str], path: str = "provinces") -> None:
+    """403 unless the caller may write in every one of these provinces (a point project and its facilities)."""
+    for code in sorted(set(provinces)):
+        check_write(principal, code, path)
 
 
 # -- administration: keys, form links, audit ------------------------------------------------------------

@@ -66,6 +66,14 @@ class PriorSupport(BaseModel):
     amount_vnd: Money | None = None
 
 
+class PriorSupportRead(PriorSupport):
+    """A support entry as stored: typed by hand (legacy records: no point project), or recorded by the service
+    from a point project that is implementing or completed (read-only: a PATCH of prior_support keeps them)."""
+
+    point_project_id: str | None = None
+    point_project_code: str | None = None
+
+
 def _tax(value: str | None) -> str | None:
     if value is None:
         return None
@@ -136,7 +144,7 @@ class FacilityRead(BaseModel):
     employees: int | None
     annual_revenue_vnd: int | None
     established_year: int | None
-    prior_support: list[PriorSupport]
+    prior_support: list[PriorSupportRead]
     prior_support_count: int
     location: Location | None
     revision: int

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.access import audit, scope
 from app.access.principal import Principal
@@ -168,6 +168,10 @@ def update(*, session: Session, principal: Principal, facility_id: str, data: Fa
         session.execute(
             sql_update(Response).where(Response.facility_id == f.id).values(province_code=province)
         )  # type: ignore[arg-type]
+    if "prior_support" in changes:  # typed entries are replaced; those recorded from point projects stay
+        changes["prior_support"] = changes["prior_support"] + [
+            p for p in f.prior_support or [] if p.get("point_project_id")
+        ]
     for k, v in changes.items():
         setattr(f, k, v)
     derive(f)
@@ -188,6 +192,41 @@ def update(*, session: Session, principal: Principal, facility_id: str, data: Fa
     session.flush()
     projection.touch(session, facilities=True)  # rankings show the facility's attributes and place
     return f
+
+
+def record_project_support(
+    *, session: Session, principal: Principal, entries: dict[str, dict[str, Any] | None], project_id: str
+) -> int:
+    """Set (or, with None, remove) the prior-support entry that point project `project_id` gives each facility
+    in `entries`: a new facility revision where it changes, audited, ranking data touched once. Returns how
+    many facilities changed. Called by the point-project commands in their transaction."""
+    if not entries:
+        return 0
+    rows = session.execute(
+        select(Facility).where(col(Facility.id).in_(sorted(entries))).with_for_update()
+    ).scalars()  # type: ignore[attr-defined]
+    changed = 0
+    now = utcnow()
+    for f in rows:
+        kept = [p for p in f.prior_support or [] if p.get("point_project_id") != project_id]
+        want = entries[f.id]
+        new = kept + ([want] if want is not None else [])
+        if new == (f.prior_support or []):
+            continue
+        f.prior_support = new
+        derive(f)
+        f.revision += 1
+        f.updated_at = now
+        session.add(f)
+        session.add(FacilityRevision(facility_id=f.id, revision=f.revision, data=snapshot(f), changed_at=now,
+                                     changed_by=principal.name))  # fmt: skip
+        audit.record(session, principal, "facility.support_recorded" if want else "facility.support_withdrawn",
+                     "facility", f.id, {"point_project_id": project_id}, province=f.province_code)  # fmt: skip
+        changed += 1
+    if changed:
+        session.flush()
+        projection.touch(session, facilities=True)
+    return changed
 
 
 REGISTRATION_ORDER = Keyset(Facility.seq)
@@ -253,4 +292,4 @@ def names(*, session: Session, principal: Principal, ids: list[str]) -> dict[str
     if not ids:
         return {}
     stmt = readable(select(Facility.id, Facility.name), principal, Facility.province_code)
-    return dict(session.execute(stmt.where(Facility.id.in_(sorted(set(ids))))).tuples().all())  # type: ignore[attr-defined]
+    return dict(session.execute(stmt.where(col(Facility.id).in_(sorted(set(ids))))).tuples().all())  # type: ignore[attr-defined]

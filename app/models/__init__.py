@@ -403,6 +403,64 @@ class WebhookState(SQLModel, table=True):
     generation: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
+class PointProject(SQLModel, table=True):
+    """A point project (đề án khuyến công điểm): its current state; every change adds a point_project_revision
+    (the full document then), so nothing is overwritten and a report as of any instant reads the revisions."""
+
+    __tablename__ = "point_project"
+    seq: int | None = Field(default=None, sa_column=Column(SeqType, primary_key=True, autoincrement=True))
+    id: str = Field(sa_column=Column(String(36), nullable=False, unique=True))
+    code: str = Field(sa_column=Column(String(40), nullable=False, unique=True))
+    state: str = Field(sa_column=Column(String(12), nullable=False))
+    revision: int = Field(default=1, sa_column=Column(Integer, nullable=False))
+    # The document as last revised: title, sector, provinces, years, implementing unit, ranking, activities.
+    doc: dict[str, Any] = Field(sa_column=Column(JsonType, nullable=False))
+    # Provinces of the project and of its facilities: what scopes it (JSON list of codes).
+    provinces: list[str] = Field(sa_column=Column(JsonType, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    created_by: str | None = Field(default=None, sa_column=Column(String(120), nullable=True))
+
+
+class PointProjectRevision(SQLModel, table=True):
+    """One revision of a point project: the whole document and state after a change (only ever added)."""
+
+    __tablename__ = "point_project_revision"
+    id: int | None = Field(default=None, sa_column=Column(SeqType, primary_key=True, autoincrement=True))
+    project_id: str = Field(sa_column=Column(String(36), ForeignKey("point_project.id"), nullable=False))
+    revision: int = Field(sa_column=Column(Integer, nullable=False))
+    state: str = Field(sa_column=Column(String(12), nullable=False))
+    doc: dict[str, Any] = Field(sa_column=Column(JsonType, nullable=False))
+    change: str = Field(sa_column=Column(String(40), nullable=False))
+    changed_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True)
+    )
+    changed_by: str | None = Field(default=None, sa_column=Column(String(120), nullable=True))
+
+    __table_args__ = (
+        UniqueConstraint("project_id", "revision", name="uq_point_project_revision_project_id_revision"),
+    )
+
+
+class PointProjectActivity(SQLModel, table=True):
+    """The activities of a project's current revision, one row each (rewritten with each revision; the history
+    is in point_project_revision): how a facility's projects and an officer's follow-ups are found by index."""
+
+    __tablename__ = "point_project_activity"
+    id: int | None = Field(default=None, sa_column=Column(SeqType, primary_key=True, autoincrement=True))
+    project_id: str = Field(
+        sa_column=Column(String(36), ForeignKey("point_project.id"), nullable=False, index=True)
+    )
+    position: int = Field(sa_column=Column(Integer, nullable=False))
+    kind: str = Field(sa_column=Column(String(30), nullable=False))
+    facility_id: str | None = Field(
+        default=None, sa_column=Column(String(36), ForeignKey("facility.id"), nullable=True, index=True)
+    )
+    province_code: str | None = Field(default=None, sa_column=Column(String(2), nullable=True))
+    programme_vnd: int = Field(sa_column=Column(BigInteger, nullable=False))
+    counterpart_vnd: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
 __all__ = [
     "AnswerProjection",
     "ApiKey",
@@ -414,6 +472,9 @@ __all__ = [
     "FacilityRevision",
     "FormLink",
     "PlannerSession",
+    "PointProject",
+    "PointProjectActivity",
+    "PointProjectRevision",
     "Ranking",
     "RankingItem",
     "RankingState",

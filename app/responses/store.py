@@ -26,6 +26,7 @@ from app.core.errors import AppError, Conflict, Invalid
 from app.facilities import service as facilities
 from app.models import AuditEvent, Facility, Response, ResponseRevision
 from app.prioritisation import projection
+from app.responses import rules
 from app.responses.schemas import LastReview, ResponseCreate, ResponseRead, ResponseReceipt
 from app.review.states import derive
 
@@ -257,6 +258,7 @@ def store(session: Session, items: list[Pending]) -> list[Outcome | AppError]:
     stamp = (responses.stored_value("received_at", now),)
     out: list[Outcome | AppError | None] = [None] * len(items)
     _resolve_lookups(session, items, out, dialect)
+    rules.check(session, items, out)  # other domains' rules over their questionnaires (project results)
     live = [k for k, o in enumerate(out) if o is None]
     # Form links' caps: new submissions counted here, exactly (over the items still standing).
     quota = Quota.take(session, [items[k] for k in live])

@@ -73,6 +73,16 @@ EXPECTED: dict[tuple[str, str], Any] = {
     ("GET", "/api/v1/rankings/{ranking_id}/items"): {"admin", "planner"},
     ("GET", "/api/v1/rankings/{ranking_id}/selection"): {"admin", "planner"},
     ("GET", "/api/v1/rankings/{ranking_id}/export.csv"): {"admin", "planner"},
+    ("POST", "/api/v1/rankings/{ranking_id}/point-project"): {"admin", "planner"},
+    ("POST", "/api/v1/point-projects"): {"admin", "planner"},
+    ("GET", "/api/v1/point-projects"): {"admin", "planner"},
+    ("GET", "/api/v1/point-projects/{project_id}"): {"admin", "planner"},
+    ("PATCH", "/api/v1/point-projects/{project_id}"): {"admin", "planner"},
+    ("GET", "/api/v1/point-projects/{project_id}/revisions"): {"admin", "planner"},
+    ("POST", "/api/v1/point-projects/{project_id}/state"): {"admin", "planner"},
+    ("GET", "/api/v1/results"): {"admin", "planner"},
+    ("GET", "/api/v1/results/facilities"): {"admin", "planner"},
+    ("GET", "/api/v1/results.xlsx"): {"admin", "planner"},
     ("PUT", "/api/v1/responses/{response_id}/attachments/{name}"): {"admin", "field_officer", "form_link"},
     ("GET", "/api/v1/responses/{response_id}/attachments"): {"admin", "planner", "field_officer"},
     ("GET", "/api/v1/responses/{response_id}/attachments/{name}"): {"admin", "planner", "field_officer"},
@@ -121,6 +131,10 @@ EXPECTED: dict[tuple[str, str], Any] = {
 }
 # Authorised, then an answer other than 2xx from what the World holds: its response (loans) names no file.
 AUTHORISED_THEN = {
+    ("GET", "/api/v1/point-projects/{project_id}"): 404,  # no such project (a random id)
+    ("PATCH", "/api/v1/point-projects/{project_id}"): 404,
+    ("GET", "/api/v1/point-projects/{project_id}/revisions"): 404,
+    ("POST", "/api/v1/point-projects/{project_id}/state"): 404,
     ("PUT", "/api/v1/responses/{response_id}/attachments/{name}"): 422,
     ("GET", "/api/v1/responses/{response_id}/attachments/{name}"): 404,
     ("DELETE", "/v1/sessions/{token}"): 404,  # the World's token is a form link's, not the caller's session
@@ -222,7 +236,7 @@ class World:
     def request(self, method: str, path: str, headers: dict[str, str]):  # type: ignore[no-untyped-def]
         fid, rid = self.facility, self.response["id"]
         url = (path.replace("{code}", "68").replace("{key}", "loans").replace("{version}", "2").replace("{facility_id}", fid)
-               .replace("{response_id}", rid).replace("{name}", "spare").replace("{ranking_id}", str(uuid.uuid4()))
+               .replace("{response_id}", rid).replace("{name}", "spare").replace("{ranking_id}", str(uuid.uuid4())).replace("{project_id}", str(uuid.uuid4()))
                .replace("{link_id}", self.spare_link["id"]).replace("{hook_id}", self.hook).replace("{token}", self.link["token"])
                .replace("{asset}", page.manifest()["embed.js"]).replace("{filename}", "facilities.csv"))  # fmt: skip
         if path.startswith("/v1/"):
@@ -249,6 +263,17 @@ class World:
                     "name,kind,sector,province\nXưởng mộc,household_business,handicrafts,Lâm Đồng\n".encode(),
                 )
             }
+        elif method == "POST" and path == "/api/v1/point-projects":
+            kwargs["json"] = {"code": f"DA-{uuid.uuid4().hex[:6]}", "title": {"vi": "Đề án"}, "sector": "other",
+                              "provinces": ["68"], "start_year": 2027, "end_year": 2027, "implementing_unit": "TTKC",
+                              "activities": [{"kind": "advanced_machinery", "facility_id": fid, "programme_vnd": 1}]}  # fmt: skip
+        elif path == "/api/v1/rankings/{ranking_id}/point-project":
+            kwargs["json"] = {"code": "DA-1", "title": {"vi": "Đề án"}, "start_year": 2027, "end_year": 2027,
+                              "implementing_unit": "TTKC"}  # fmt: skip
+        elif path == "/api/v1/point-projects/{project_id}/state":
+            kwargs["json"] = {"state": "approved"}
+        elif method == "PATCH" and path.startswith("/api/v1/point-projects/"):
+            kwargs["json"] = {"end_year": 2028}
         elif method == "PATCH":
             kwargs["json"] = {"employees": 15}
         elif method == "POST" and path == "/api/v1/responses":

@@ -1,0 +1,349 @@
+"""The results report: what the point projects funded and achieved, as the programme's own reviews count it.
+
+Figures, each from one place:
+- projects, facilities, activities, funds: the projects' documents at their latest revision made by `as_of`
+  (point_project_revision), counting projects then `implementing` or `completed` (funded); `by_state` counts
+  every state. Funds are the activities' programme and counterpart amounts.
+- jobs, women's jobs, trained, revenue, demonstrations, visitors, adoption, funds spent: responses to the
+  `project-results` questionnaire received by `as_of` (each at its latest revision by then, not rejected as of
+  then: the rankings' default review filter), per facility and project the latest stage received
+  (follow_up_12m, else completion, else baseline; within a stage the latest collected).
+- reporting per stage: expected — baseline for every supported facility, completion for those of completed
+  projects, follow_up_12m for those of projects completed at least 12 months before `as_of`; received — those
+  (facility, project) pairs with a result of that stage.
+The same `as_of` gives the same report whatever was written later (tests/point_projects prove it).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlmodel import Session, col
+
+from app.access import scope
+from app.access.principal import Principal
+from app.models import Facility, PointProject, PointProjectRevision, RankingState
+from app.models.types import utcnow
+from app.places.service import provinces as current_provinces
+from app.point_projects.schemas import SUPPORTING
+from app.prioritisation import data
+from app.review.states import DEFAULT_FILTER
+
+QUESTIONNAIRE = "project-results"
+STAGES = ("baseline", "completion", "follow_up_12m")
+METRICS = ("jobs_created", "jobs_created_women", "workers_trained", "demonstration_sessions", "demonstration_visitors",
+           "establishments_adopting", "programme_funds_spent_vnd", "counterpart_funds_spent_vnd")  # fmt: skip
+KEYS = ("point_project_code", "stage", *METRICS)
+KINDS = (
+    "demonstration_model",
+    "advanced_machinery",
+    "production_line",
+    "training",
+    "workshop",
+    "trade_promotion",
+    "other",
+)
+
+
+@dataclass(frozen=True)
+class Filters:
+    point_project: str | None = None
+    province_code: str | None = None
+    sector: str | None = None
+    from_year: int | None = None
+    to_year: int | None = None
+
+
+@dataclass
+class _Tally:
+    """One row of the report (the whole, a project, a province, a sector or a year)."""
+
+    projects: set[str] = field(default_factory=set)
+    facilities: set[str] = field(default_factory=set)
+    demonstration_models: int = 0
+    kinds: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
+    programme: int = 0
+    counterpart: int = 0
+    participants: int = 0
+    provinces: set[str] = field(default_factory=set)
+    metrics: dict[str, int] = field(default_factory=lambda: dict.fromkeys(METRICS, 0))
+    pairs: set[tuple[str, str]] = field(default_factory=set)  # (project, facility) counted for metrics
+
+    def add_activity(self, pid: str, a: dict[str, Any]) -> None:
+        self.projects.add(pid)
+        if a.get("facility_id"):
+            self.facilities.add(a["facility_id"])
+        if a.get("province_code"):
+            self.provinces.add(a["province_code"])
+        self.kinds[a["kind"]] = self.kinds.get(a["kind"], 0) + 1
+        if a["kind"] == "demonstration_model":
+            self.demonstration_models += 1
+        self.programme += a["programme_vnd"]
+        self.counterpart += a["counterpart_vnd"]
+        self.participants += a.get("participants") or 0
+
+    def add_result(self, pid: str, fid: str, values: dict[str, Any]) -> None:
+        if (pid, fid) in self.pairs:
+            return
+        self.pairs.add((pid, fid))
+        for m in METRICS:
+            v = values.get(m)
+            if isinstance(v, int | float) and not isinstance(v, bool):
+                self.metrics[m] += int(v)
+
+    def render(self) -> dict[str, Any]:
+        return {
+            "projects": len(self.projects),
+            "facilities_supported": len(self.facilities),
+            "demonstration_models": self.demonstration_models,
+            "activities_by_kind": dict(self.kinds),
+            "funds_vnd": {
+                "programme": self.programme,
+                "counterpart": self.counterpart,
+                "total": self.programme + self.counterpart,
+            },  # fmt: skip
+            "participants": self.participants,
+            "jobs_created": self.metrics["jobs_created"],
+            "jobs_created_women": self.metrics["jobs_created_women"],
+            "workers_trained": self.metrics["workers_trained"],
+            "demonstration_sessions": self.metrics["demonstration_sessions"],
+            "demonstration_visitors": self.metrics["demonstration_visitors"],
+            "establishments_adopting": self.metrics["establishments_adopting"],
+            "funds_spent_vnd": {
+                "programme": self.metrics["programme_funds_spent_vnd"],
+                "counterpart": self.metrics["counterpart_funds_spent_vnd"],
+            },  # fmt: skip
+            "provinces_covered": sorted(self.provinces),
+            "provinces_covered_count": len(self.provinces),
+        }
+
+
+def _projects_as_of(
+    session: Session, as_of: datetime
+) -> list[tuple[PointProject, PointProjectRevision, datetime | None]]:
+    """Every project with its latest revision made by `as_of`, and when it became completed (None: not by then)."""
+    best = (
+        select(PointProjectRevision.project_id, func.max(PointProjectRevision.revision).label("rev"))
+        .where(PointProjectRevision.changed_at <= as_of)  # type: ignore[arg-type,operator]
+        .group_by(PointProjectRevision.project_id)
+        .subquery()
+    )
+    stmt = (
+        select(PointProject, PointProjectRevision)
+        .join(best, best.c.project_id == PointProject.id)
+        .join(
+            PointProjectRevision,
+            (PointProjectRevision.project_id == best.c.project_id)
+            & (PointProjectRevision.revision == best.c.rev),
+        )  # type: ignore[arg-type]
+        .order_by(PointProject.seq)  # type: ignore[arg-type]
+    )
+    rows = session.execute(stmt).all()
+    completed: dict[str, datetime] = dict(session.execute(
+        select(PointProjectRevision.project_id, func.min(PointProjectRevision.changed_at))
+        .where(PointProjectRevision.change == "state:completed", PointProjectRevision.changed_at <= as_of)  # type: ignore[arg-type,operator]
+        .group_by(PointProjectRevision.project_id)).all())  # type: ignore[arg-type]  # fmt: skip
+    return [(p, r, completed.get(p.id)) for p, r in rows]
+
+
+def _touched(doc: dict[str, Any]) -> set[str]:
+    return set(doc["provinces"]) | {a["province_code"] for a in doc["activities"] if a.get("province_code")}
+
+
+def _results(session: Session, as_of: datetime) -> dict[tuple[str, str], dict[str, Any]]:
+    """(project code, facility id) → the answers of its latest stage received by `as_of` (with `_stages`: every
+    stage received)."""
+    t = data.latest_revisions(session, QUESTIONNAIRE, KEYS, as_of, None, review=DEFAULT_FILTER)
+    order = {s: i for i, s in enumerate(STAGES)}
+    best: dict[tuple[str, str], tuple[tuple[int, int], dict[str, Any]]] = {}
+    stages: dict[tuple[str, str], set[str]] = defaultdict(set)
+    cols = [t.answers[k] for k in KEYS]
+    for r, fid in enumerate(t.facility_id):
+        code, stage = cols[0][r], cols[1][r]
+        if not isinstance(code, str) or stage not in order:
+            continue
+        key = (code, fid)
+        stages[key].add(stage)
+        # Rows come newest first within a facility: the first row of a stage is its latest.
+        rank = (order[stage], -r)
+        if key not in best or rank > best[key][0]:
+            best[key] = (rank, {k: cols[i][r] for i, k in enumerate(KEYS)})
+    return {k: {**v, "_stages": stages[k]} for k, (_, v) in best.items()}
+
+
+_cache: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
+_lock = threading.Lock()
+
+
+def _generation(session: Session) -> tuple[int, int]:
+    """What a present report depends on: ranking data (responses, reviews, facilities) and project revisions."""
+    gen = session.execute(select(RankingState.generation).where(RankingState.id == 1)).scalar() or 0  # type: ignore[arg-type]
+    rev = session.execute(select(func.max(PointProjectRevision.id))).scalar() or 0
+    return int(gen), int(rev)
+
+
+def report(
+    *, session: Session, principal: Principal, filters: Filters, as_of: datetime | None
+) -> dict[str, Any]:
+    """The results report in the caller's scope (projects every province of which it may read)."""
+    present = as_of is None
+    as_of = as_of or utcnow()
+    visible = None if principal.provinces is None else tuple(sorted(principal.provinces))
+    key: tuple[Any, ...] | None = None
+    if present:
+        key = (_generation(session), visible, filters)
+        with _lock:
+            hit = _cache.get(key)
+        if hit is not None:
+            return {**hit, "as_of": as_of.isoformat()}
+    out = _compute(session, principal, filters, as_of)
+    if key is not None:
+        with _lock:
+            _cache[key] = out
+            while len(_cache) > 16:
+                _cache.popitem(last=False)
+    return {**out, "as_of": as_of.isoformat()}
+
+
+def _compute(session: Session, principal: Principal, f: Filters, as_of: datetime) -> dict[str, Any]:
+    total = _Tally()
+    by_project: dict[str, _Tally] = {}
+    by_province: dict[str, _Tally] = defaultdict(_Tally)
+    by_sector: dict[str, _Tally] = defaultdict(_Tally)
+    by_year: dict[int, _Tally] = defaultdict(_Tally)
+    by_state: dict[str, int] = defaultdict(int)
+    meta: dict[str, dict[str, Any]] = {}
+    reporting = {s: {"expected": 0, "received": 0} for s in STAGES}
+    results = _results(session, as_of)
+    year_ago = as_of - timedelta(days=365)
+    for p, rev, completed_at in _projects_as_of(session, as_of):
+        doc = rev.doc
+        if not scope.may_read_project(principal, _touched(doc)):
+            continue
+        if f.point_project is not None and f.point_project not in (p.id, p.code):
+            continue
+        if f.sector is not None and doc["sector"] != f.sector:
+            continue
+        if f.from_year is not None and doc["end_year"] < f.from_year:
+            continue
+        if f.to_year is not None and doc["start_year"] > f.to_year:
+            continue
+        if f.province_code is not None and f.province_code not in _touched(doc):
+            continue
+        by_state[rev.state] += 1
+        if rev.state not in SUPPORTING:
+            continue
+        t = by_project.setdefault(p.id, _Tally())
+        meta[p.id] = {"id": p.id, "code": p.code, "title": doc["title"], "sector": doc["sector"], "state": rev.state,
+                      "start_year": doc["start_year"], "end_year": doc["end_year"], "provinces": sorted(doc["provinces"])}  # fmt: skip
+        rows = [by_sector[doc["sector"]], by_year[doc["start_year"]], t, total]
+        single = doc["provinces"][0] if len(doc["provinces"]) == 1 else None
+        for a in doc["activities"]:
+            where = a.get("province_code") or single
+            if f.province_code is not None and where != f.province_code:
+                continue
+            targets = [*rows, by_province[where or ""]]  # "": a project-level activity of several provinces
+            for x in targets:
+                x.add_activity(p.id, a)
+                if not a.get("province_code"):
+                    x.provinces.update(doc["provinces"] if f.province_code is None else [f.province_code])
+            fid = a.get("facility_id")
+            if fid is None:
+                continue
+            res = results.get((p.code, fid))
+            if res is not None:
+                for x in targets:
+                    x.add_result(p.id, fid, res)
+        facilities = {a["facility_id"] for a in doc["activities"] if a.get("facility_id")
+                      and (f.province_code is None or a.get("province_code") == f.province_code)}  # fmt: skip
+        due = {"baseline": True, "completion": rev.state == "completed",
+               "follow_up_12m": completed_at is not None and completed_at <= year_ago}  # fmt: skip
+        for fid in facilities:
+            got = results.get((p.code, fid), {}).get("_stages", set())
+            for s in STAGES:
+                if due[s]:
+                    reporting[s]["expected"] += 1
+                    reporting[s]["received"] += s in got
+    names = current_provinces()
+    head = total.render()
+    return {
+        **head,
+        "provinces_total": len(names),
+        "by_state": dict(by_state),
+        "by_project": [{**meta[pid], **t.render()} for pid, t in by_project.items()],
+        # The last row (province_code null) holds project-level activities of projects in several provinces.
+        "by_province": [
+            {"province_code": c or None, "province_name": names.get(c), **t.render()}
+            for c, t in sorted(by_province.items(), key=lambda kv: (kv[0] == "", kv[0]))
+        ],  # fmt: skip
+        "by_sector": [{"sector": s, **t.render()} for s, t in sorted(by_sector.items())],
+        "by_year": [{"year": y, **t.render()} for y, t in sorted(by_year.items())],
+        "reporting": reporting,
+        "filters": {k: v for k, v in f.__dict__.items() if v is not None},
+        "sources": {
+            "projects": "point_project_revision: each project's latest revision by as_of, states implementing and completed",
+            "results": f"responses to {QUESTIONNAIRE} received by as_of, not rejected; per facility and project the latest stage",
+        },
+    }
+
+
+def facilities_behind(
+    *, session: Session, principal: Principal, filters: Filters, as_of: datetime | None, figure: str
+) -> list[dict[str, Any]]:
+    """The establishments behind a figure of the report (`facilities_supported`, `demonstration_models`,
+    `jobs_created`, ...): each with its project, activity kinds, funds and latest result."""
+    as_of = as_of or utcnow()
+    results = _results(session, as_of)
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for p, rev, _ in _projects_as_of(session, as_of):
+        doc = rev.doc
+        if rev.state not in SUPPORTING or not scope.may_read_project(principal, _touched(doc)):
+            continue
+        if filters.point_project is not None and filters.point_project not in (p.id, p.code):
+            continue
+        if filters.sector is not None and doc["sector"] != filters.sector:
+            continue
+        if (filters.from_year is not None and doc["end_year"] < filters.from_year) or (
+            filters.to_year is not None and doc["start_year"] > filters.to_year
+        ):
+            continue
+        for a in doc["activities"]:
+            fid = a.get("facility_id")
+            if fid is None or (
+                filters.province_code is not None and a.get("province_code") != filters.province_code
+            ):
+                continue
+            if figure == "demonstration_models" and a["kind"] != "demonstration_model":
+                continue
+            e = out.setdefault((p.code, fid), {"facility_id": fid, "province_code": a.get("province_code"),
+                                               "point_project_code": p.code, "point_project_id": p.id, "kinds": [],
+                                               "programme_vnd": 0, "counterpart_vnd": 0, "result": None})  # fmt: skip
+            e["kinds"].append(a["kind"])
+            e["programme_vnd"] += a["programme_vnd"]
+            e["counterpart_vnd"] += a["counterpart_vnd"]
+            res = results.get((p.code, fid))
+            if res is not None:
+                e["result"] = {k: v for k, v in res.items() if k != "_stages"} | {
+                    "stages": sorted(res["_stages"])
+                }
+    rows = list(out.values())
+    if figure in METRICS:
+        rows = [r for r in rows if r["result"] and (r["result"].get(figure) or 0) > 0]
+    ids = sorted({r["facility_id"] for r in rows})
+    names: dict[str, str] = {}
+    for k in range(0, len(ids), 500):
+        names.update(
+            dict(
+                session.execute(
+                    select(Facility.id, Facility.name).where(col(Facility.id).in_(ids[k : k + 500]))
+                ).all()
+            )
+        )  # type: ignore[attr-defined,arg-type]
+    for r in rows:
+        r["facility_name"] = names.get(r["facility_id"])
+    return rows
