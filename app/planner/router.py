@@ -679,6 +679,57 @@ def ranking_page(
     )  # fmt: skip
 
 
+# -- results of point projects -----------------------------------------------------------------------------------
+
+
+@router.get("/results")
+def results_page(
+    request: Request,
+    signed: Planner,
+    session: SessionDep,
+    province_code: Annotated[str | None, Query(max_length=2)] = None,
+    from_year: Annotated[str | None, Query(max_length=4)] = None,
+    to_year: Annotated[str | None, Query(max_length=4)] = None,
+    point_project: Annotated[str | None, Query(max_length=40)] = None,
+    figure: Annotated[str | None, Query(max_length=40)] = None,
+) -> Response:
+    """The results report of point projects with charts; each figure links to the establishments behind it."""
+    from urllib.parse import urlencode
+
+    from app.point_projects import results as pp_results
+    from app.point_projects.schemas import ACTIVITY_LABELS, STATE_LABELS
+
+    lang = language(request)
+    year = lambda v: int(v) if v and v.isdigit() and 2000 <= int(v) <= 2100 else None  # noqa: E731
+    flt = pp_results.Filters(
+        point_project or None, province_code or None, None, year(from_year), year(to_year)
+    )
+    rep = pp_results.report(session=session, principal=signed.principal, filters=flt, as_of=None)
+    behind_rows = None
+    if figure in ("facilities_supported", "demonstration_models", *pp_results.METRICS):
+        behind_rows = pp_results.facilities_behind(session=session, principal=signed.principal, filters=flt,
+                                                   as_of=None, figure=figure)  # fmt: skip
+    base = {k: v for k, v in flt.__dict__.items() if v is not None and k != "sector"}
+
+    def behind(name: str, **more: Any) -> str:
+        return "/planner/results?" + urlencode({**base, **more, "figure": name}) + "#behind"
+
+    names = provinces()
+    rows = [p for p in rep["by_province"] if p["province_code"]]
+    kinds = [(k, ACTIVITY_LABELS[k][lang], n) for k, n in rep["activities_by_kind"].items() if n]
+    return render(
+        request, "results.html", section="results", rep=rep, filters=flt, lang=lang, behind=behind, behind_rows=behind_rows,
+        query=urlencode(base), kinds=kinds, state_label=lambda s: STATE_LABELS.get(s, {}).get(lang, s),
+        province_choices=_scope_provinces(signed.principal),
+        stages=[("baseline", i18n.tr(lang, "Baseline (before support)")), ("completion", i18n.tr(lang, "At completion")),
+                ("follow_up_12m", i18n.tr(lang, "12 months after completion"))],
+        kind_chart={"labels": [label for _, label, _ in kinds], "datasets": [{"label": i18n.tr(lang, "Activities"), "data": [n for _, _, n in kinds]}]},
+        province_chart={"labels": [names.get(p["province_code"], p["province_code"]) for p in rows], "datasets": [
+            {"label": i18n.tr(lang, "Establishments supported"), "data": [p["facilities_supported"] for p in rows]},
+            {"label": i18n.tr(lang, "New jobs"), "data": [p["jobs_created"] for p in rows]}]},
+    )  # fmt: skip
+
+
 # -- downloads ---------------------------------------------------------------------------------------------------
 
 

@@ -292,7 +292,12 @@ def _attachments(client: Any, headers: dict[str, str], rid: str) -> dict[str, An
             "items": sorted((a["name"], a["content_type"], a["size"], a["sha256"]) for a in body["items"])}  # fmt: skip
 
 
-@pytest.mark.parametrize("ident", sorted(ACCEPTED), ids=[f"{k}-v{v}" for k, v in sorted(ACCEPTED)])
+# project-results answers must name a project that supports the facility, one response per stage: the engine fills
+# it in tests/point_projects/test_results_collect.py, against a project set up for it.
+ENGINE_FILLED = sorted(k for k in ACCEPTED if k[0] != "project-results")
+
+
+@pytest.mark.parametrize("ident", ENGINE_FILLED, ids=[f"{k}-v{v}" for k, v in ENGINE_FILLED])
 def test_every_form_version_filled_by_the_engine_is_stored_as_the_same_json(
     client, make_key, ident: tuple[str, int]
 ) -> None:

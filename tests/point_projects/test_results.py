@@ -6,54 +6,16 @@ from __future__ import annotations
 
 import io
 import time
-import uuid
 from datetime import UTC, datetime
-from typing import Any
 
-import pytest
 from openpyxl import load_workbook
 
 from app.places.service import resolve_province
 from app.point_projects import history
 from tests.conftest import assert_problem
+from tests.point_projects.conftest import result
 
 URL = "/api/v1/results"
-
-
-def result(fid: str, answers: dict[str, Any], **over: Any) -> dict[str, Any]:
-    return {"id": str(uuid.uuid4()), "questionnaire": "project-results", "version": 1, "facility_id": fid,
-            "answers": answers, "collected_at": "2021-03-01T09:00:00+07:00", **over}  # fmt: skip
-
-
-@pytest.fixture
-def programme(client, admin, make_key) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    """The review's three projects, their 63 establishments and their completion results, all through HTTP."""
-    planner = make_key("planner", name="planner-north")
-    fo = make_key("field_officer", name="fo-north")
-    ids: dict[int, str] = {}
-    for i, f in enumerate(history.facilities()):
-        r = client.post(
-            "/api/v1/facilities", json={k: v for k, v in f.items() if not k.startswith("_")}, headers=admin
-        )
-        assert r.status_code == 201, r.text
-        ids[i] = r.json()["id"]
-    pids = []
-    for b in history.project_bodies(ids):
-        r = client.post("/api/v1/point-projects", json=b, headers=planner)
-        assert r.status_code == 201, r.text
-        pids.append(r.json()["id"])
-        for s in ("approved", "implementing", "completed"):
-            assert (
-                client.post(
-                    f"/api/v1/point-projects/{r.json()['id']}/state", json={"state": s}, headers=planner
-                ).status_code
-                == 200
-            )
-    items = [result(x["facility_id"], x["answers"]) for x in history.results(ids)]
-    r = client.post("/api/v1/responses/batch", json={"items": items}, headers=fo)
-    assert r.status_code == 200, r.text
-    assert all(x["status"] == "created" for x in r.json()["results"]), r.json()
-    return {"planner": planner, "fo": fo, "ids": ids, "projects": pids}
 
 
 def test_the_review_table(client, programme) -> None:  # type: ignore[no-untyped-def]
@@ -185,3 +147,30 @@ def test_scope_of_the_report(client, programme, make_key) -> None:  # type: igno
     )  # every project touches provinces beyond 20
     assert client.get(f"{URL}/facilities", headers=thai).json()["items"] == []
     assert client.get(f"{URL}.xlsx", headers=thai).status_code == 200
+
+
+def test_the_planner_results_page_in_chromium(client, programme, live_server, page) -> None:  # type: ignore[no-untyped-def]
+    """/planner/results in a real browser: the review's figures, both charts drawn, each figure a link to the
+    establishments behind it, no console error (the page's CSP holds)."""
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    secret = programme["planner"]["Authorization"].split(" ", 1)[1]
+    page.goto(live_server + "/planner/results")
+    page.get_by_label("Khoá API của bạn").fill(secret)
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.wait_for_url(live_server + "/planner/results")
+    totals = page.locator("#results-totals").inner_text()
+    for figure in ("63", "9", "1.055", "80", "8 / 34", "181.946.900.000"):
+        assert figure in totals, (figure, totals)
+    drawn = page.evaluate("""() => [...document.querySelectorAll('canvas[data-chart]')].map(c => {
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let ink = 0; for (let i = 3; i < d.length; i += 4) if (d[i]) ink++; return ink; })""")
+    assert len(drawn) == 2 and all(n > 500 for n in drawn), drawn
+    page.get_by_role("link", name="Mô hình trình diễn kỹ thuật").click()
+    page.wait_for_url("**figure=demonstration_models**")
+    rows = page.locator("#behind + table tbody tr")
+    assert rows.count() == 9
+    rows.first.get_by_role("link").click()
+    page.wait_for_url("**/planner/facilities/**")
+    assert errors == [], errors
