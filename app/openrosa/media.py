@@ -1,4 +1,5 @@
-"""The form media a key downloads with every form: the facilities, provinces and wards of its scope, as CSV.
+"""The form media a key downloads with every form: the facilities, provinces and wards of its scope, and the
+point projects supporting its facilities (for result reports), as CSV.
 
 The XForm is the same for everyone; these files are what makes it fit one key. `facilities.csv` starts with
 the `_new` row (register a new facility inline), then every facility in the key's provinces by name, each
@@ -20,7 +21,7 @@ from app.openrosa.xform import NEW
 from app.places import service as places
 
 NEW_LABEL = "+ Cơ sở mới, chưa có trong danh sách (New establishment)"
-FILES = ("facilities.csv", "provinces.csv", "wards.csv")
+FILES = ("facilities.csv", "provinces.csv", "wards.csv", "point_projects.csv")
 
 
 @dataclass(frozen=True)
@@ -97,12 +98,21 @@ class MediaCache:
                 self._items.popitem(last=False)
 
 
+def projects_csv(rows: Iterable[tuple[str, str, str]]) -> bytes:
+    """rows: (project code, label, facility id): each supported facility of the key with each project supporting
+    it (a form filters the list by the facility picked: `facility`)."""
+    return _csv(("name", "label", "facility"), rows)
+
+
 def build(
-    provinces: Iterable[str], facilities: Iterable[tuple[str, str, str | None, str, str | None]]
+    provinces: Iterable[str],
+    facilities: Iterable[tuple[str, str, str | None, str, str | None]],
+    projects: Iterable[tuple[str, str, str]] = (),
 ) -> dict[str, MediaFile]:
     codes = list(provinces)
     return {
         "facilities.csv": MediaFile("facilities.csv", facilities_csv(facilities)),
         "provinces.csv": MediaFile("provinces.csv", provinces_csv(codes)),
         "wards.csv": MediaFile("wards.csv", wards_csv(codes)),
+        "point_projects.csv": MediaFile("point_projects.csv", projects_csv(projects)),
     }

@@ -63,14 +63,18 @@ _media = media.MediaCache()
 
 
 def media_files(*, session: Session, principal: Principal) -> dict[str, media.MediaFile]:
-    """facilities.csv, provinces.csv and wards.csv of the key's scope (rebuilt when its facilities change)."""
+    """facilities.csv, provinces.csv, wards.csv and point_projects.csv of the key's scope (rebuilt when its
+    facilities or any point project change)."""
     from app.places import service as places
+    from app.point_projects import service as point_projects
 
     provinces = sorted(places.provinces()) if principal.provinces is None else sorted(principal.provinces)
-    key = (tuple(provinces), *facilities.in_scope_state(session=session, principal=principal))
+    key = (tuple(provinces), *facilities.in_scope_state(session=session, principal=principal),
+           point_projects.state_mark(session))  # fmt: skip
     files = _media.get(key)
     if files is None:
-        files = media.build(provinces, facilities.in_scope_choices(session=session, principal=principal))
+        files = media.build(provinces, facilities.in_scope_choices(session=session, principal=principal),
+                            point_projects.supported_choices(session=session, principal=principal))  # fmt: skip
         _media.put(key, files)
     return files
 

@@ -239,6 +239,9 @@ def xlsform(d: Definition) -> dict[str, Any]:
         if q.unit:
             label = {lang: f"{label.get(lang) or label['vi']} ({q.unit_text(lang)})" for lang in LANGS}
         row: dict[str, str] = {"type": _xform_type(q), "name": q.id, **_label_cols("label", label)}
+        if q.list_from:  # picked from the key's media list, filtered by the facility picked above
+            row.update({"type": f"select_one_from_file {q.list_from}.csv", "appearance": "minimal",
+                        "choice_filter": f"facility = /{ROOT}/facility_id"})  # fmt: skip
         row.update(_label_cols("hint", q.hint))
         if q.required:
             row["required"] = "yes"

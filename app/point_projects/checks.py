@@ -12,10 +12,10 @@ from sqlmodel import Session
 
 from app.core.errors import AppError, Conflict, Invalid
 from app.models import PointProject, PointProjectActivity, Response, ResponseRevision
+from app.point_projects.service import REPORTABLE
 from app.responses import rules
 
 QUESTIONNAIRE = "project-results"
-REPORTABLE = ("approved", "implementing", "completed")
 
 
 def _check(session: Session, items: list[rules.Item]) -> dict[int, AppError]:

@@ -347,3 +347,55 @@ def facilities_behind(
     for r in rows:
         r["facility_name"] = names.get(r["facility_id"])
     return rows
+
+
+def _due_since(stage: str, completed_at: datetime | None) -> datetime | None:
+    if completed_at is None or stage == "baseline":
+        return None
+    return completed_at + timedelta(days=365) if stage == "follow_up_12m" else completed_at
+
+
+def follow_ups(*, session: Session, principal: Principal, limit: int = 1000) -> list[dict[str, Any]]:
+    """The result reports due now and not yet received, per supported facility of the caller's provinces: a
+    baseline once a project is approved, a completion report once it is completed, a 12-month follow-up a year
+    after completion (what an officer's device lists to visit, as it lists responses with issues)."""
+    now = utcnow()
+    results = _results(session, now)
+    year_ago = now - timedelta(days=365)
+    out: list[dict[str, Any]] = []
+    for p, rev, completed_at in _projects_as_of(session, now):
+        if rev.state not in ("approved", "implementing", "completed"):
+            continue
+        due = {"baseline": True, "completion": rev.state == "completed",
+               "follow_up_12m": completed_at is not None and completed_at <= year_ago}  # fmt: skip
+        for a in rev.doc["activities"]:
+            fid = a.get("facility_id")
+            if fid is None or not scope.may_read(principal, a.get("province_code")):
+                continue
+            got = results.get((p.code, fid), {}).get("_stages", set())
+            for stage in STAGES:
+                if due[stage] and stage not in got:
+                    out.append({"facility_id": fid, "province_code": a.get("province_code"), "point_project_id": p.id,
+                                "point_project_code": p.code, "stage": stage,
+                                "due_since": _due_since(stage, completed_at)})  # fmt: skip
+    unique = {(r["facility_id"], r["point_project_code"], r["stage"]): r for r in out}
+    rows = sorted(
+        unique.values(),
+        key=lambda r: (
+            r["province_code"] or "",
+            r["point_project_code"],
+            r["facility_id"],
+            STAGES.index(r["stage"]),
+        ),
+    )
+    ids = sorted({r["facility_id"] for r in rows[:limit]})
+    names: dict[str, str] = {}
+    for k in range(0, len(ids), 500):
+        names.update(
+            dict(
+                session.execute(
+                    select(Facility.id, Facility.name).where(col(Facility.id).in_(ids[k : k + 500]))
+                ).all()
+            )
+        )
+    return [{**r, "facility_name": names.get(r["facility_id"])} for r in rows[:limit]]

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.encoders import jsonable_encoder as jsonable
 from fastapi.responses import JSONResponse, Response
 
 from app.access.deps import Principal, require
@@ -185,6 +186,17 @@ def results_facilities(
         session=session, principal=principal, filters=filters, as_of=_as_of(as_of), figure=figure
     )
     return JSONResponse({"figure": figure, "items": rows})
+
+
+FollowUpReader = Annotated[Principal, Depends(require("planner", "field_officer"))]
+
+
+@router.get("/follow-ups")
+def follow_ups(session: SessionDep, principal: FollowUpReader) -> Any:
+    """The result reports due and not yet received for the supported establishments of your provinces (a
+    baseline once a project is approved, a completion report once completed, a 12-month follow-up a year later):
+    what a field officer's device lists to visit; send each as a `project-results` response."""
+    return JSONResponse({"items": jsonable(results.follow_ups(session=session, principal=principal))})
 
 
 @router.get("/results.xlsx", response_class=Response,

@@ -8,18 +8,20 @@ import uuid
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from app.access import audit, scope
 from app.access.principal import Principal
+from app.core import uow
 from app.core.errors import Conflict, Invalid, NotFound, field_error
 from app.core.pagination import Keyset, page
 from app.facilities import service as facilities
 from app.models import Facility, PointProject, PointProjectActivity, PointProjectRevision
 from app.models.types import utcnow
 from app.places.service import provinces as current_provinces
+from app.point_projects.events import ProjectChanged
 from app.point_projects.schemas import (
     SUPPORTING,
     TRANSITIONS,
@@ -145,6 +147,8 @@ def _touched(doc: dict[str, Any]) -> list[str]:
 def _revise(session: Session, principal: Principal, p: PointProject, change: str) -> None:
     session.add(PointProjectRevision(project_id=p.id, revision=p.revision, state=p.state, doc=p.doc, change=change,
                                      changed_at=p.updated_at, changed_by=principal.name))  # fmt: skip
+    uow.emit(session, ProjectChanged(project_id=p.id, code=p.code, state=p.state, revision=p.revision, change=change,
+                                     provinces=tuple(_touched(p.doc)), changed_by=principal.name, at=p.updated_at))  # fmt: skip
 
 
 def _audit(
@@ -360,3 +364,34 @@ def revisions(
     rows, nxt = page(session, stmt, REVISION_ORDER, cursor=cursor, limit=limit)
     return [RevisionRead(revision=r.revision, state=r.state, change=r.change, changed_at=r.changed_at,
                          changed_by=r.changed_by, document=r.doc) for r in rows], nxt  # fmt: skip
+
+
+REPORTABLE = ("approved", "implementing", "completed")
+
+
+def state_mark(session: Session) -> int:
+    """Changes whenever any project is revised (what derived files, such as ODK form media, are keyed on)."""
+    return int(session.execute(select(func.max(PointProjectRevision.id))).scalar() or 0)
+
+
+def supported_choices(*, session: Session, principal: Principal) -> list[tuple[str, str, str]]:
+    """(project code, "code — title", facility id) for every facility in the caller's provinces with an activity
+    in a project that takes result reports (approved, implementing, completed), by facility then code."""
+    stmt = (
+        select(
+            PointProject.code,
+            PointProject.doc,
+            PointProjectActivity.facility_id,
+            PointProjectActivity.province_code,
+        )
+        .join(PointProjectActivity, PointProjectActivity.project_id == PointProject.id)
+        .where(col(PointProject.state).in_(REPORTABLE), col(PointProjectActivity.facility_id).is_not(None))
+    )
+    seen: set[tuple[str, str]] = set()
+    out: list[tuple[str, str, str]] = []
+    for code, doc, fid, prov in session.execute(stmt):
+        if (code, fid) in seen or not scope.may_read(principal, prov):
+            continue
+        seen.add((code, fid))
+        out.append((code, f"{code} — {doc['title'].get('vi')}", fid))
+    return sorted(out, key=lambda r: (r[2], r[0]))

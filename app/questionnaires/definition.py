@@ -34,8 +34,12 @@ NOT_COMPARABLE = ("geopoint", *ATTACHMENTS)
 MEDIA_TYPE_RE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/(\*|[a-z0-9][a-z0-9!#$&^_.+-]{0,126})$")
 KEY_RE = re.compile(r"^[a-z][a-z0-9-]{1,60}$")
 ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+# Media lists a text question's answer may be picked from on ODK Collect (app.openrosa.media builds them per key):
+# point_projects — the key's supported establishments with the projects supporting them (code, filtered by the
+# facility picked).
+LIST_SOURCES = ("point_projects",)
 QUESTION_KEYS = {"id", "type", "label", "required", "relevant", "min", "max", "min_length", "max_length",
-                 "pattern", "hint", "unit", "choices", "personal", "accept"}  # fmt: skip
+                 "pattern", "hint", "unit", "choices", "personal", "accept", "list_from"}  # fmt: skip
 TOP_KEYS = {"key", "version", "status", "title", "description", "questions"}
 # Names the ODK form gives its own fields (app/openrosa/xform.py), and the columns the /v1 feed adds to every
 # row (app/feeds/edmx.py): a question may not take them.
@@ -84,6 +88,8 @@ class Question:
     choices: tuple[Choice, ...] = ()
     personal: bool = False  # personal data: never a scoring source (see README, "Questionnaire files")
     accept: tuple[str, ...] = ()  # image/file: media types the attachment may have (empty: any)
+    # text: the answer is picked on ODK Collect from a media list the server builds per key (LIST_SOURCES)
+    list_from: str | None = None
 
     @property
     def choice_codes(self) -> tuple[str, ...]:
@@ -257,6 +263,11 @@ class _Checker:
                         self.add(
                             f"{path}.accept.{i}", f"an image question accepts image/... types only, not {m!r}"
                         )
+        if "list_from" in q and (qtype != "text" or q["list_from"] not in LIST_SOURCES):
+            self.add(
+                f"{path}.list_from",
+                f"only a text question takes list_from, one of: {', '.join(LIST_SOURCES)}",
+            )
         lo, hi = q.get("min"), q.get("max")
         for name in ("min", "max"):
             if name in q:
@@ -390,6 +401,7 @@ def parse(
             ),
             personal=bool(q.get("personal", False)),
             accept=tuple(q.get("accept") or ()),
+            list_from=q.get("list_from"),
         )
         for q in questions
     )

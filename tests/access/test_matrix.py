@@ -83,6 +83,7 @@ EXPECTED: dict[tuple[str, str], Any] = {
     ("GET", "/api/v1/results"): {"admin", "planner"},
     ("GET", "/api/v1/results/facilities"): {"admin", "planner"},
     ("GET", "/api/v1/results.xlsx"): {"admin", "planner"},
+    ("GET", "/api/v1/follow-ups"): {"admin", "planner", "field_officer"},
     ("PUT", "/api/v1/responses/{response_id}/attachments/{name}"): {"admin", "field_officer", "form_link"},
     ("GET", "/api/v1/responses/{response_id}/attachments"): {"admin", "planner", "field_officer"},
     ("GET", "/api/v1/responses/{response_id}/attachments/{name}"): {"admin", "planner", "field_officer"},

@@ -145,7 +145,7 @@ def test_collect_sequence_form_list_form_manifest_media_head_post_retry_edit(cli
     assert media["facilities.csv"].startswith("name,label\n_new,")
     assert fid in media["facilities.csv"] and elsewhere not in media["facilities.csv"]
     assert media["provinces.csv"] == "name,label\n68,Lâm Đồng\n"
-    assert set(media) == {"facilities.csv", "provinces.csv", "wards.csv"}
+    assert set(media) == {"facilities.csv", "provinces.csv", "wards.csv", "point_projects.csv"}
 
     # HEAD before posting: 204 and the largest post Collect may send
     head = client.head("/openrosa/submission", headers=phone.auth)

@@ -183,3 +183,35 @@ def test_scope(client, make_key, planner, fids) -> None:  # type: ignore[no-unty
     wide = client.post(URL, json=b, headers=planner).json()["id"]
     assert_problem(client.get(f"{URL}/{wide}", headers=lamdong), 404)
     assert [i["id"] for i in client.get(URL, headers=lamdong).json()["items"]] == [pid]
+
+
+def test_each_revision_and_each_result_is_an_event_of_its_unit_of_work(
+    client, make_key, planner, fids
+) -> None:  # type: ignore[no-untyped-def]
+    """ProjectChanged at every revision, ResultCreated for a stored project-results response (what webhooks send
+    as point_project.changed and result.created), emitted inside the change's transaction."""
+    from app.core import uow
+    from app.point_projects.events import ProjectChanged, ResultCreated
+
+    seen: list[Any] = []
+
+    @uow.handles(ProjectChanged, ResultCreated)
+    def _collect(session, events) -> None:  # type: ignore[no-untyped-def]
+        seen.extend(events)
+
+    pid = client.post(URL, json=body(fids), headers=planner).json()["id"]
+    client.post(f"{URL}/{pid}/state", json={"state": "approved"}, headers=planner)
+    assert_problem(
+        client.post(f"{URL}/{pid}/state", json={"state": "completed"}, headers=planner), 409
+    )  # no event
+    fo = make_key("field_officer", provinces=["68"], name="fo-events")
+    answers = {"respondent_name": "Trần Thị Lan", "respondent_position": "Chủ cơ sở", "respondent_phone": "0912345678",
+               "point_project_code": "DA-KCD-2027-01", "stage": "baseline", "workers_total": 12, "jobs_created": 0,
+               "jobs_created_women": 0, "workers_trained": 0}  # fmt: skip
+    rid = "5f0d1c2e-3a4b-4c5d-8e6f-7a8b9c0d1e2f"
+    r = client.post("/api/v1/responses", json={"id": rid, "questionnaire": "project-results", "version": 1,
+                    "facility_id": fids[0], "answers": answers, "collected_at": "2026-12-01T09:00:00+07:00"}, headers=fo)  # fmt: skip
+    assert r.status_code == 201, r.text
+    changes = [(e.change, e.revision) for e in seen if isinstance(e, ProjectChanged) and e.project_id == pid]
+    assert changes == [("created", 1), ("state:approved", 2)]
+    assert [e.response_id for e in seen if isinstance(e, ResultCreated)] == [rid]

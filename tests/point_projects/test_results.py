@@ -174,3 +174,23 @@ def test_the_planner_results_page_in_chromium(client, programme, live_server, pa
     rows.first.get_by_role("link").click()
     page.wait_for_url("**/planner/facilities/**")
     assert errors == [], errors
+
+
+def test_the_officers_device_lists_the_follow_ups_due(client, programme, make_key) -> None:  # type: ignore[no-untyped-def]
+    """Completed projects: every establishment reported its completion, none its baseline; a province officer's
+    list holds only its own province's establishments, and a report sent takes its line off."""
+    fo_ls = make_key("field_officer", provinces=["20"], name="fo-langson")  # Lạng Sơn: 7 establishments
+    items = client.get("/api/v1/follow-ups", headers=fo_ls).json()["items"]
+    assert len(items) == 7 and {i["stage"] for i in items} == {"baseline"}
+    assert {i["province_code"] for i in items} == {"20"} and all(i["facility_name"] for i in items)
+    everyone = client.get("/api/v1/follow-ups", headers=programme["fo"]).json()["items"]
+    assert len(everyone) == 63
+    first = items[0]
+    answers = {**history.results(programme["ids"])[0]["answers"], "point_project_code": first["point_project_code"],
+               "stage": "baseline"}  # fmt: skip
+    r = client.post("/api/v1/responses", json=result(first["facility_id"], answers), headers=fo_ls)
+    assert r.status_code == 201, r.text
+    left = client.get("/api/v1/follow-ups", headers=fo_ls).json()["items"]
+    assert len(left) == 6 and first["facility_id"] not in {i["facility_id"] for i in left}
+    portal = make_key("portal", provinces=["20"], name="portal-ls")
+    assert_problem(client.get("/api/v1/follow-ups", headers=portal), 403)

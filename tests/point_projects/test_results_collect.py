@@ -28,6 +28,13 @@ def test_collect_fills_and_sends_a_result_checked_against_the_projects(client, m
     fid = facility(client, make_key)
     _project(client, planner, fid, "DA-KCD-2026-09")
     phone = Phone(client, make_key)
+    xml, media = phone.form("project-results")
+    # the form picks the project from the officer's media list, filtered by the establishment picked
+    assert b"point_projects.csv" in xml and b"facility = " in xml.replace(b"&quot;", b'"')
+    lines = media["point_projects.csv"].splitlines()
+    assert lines[0] == "name,label,facility" and f"DA-KCD-2026-09,DA-KCD-2026-09 — Đề án thử,{fid}" in lines
+    elsewhere = Phone(client, make_key, name="hanoi-tablet", provinces=["01"])
+    assert elsewhere.form("project-results")[1]["point_projects.csv"].splitlines() == ["name,label,facility"]
     answers = {
         **history.results(dict.fromkeys(range(history.FACILITIES), fid))[0]["answers"],
         "point_project_code": "DA-KCD-2026-09",
