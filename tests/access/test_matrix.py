@@ -126,6 +126,7 @@ EXPECTED: dict[tuple[str, str], Any] = {
     ("GET", "/planner/rankings"): PLANNER_PAGE,
     ("GET", "/planner/rankings/{ranking_id}"): PLANNER_PAGE,
     ("GET", "/planner/downloads"): PLANNER_PAGE,
+    ("GET", "/planner/results"): PLANNER_PAGE,
     ("GET", "/planner/downloads/facilities"): PLANNER_PAGE,
     ("GET", "/planner/downloads/responses"): PLANNER_PAGE,
     ("GET", "/planner/downloads/rankings/{ranking_id}"): PLANNER_PAGE,

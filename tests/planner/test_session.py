@@ -151,7 +151,7 @@ def test_form_posts_need_the_sessions_csrf_token(world: World) -> None:
 
 
 PAGES = ["/planner/", "/planner/priorities", "/planner/facilities", "/planner/review", "/planner/selection",
-         "/planner/rankings", "/planner/downloads"]  # fmt: skip
+         "/planner/rankings", "/planner/downloads", "/planner/results"]  # fmt: skip
 
 
 def test_pages_carry_a_strict_content_security_policy_and_no_inline_script(world: World) -> None:
