@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import fresh_db, make_key, report, server  # noqa: E402
+from common import ROOT, fresh_db, make_key, report, server  # noqa: E402
 
 STAGES = ("baseline", "completion", "follow_up_12m")
 
@@ -103,14 +103,20 @@ def main() -> None:
     ap.add_argument("--facilities", type=int, default=20_000)
     ap.add_argument("--projects", type=int, default=500)
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument(
+        "--reuse", action="store_true", help="measure the database the last run built (data/bench-results.db)"
+    )
     a = ap.parse_args()
-    url = fresh_db("results")
     t = time.perf_counter()
-    build(url, a.facilities, a.projects)
+    if a.reuse:
+        url = f"sqlite:///{ROOT / 'data' / 'bench-results.db'}"
+    else:
+        url = fresh_db("results")
+        build(url, a.facilities, a.projects)
     built = time.perf_counter() - t
-    pl = make_key(url, "planner", "bench-planner")
-    fo = make_key(url, "field_officer", "bench-fo")
-    adm = {"Authorization": f"Bearer {make_key(url, 'admin', 'bench-admin')}"}
+    pl = make_key(url, "planner", f"bench-planner-{uuid.uuid4().hex[:6]}")
+    fo = make_key(url, "field_officer", f"bench-fo-{uuid.uuid4().hex[:6]}")
+    adm = {"Authorization": f"Bearer {make_key(url, 'admin', f'bench-admin-{uuid.uuid4().hex[:6]}')}"}
     h, hf = {"Authorization": f"Bearer {pl}"}, {"Authorization": f"Bearer {fo}"}
     cold, warm, export = [], [], []
     with server(url) as (base, _proc), httpx.Client(base_url=base, timeout=120) as c:

@@ -96,6 +96,20 @@ class _Tally:
             if isinstance(v, int | float) and not isinstance(v, bool):
                 self.metrics[m] += int(v)
 
+    def merge(self, other: _Tally) -> None:
+        """Add another row's figures (rows of disjoint (project, facility) pairs: results are summed as they are)."""
+        self.projects |= other.projects
+        self.facilities |= other.facilities
+        self.provinces |= other.provinces
+        self.demonstration_models += other.demonstration_models
+        self.programme += other.programme
+        self.counterpart += other.counterpart
+        self.participants += other.participants
+        for k, n in other.kinds.items():
+            self.kinds[k] = self.kinds.get(k, 0) + n
+        for m, n in other.metrics.items():
+            self.metrics[m] += n
+
     def render(self) -> dict[str, Any]:
         return {
             "projects": len(self.projects),
@@ -123,9 +137,19 @@ class _Tally:
         }
 
 
-def _projects_as_of(
-    session: Session, as_of: datetime
-) -> list[tuple[PointProject, PointProjectRevision, datetime | None]]:
+@dataclass(frozen=True, slots=True)
+class _Project:
+    id: str
+    code: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Revision:
+    state: str
+    doc: dict[str, Any]
+
+
+def _projects_as_of(session: Session, as_of: datetime) -> list[tuple[_Project, _Revision, datetime | None]]:
     """Every project with its latest revision made by `as_of`, and when it became completed (None: not by then)."""
     best = (
         select(PointProjectRevision.project_id, func.max(PointProjectRevision.revision).label("rev"))
@@ -134,7 +158,7 @@ def _projects_as_of(
         .subquery()
     )
     stmt = (
-        select(PointProject, PointProjectRevision)
+        select(PointProject.id, PointProject.code, PointProjectRevision.state, PointProjectRevision.doc)
         .join(best, best.c.project_id == PointProject.id)
         .join(
             PointProjectRevision,
@@ -148,7 +172,7 @@ def _projects_as_of(
         select(PointProjectRevision.project_id, func.min(PointProjectRevision.changed_at))
         .where(PointProjectRevision.change == "state:completed", PointProjectRevision.changed_at <= as_of)  # type: ignore[arg-type,operator]
         .group_by(PointProjectRevision.project_id)).all())  # type: ignore[arg-type]  # fmt: skip
-    return [(p, r, completed.get(p.id)) for p, r in rows]
+    return [(_Project(r.id, r.code), _Revision(r.state, r.doc), completed.get(r.id)) for r in rows]
 
 
 def _touched(doc: dict[str, Any]) -> set[str]:
@@ -238,27 +262,31 @@ def _compute(session: Session, principal: Principal, f: Filters, as_of: datetime
         by_state[rev.state] += 1
         if rev.state not in SUPPORTING:
             continue
-        t = by_project.setdefault(p.id, _Tally())
         meta[p.id] = {"id": p.id, "code": p.code, "title": doc["title"], "sector": doc["sector"], "state": rev.state,
                       "start_year": doc["start_year"], "end_year": doc["end_year"], "provinces": sorted(doc["provinces"])}  # fmt: skip
-        rows = [by_sector[doc["sector"]], by_year[doc["start_year"]], t, total]
+        # One pass over the activities into one row per (project, province); every other row is a merge of those.
+        cells: dict[str, _Tally] = {}
         single = doc["provinces"][0] if len(doc["provinces"]) == 1 else None
+        shared = doc["provinces"] if f.province_code is None else [f.province_code]
         for a in doc["activities"]:
             where = a.get("province_code") or single
             if f.province_code is not None and where != f.province_code:
                 continue
-            targets = [*rows, by_province[where or ""]]  # "": a project-level activity of several provinces
-            for x in targets:
-                x.add_activity(p.id, a)
-                if not a.get("province_code"):
-                    x.provinces.update(doc["provinces"] if f.province_code is None else [f.province_code])
+            x = cells.get(where or "")  # "": a project-level activity of several provinces
+            if x is None:
+                x = cells[where or ""] = _Tally()
+            x.add_activity(p.id, a)
+            if not a.get("province_code"):
+                x.provinces.update(shared)
             fid = a.get("facility_id")
-            if fid is None:
-                continue
-            res = results.get((p.code, fid))
-            if res is not None:
-                for x in targets:
-                    x.add_result(p.id, fid, res)
+            if fid is not None and (res := results.get((p.code, fid))) is not None:
+                x.add_result(p.id, fid, res)
+        t = by_project[p.id] = _Tally()
+        for where, x in cells.items():
+            t.merge(x)
+            by_province[where].merge(x)
+        for row in (by_sector[doc["sector"]], by_year[doc["start_year"]], total):
+            row.merge(t)
         facilities = {a["facility_id"] for a in doc["activities"] if a.get("facility_id")
                       and (f.province_code is None or a.get("province_code") == f.province_code)}  # fmt: skip
         due = {"baseline": True, "completion": rev.state == "completed",
