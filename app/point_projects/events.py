@@ -20,7 +20,7 @@ class ProjectChanged(uow.Event):
     state: str
     revision: int
     change: str  # created | updated | state:<state>
-    provinces: tuple[str, ...]
+    scope: tuple[str, ...]  # the provinces it touches (its own and its facilities')
     changed_by: str
     at: datetime
 

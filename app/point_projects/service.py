@@ -148,7 +148,7 @@ def _revise(session: Session, principal: Principal, p: PointProject, change: str
     session.add(PointProjectRevision(project_id=p.id, revision=p.revision, state=p.state, doc=p.doc, change=change,
                                      changed_at=p.updated_at, changed_by=principal.name))  # fmt: skip
     uow.emit(session, ProjectChanged(project_id=p.id, code=p.code, state=p.state, revision=p.revision, change=change,
-                                     provinces=tuple(_touched(p.doc)), changed_by=principal.name, at=p.updated_at))  # fmt: skip
+                                     scope=tuple(_touched(p.doc)), changed_by=principal.name, at=p.updated_at))  # fmt: skip
 
 
 def _audit(

@@ -13,16 +13,18 @@ from datetime import datetime
 from typing import Any
 
 from app.core import uow
+from app.point_projects.events import ProjectChanged, ResultCreated
 
 WEBHOOK_EVENTS: dict[type[uow.Event], str] = {
     uow.ResponseStored: "response.created",
     uow.ResponseRevised: "response.revised",
     uow.Reviewed: "response.reviewed",
     uow.RankingFrozen: "ranking.created",
+    ProjectChanged: "point_project.changed",
+    ResultCreated: "result.created",
 }
 
-# Every name a hook may subscribe to (the contract's list). The last two are emitted once point projects
-# and results exist; subscribing to them now is accepted and receives them from then on.
+# Every name a hook may subscribe to (the contract's list).
 EVENT_TYPES: tuple[str, ...] = (
     "response.created",
     "response.revised",

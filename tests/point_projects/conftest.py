@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from app.point_projects import history
+from tests.webhooks.conftest import fast, receiver  # noqa: F401 (fixtures for test_webhooks)
 
 
 def result(fid: str, answers: dict[str, Any], **over: Any) -> dict[str, Any]:
