@@ -238,11 +238,13 @@ class World:
     def request(self, method: str, path: str, headers: dict[str, str]):  # type: ignore[no-untyped-def]
         fid, rid = self.facility, self.response["id"]
         url = (path.replace("{code}", "68").replace("{key}", "loans").replace("{version}", "2").replace("{facility_id}", fid)
-               .replace("{response_id}", rid).replace("{name}", "spare").replace("{ranking_id}", str(uuid.uuid4())).replace("{project_id}", str(uuid.uuid4()))
+               .replace("{response_id}", rid).replace("{name}", "spare").replace("{ranking_id}", str(uuid.uuid4()))
                .replace("{link_id}", self.spare_link["id"]).replace("{hook_id}", self.hook).replace("{token}", self.link["token"])
                .replace("{asset}", page.manifest()["embed.js"]).replace("{filename}", "facilities.csv"))  # fmt: skip
         if path.startswith("/v1/"):
             url = url.replace("{project_id}", "1").replace("datasets/spare", "datasets/facilities")
+        if path.startswith("/api/v1/point-projects/"):  # no such project: a random id
+            url = url.replace("{project_id}", str(uuid.uuid4()))
         if path.startswith("/api/v1/scoring-profiles/"):
             url = url.replace("loans", "point-project").replace("/2", "/1")
         kwargs: dict[str, Any] = {"headers": headers}
