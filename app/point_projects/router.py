@@ -27,6 +27,8 @@ from app.point_projects.schemas import (
     State,
     StateChange,
 )
+from app.prioritisation.router import ProfilesDep
+from app.questionnaires.router import RegistryDep
 
 checks.install()  # project-results responses are checked against the projects when stored
 
@@ -61,11 +63,17 @@ def create_project(
 @router.post("/rankings/{ranking_id}/point-project", status_code=201, response_model=PointProjectRead,
              max_body_size=MAX_BODY, responses=_WRITE)  # fmt: skip
 def project_from_selection(
-    ranking_id: str, body: FromSelection, session: WriteSessionDep, principal: Planner
+    ranking_id: str,
+    body: FromSelection,
+    session: WriteSessionDep,
+    principal: Planner,
+    registry: RegistryDep,
+    profiles: ProfilesDep,
 ) -> PointProjectRead:
     """Make a proposed point project from a frozen ranking's budgeted selection: one activity per selected
     facility, its support cost as programme funds and its support rule as the activity's kind."""
-    p = service.from_selection(session=session, principal=principal, ranking_id=ranking_id, data=body)
+    p = service.from_selection(session=session, principal=principal, ranking_id=ranking_id, data=body,
+                               registry=registry, profiles=profiles)  # fmt: skip
     return service.to_read(session, p)
 
 

@@ -196,8 +196,31 @@ def _rule_kind(entry: dict[str, Any]) -> str:
     return str(rule) if rule in ActivityKind.__members__ else ActivityKind.other.value
 
 
+def _support_kinds(
+    session: Session, r: Any, registry: Any, profiles: Any, entries: list[dict[str, Any]]
+) -> dict[str, str]:
+    """Each selected facility's support rule (its `support_cost` rule id), read as the ranking read it: the same
+    profile version, the same instant and review filter. Empty when the ranking priced another cost."""
+    from app.prioritisation import service as prioritisation
+
+    profile = profiles.items.get((r.profile_key, r.profile_version)) if profiles is not None else None
+    if profile is None or profile.support_cost is None or r.request.get("cost_source") or registry is None:
+        return {}
+    kinds: dict[str, str | None] = {}
+    prioritisation.support_costs(session=session, registry=registry, profile=profile, as_of=r.as_of,
+                                 items=[{"facility": e["facility"]} for e in entries], provinces=r.scope,
+                                 review=r.request.get("review") or "not_rejected", kinds_out=kinds)  # fmt: skip
+    return {f: k for f, k in kinds.items() if k}
+
+
 def from_selection(
-    *, session: Session, principal: Principal, ranking_id: str, data: FromSelection
+    *,
+    session: Session,
+    principal: Principal,
+    ranking_id: str,
+    data: FromSelection,
+    registry: Any = None,
+    profiles: Any = None,
 ) -> PointProject:
     """A proposed project from a frozen ranking's selection: one activity per selected facility, its support
     cost as programme funds and its support rule as the kind; project-level activities may be added."""
@@ -210,8 +233,10 @@ def from_selection(
     acts: list[dict[str, Any]] = []
     sectors: Counter[str] = Counter()
     provinces: set[str] = set()
-    for e in rankings.iter_selected(session, r):
-        acts.append({"kind": _rule_kind(e), "facility_id": e["facility_id"], "programme_vnd": int(e["cost_vnd"] or 0),
+    entries = list(rankings.iter_selected(session, r))
+    kinds = _support_kinds(session, r, registry, profiles, entries)
+    for e in entries:
+        acts.append({"kind": _rule_kind({"kind": kinds.get(e["facility_id"])}), "facility_id": e["facility_id"], "programme_vnd": int(e["cost_vnd"] or 0),
                      "counterpart_vnd": 0, "participants": None, "description": None})  # fmt: skip
         sectors[e["facility"].get("sector") or "other"] += 1
         provinces.add(e["province_code"])

@@ -1,7 +1,7 @@
 """point projects: projects (current state), their revisions (whole documents) and current activities
 
 Revision ID: pointproj01
-Revises: webhooks01
+Revises: selection02
 Create Date: 2026-12-07 01:00:00
 
 A facility's support from projects is recorded on the facility itself (a `prior_support` entry naming the
@@ -18,7 +18,7 @@ from alembic import op
 import app.models.types
 
 revision: str = "pointproj01"
-down_revision: str | None = "webhooks01"
+down_revision: str | None = "selection02"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -215,3 +215,42 @@ def test_each_revision_and_each_result_is_an_event_of_its_unit_of_work(
     changes = [(e.change, e.revision) for e in seen if isinstance(e, ProjectChanged) and e.project_id == pid]
     assert changes == [("created", 1), ("state:approved", 2)]
     assert [e.response_id for e in seen if isinstance(e, ResultCreated)] == [rid]
+
+
+def test_a_project_from_a_frozen_selection(client, make_key, planner, fids) -> None:  # type: ignore[no-untyped-def]
+    """One activity per selected facility, its cost as programme funds; project-level activities added; the
+    ranking's scope decides who may turn it into a project."""
+    from tests.factories import response_body
+
+    fo = make_key("field_officer", provinces=["68"], name="fo-sel")
+    for fid, amount in ((fids[0], 400_000_000), (fids[1], 300_000_000)):
+        b = response_body(fid)
+        b["answers"]["loan_amount_vnd"] = amount
+        assert client.post("/api/v1/responses", json=b, headers=fo).status_code == 201
+    lamdong = make_key("planner", provinces=["68"], name="planner-sel")
+    rk = client.post("/api/v1/rankings", headers=lamdong, json={"profile": "point-project", "profile_version": 1,
+                     "budget_vnd": 10**9, "cost_source": "loans.loan_amount_vnd"})  # fmt: skip
+    assert rk.status_code == 201, rk.text
+    rid = rk.json()["id"]
+    body = {"code": "DA-KCD-2027-03", "title": {"vi": "Đề án từ danh sách chọn"}, "start_year": 2027, "end_year": 2028,
+            "implementing_unit": "Trung tâm Khuyến công Lâm Đồng",
+            "extra_activities": [{"kind": "training", "programme_vnd": 80_000_000, "participants": 25}]}  # fmt: skip
+    r = client.post(f"/api/v1/rankings/{rid}/point-project", json=body, headers=lamdong)
+    assert r.status_code == 201, r.text
+    p = r.json()
+    assert p["ranking_id"] == rid and p["provinces"] == ["68"] and p["state"] == "proposed"
+    by_fid = {a["facility_id"]: a for a in p["activities"] if a["facility_id"]}
+    assert {f: a["programme_vnd"] for f, a in by_fid.items()} == {fids[0]: 400_000_000, fids[1]: 300_000_000}
+    assert p["activities"][-1]["kind"] == "training" and p["funds_vnd"]["programme"] == 780_000_000
+    hanoi = make_key("planner", provinces=["01"], name="planner-hn2")
+    assert_problem(
+        client.post(f"/api/v1/rankings/{rid}/point-project", json={**body, "code": "X-1"}, headers=hanoi), 404
+    )
+    assert_problem(
+        client.post(f"/api/v1/rankings/{rid}/point-project", json=body, headers=lamdong), 409, "code"
+    )
+    plain = client.post(
+        "/api/v1/rankings", headers=lamdong, json={"profile": "point-project", "profile_version": 1}
+    ).json()["id"]
+    assert_problem(client.post(f"/api/v1/rankings/{plain}/point-project", json={**body, "code": "X-2"}, headers=lamdong),
+                   422, "ranking_id")  # fmt: skip
