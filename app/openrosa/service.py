@@ -24,7 +24,7 @@ from app.access.principal import Principal
 from app.attachments import service as attachments
 from app.attachments.store import BlobStore
 from app.core.db import writing
-from app.core.errors import AppError, Forbidden, Invalid, NotFound, validation_errors
+from app.core.errors import AppError, Conflict, Forbidden, Invalid, NotFound, validation_errors
 from app.facilities import service as facilities
 from app.openrosa import media, submission
 from app.openrosa.xform import NEW
@@ -93,6 +93,7 @@ class Received:
     definition: Definition
     files_added: int
     waiting: int
+    receipt: bool = False  # a resend of content this key may not read: nothing of it is told
 
 
 def _parse(registry: Registry, xml: bytes) -> tuple[submission.Instance, Definition, dict[str, Any]]:
@@ -110,7 +111,7 @@ def _parse(registry: Registry, xml: bytes) -> tuple[submission.Instance, Definit
 
 def _create(
     session: Session, registry: Registry, principal: Principal, body: dict[str, Any]
-) -> tuple[str, int, bool]:
+) -> tuple[str, int, bool, bool]:
     try:
         parsed = ResponseCreate.model_validate(body)
     except ValidationError as exc:
@@ -118,7 +119,19 @@ def _create(
             "The submission does not make a valid response.", errors=validation_errors(exc.errors())
         ) from None
     out = ingest.ingest(session=session, registry=registry, principal=principal, body=parsed)
-    return out.response.id, out.revision.revision, out.status == "created"
+    return out.response.id, out.revision.revision, out.status == "created", out.visible_to(principal)
+
+
+def _change(body: dict[str, Any], base: int) -> ResponseRevise:
+    """An edited instance as the revision a JSON client would send."""
+    try:
+        return ResponseRevise.model_validate(
+            {"base_revision": base, "answers": body["answers"], "collected_at": body["collected_at"]}
+        )
+    except ValidationError as exc:
+        raise Invalid(
+            "The edit does not make a valid revision.", errors=validation_errors(exc.errors())
+        ) from None
 
 
 def _revise(
@@ -129,14 +142,7 @@ def _revise(
         raise Forbidden(
             f"The role {principal.role!r} may not revise responses; edits need a field officer's key."
         )
-    try:
-        change = ResponseRevise.model_validate(
-            {"base_revision": base, "answers": body["answers"], "collected_at": body["collected_at"]}
-        )
-    except ValidationError as exc:
-        raise Invalid(
-            "The edit does not make a valid revision.", errors=validation_errors(exc.errors())
-        ) from None
+    change = _change(body, base)
     with writing(session):
         r, _ = responses.get(session=session, principal=principal, response_id=response_id)
         if not _same_facility(session, principal, r.facility_id, body):
@@ -176,7 +182,12 @@ def submit(
     """One OpenRosa post: the instance (new, a retry, or an edit), then the files it carries.
 
     The instance is parsed once; an error raised after it was read carries its questionnaire version as
-    `definition` (the labels the Vietnamese message names answers by)."""
+    `definition` (the labels the Vietnamese message names answers by).
+
+    Content already stored, resent by a key that may not read the response it belongs to (another officer's
+    phone holding the same instance): a receipt, whatever the form, and nothing of the stored response (its
+    revision, its files, what it still waits for) in the reply; the files of such a resend are not this key's
+    to add. Only content that differs under the same instanceID is refused (409), as for any client id."""
     inst, d, body = _parse(registry, xml)
     try:
         return _store(session, registry, store, principal, inst, d, body, files)
@@ -192,7 +203,7 @@ def _store(
     target = None
     if inst.deprecated_id is not None:
         # A retry of an edit already stored names itself; a first edit names the instance it replaces.
-        target = responses.revision_for_instance(session, inst.instance_id)
+        own = target = responses.revision_for_instance(session, inst.instance_id)
         if target is not None and target[0] != inst.instance_id:
             target = (target[0], target[1] - 1)
         elif target is None:
@@ -201,11 +212,18 @@ def _store(
             try:
                 responses.get(session=session, principal=principal, response_id=target[0])
             except NotFound:
+                if own is not None and own[0] != inst.instance_id:  # this very edit is stored: a resend
+                    if not responses.stores_revision(session, own[0], own[1], _change(body, 1)):
+                        raise Conflict.at("meta.instanceID", "conflict", "This instanceID is taken by different content.",
+                                          detail=f"A different submission with instanceID {inst.instance_id} was already received.")  # fmt: skip
+                    return Received(inst.instance_id, 0, False, d, 0, 0, receipt=True)
                 target = None  # not this key's to edit: kept as a response of its own, like an unknown one
     if target is not None and (target[0] != inst.instance_id):
         rid, revision, created = _revise(session, registry, principal, inst, body, *target)
     else:
-        rid, revision, created = _create(session, registry, principal, body)
+        rid, revision, created, visible = _create(session, registry, principal, body)
+        if not visible:
+            return Received(rid, 0, False, d, 0, 0, receipt=True)
     added = 0
     for name, content_type, data in files:
         _, new = attachments.add(session=session, registry=registry, store=store, principal=principal,

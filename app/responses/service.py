@@ -29,7 +29,7 @@ from app.responses.store import Outcome, latest, to_read
 from app.review import states
 
 __all__ = ["READERS", "REVISERS", "SUBMITTERS", "get", "list_page", "list_statement", "revise", "revision_for_instance",
-           "revisions", "to_read"]  # fmt: skip
+           "revisions", "stores_revision", "to_read"]  # fmt: skip
 
 
 def get(*, session: Session, principal: Principal, response_id: str) -> tuple[Response, ResponseRevision]:
@@ -63,6 +63,20 @@ def revision_for_instance(session: Session, instance_id: str) -> tuple[str, int]
         return rev[0], rev[1]
     head = session.execute(select(Response.id).where(Response.id == instance_id)).first()  # type: ignore[arg-type]
     return (head[0], 1) if head is not None else None
+
+
+def stores_revision(session: Session, response_id: str, revision: int, body: ResponseRevise) -> bool:
+    """Whether that stored revision holds exactly this content (answers, collected_at, location): how a resend of
+    a revision is told from other content under the same client-chosen name."""
+    rev = session.execute(
+        select(ResponseRevision).where(
+            ResponseRevision.response_id == response_id, ResponseRevision.revision == revision
+        )  # type: ignore[arg-type]
+    ).scalar_one_or_none()
+    location = body.location.model_dump() if body.location else None
+    return rev is not None and _revision_hash(rev.answers, rev.collected_at, rev.location) == _revision_hash(
+        body.answers, body.collected_at, location
+    )
 
 
 def revise(

@@ -82,14 +82,19 @@ class Outcome:
     def read(self) -> ResponseRead:
         return to_read(self.response, self.revision)
 
+    def visible_to(self, principal: Principal) -> bool:
+        """Whether the caller may learn anything of the stored response (always when it just stored it)."""
+        if self.status == "created":
+            return True
+        r = self.response
+        return scope.may_read_response(principal, r.province_code, r.submitted_by)
+
     def read_for(self, principal: Principal) -> ResponseRead | ResponseReceipt:
         """The stored body for a caller who may read it (always when just created); else only a receipt (with
         when it was received and for which facility when the caller submitted it itself)."""
-        if self.status == "created":
+        if self.visible_to(principal):
             return self.read()
         r = self.response
-        if scope.may_read_response(principal, r.province_code, r.submitted_by):
-            return self.read()
         if r.submitted_by == principal.name:
             # Its own retry after a lost reply (a form link): what its 201 would have told it, not the answers.
             return ResponseReceipt(id=r.id, questionnaire=r.questionnaire, version=r.version, status=self.status,

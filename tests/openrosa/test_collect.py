@@ -425,6 +425,66 @@ def test_a_photo_form_edited_in_collect(client, make_key, key: str) -> None:
     )
 
 
+NO_PHOTO_FORMS = sorted(k for k, d in LATEST.items() if k in {k for k, _ in PUBLISHED}
+                        and not any(q.type in ("image", "file") for q in d.questions))  # fmt: skip
+
+
+@pytest.mark.parametrize("key", [*PHOTO_FORMS, NO_PHOTO_FORMS[0]])
+def test_a_second_officer_resending_stored_content_gets_a_receipt_and_learns_nothing(
+    client, make_key, key
+) -> None:
+    """Another officer of the province posting the very bytes (and photos) Collect sent for a colleague's
+    response, first edition and edit: 201 with the receipt message, whatever the form, and nothing stored,
+    added or told (no revision, no files, nothing waiting); only other content under the same instanceID is 409."""
+    d = LATEST[key]
+    fid = facility(client, make_key)
+    mine, theirs = Phone(client, make_key), Phone(client, make_key, name="lamdong-tablet-2")
+    photo_q = next((q for q in d.questions if q.type == "image"), None)
+    answers = next(a for a in covering_sets(d) if photo_q is None or a.get(photo_q.id))
+    first = mine.enter(key, {"facility_id": fid}, answers)
+    assert first["status"] == "ready"
+    r = mine.send(first)
+    assert r.status_code == 201, message(r)
+    rid = first["instance_id"].removeprefix("uuid:")
+    kept = _attachments(client, mine.bearer, rid)
+    r = theirs.send(first)  # the same multipart body, from the other phone
+    assert r.status_code == 201 and message(r) == "Bản ghi này đã được nhận trước đó.", message(r)
+    other = [{"name": a["name"], "type": a["type"], "base64": base64.b64encode(b"\xff\xd8 other").decode()}
+             for a in first["attachments"]]  # fmt: skip
+    r = theirs.send(first, other)  # a resend is never a way to add or replace a colleague's files
+    assert r.status_code == 201 and message(r) == "Bản ghi này đã được nhận trước đó.", message(r)
+    assert _attachments(client, mine.bearer, rid) == kept
+    assert (
+        client.get(f"/api/v1/responses/{rid}", headers=theirs.bearer).status_code == 404
+    )  # still not theirs
+    if photo_q is not None:  # the edit, resent by the other phone: a receipt, never a response of its own
+        retaken = f"{photo_q.id}-retaken.jpg"
+        picked = {retaken: {"type": "image/jpeg", "base64": base64.b64encode(b"\xff\xd8 retaken").decode()}}
+        sent = {a["name"]: {"type": a["type"], "base64": a["base64"]} for a in first["attachments"]}
+        edit = mine.fill(key, {photo_q.id: retaken}, picked, edit={"xml": first["xml"], "attachments": sent})
+        assert mine.send(edit).status_code == 201
+        now = _attachments(client, mine.bearer, rid)
+        r = theirs.send(edit)
+        assert r.status_code == 201 and message(r) == "Bản ghi này đã được nhận trước đó.", message(r)
+        edit_id = edit["instance_id"].removeprefix("uuid:")
+        assert (
+            client.get(f"/api/v1/responses/{edit_id}", headers=make_key("admin", name="adm")).status_code
+            == 404
+        )
+        assert (
+            stored(client, mine.bearer, rid)["revision"] == 2
+            and _attachments(client, mine.bearer, rid) == now
+        )
+        changed = edit["xml"].replace(
+            f"<{photo_q.id}>{retaken}</{photo_q.id}>", f"<{photo_q.id}>x.jpg</{photo_q.id}>"
+        )
+        assert changed != edit["xml"]
+        r = post(client, theirs.auth, changed)
+        assert r.status_code == 409, message(r)
+    listed = client.get("/api/v1/responses", headers=make_key("admin", name="adm2")).json()["items"]
+    assert [x["id"] for x in listed] == [rid]  # one response, whoever resent it
+
+
 # --- the engine's verdicts are the server's ---------------------------------------------------------------
 
 
