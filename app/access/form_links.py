@@ -6,30 +6,36 @@ province (role `form_link`, which no read route admits; `scope.check_submit` hol
 its one province is its scope). It stops at once when revoked or expired (checked on every request, in every
 process: one indexed lookup, like keys), and when it has stored `max_submissions` responses: the count is
 raised in the very transaction that stores each new response, under the ingest lock, so racing submissions
-never pass the cap and a retry of a counted response (a duplicate) never counts again. Requests are limited
-per link (FORM_LINK_RATE_LIMIT_PER_MINUTE, per worker) on top of the limit every principal has.
+never pass the cap and a retry of a counted response (a duplicate) never counts again.
+
+Its allowance (FORM_LINK_RATE_LIMIT_PER_MINUTE) counts what it stores, not requests: in any 60 seconds, the
+responses a link stores plus the facilities it registers with them stay within it. It is counted in the same place
+and transaction as the cap (`Quota.take`, under the ingest lock, from the rows the link stored in the last
+minute), so every route that stores responses (a single post, a batch, the hosted page) obeys it, in every
+process; what exceeds it is refused item by item (429 with Retry-After), a response whose inline facility
+could not be registered is not stored either, and a retry of a stored response (a duplicate) takes nothing.
 """
 
 from __future__ import annotations
 
 import hmac
+import math
 import secrets
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import bindparam, or_, select, update
 from sqlmodel import Session, col
 
 from app.access import audit, scope
-from app.access.deps import rate_limiter
 from app.access.principal import Principal, hash_secret
 from app.core.config import get_settings
 from app.core.db import get_engine
-from app.core.errors import AppError, Forbidden, Invalid, NotFound, Unauthorized, field_error
+from app.core.errors import AppError, Forbidden, Invalid, NotFound, TooManyRequests, Unauthorized, field_error
 from app.core.pagination import Keyset, page
-from app.models import FormLink, Response
+from app.models import Facility, FormLink, Response
 from app.models.types import utcnow
 from app.places.service import provinces as current_provinces
 from app.questionnaires.registry import Registry
@@ -49,6 +55,22 @@ class FormLinkExpired(Unauthorized):
 
 class FormLinkExhausted(Forbidden):
     slug, title = "form-link-exhausted", "Form link has received all its submissions"
+
+
+class FormLinkRateLimited(TooManyRequests):
+    """Over the link's allowance of stored responses (or registered facilities) a minute."""
+
+    slug, title = "form-link-rate-limited", "Form link over its allowance a minute"
+
+    def __init__(self, limit: int, wait: int) -> None:
+        super().__init__(
+            f"This form link may store {limit} responses and new facilities a minute (a response registering its "
+            f"facility counts twice); this one was not stored: retry in {wait} s.",
+            headers={"Retry-After": str(wait)},
+            errors=[field_error("", "rate_limited", f"Over this form link's {limit} responses and new facilities a "
+                                                    f"minute; send it again after {wait} s.")],
+        )  # fmt: skip
+        self.retry_after = wait
 
 
 def state(link: Any, now: datetime | None = None) -> str:
@@ -121,9 +143,6 @@ def resolve(token: str, client_ip: str | None, request_id: str | None) -> Princi
         return None
     if state(row) in ("revoked", "expired"):
         raise _refusal(row)
-    rate_limiter.enforce(
-        f"form_link_rate:{row.seq}", get_settings().form_link_rate_limit_per_minute, "This form link"
-    )
     return Principal(
         key_id=row.seq,
         name=principal_name(row.id),
@@ -254,6 +273,44 @@ def _take(link_seq: int) -> Any:
     )
 
 
+WINDOW_S = 60
+
+
+class _Window:
+    """What one link stored in the last minute, as the times of its units: one per response stored, one per
+    facility registered with one (every facility a link registers comes with a response of its own)."""
+
+    def __init__(self, limit: int, times: list[datetime]) -> None:
+        self.limit, self.times = limit, times
+
+    @classmethod
+    def read(cls, session: Session, name: str, limit: int, now: datetime) -> _Window:
+        since = now - timedelta(seconds=WINDOW_S)
+        # The link's latest `limit` responses, by the (submitted_by, seq) index: enough to know whether the window
+        # is full (and, when it is not, every response and hence every registration of the window).
+        r, f = Response.__table__, Facility.__table__  # type: ignore[attr-defined]
+        rows = session.execute(
+            select(r.c.received_at, r.c.facility_id, f.c.created_at, f.c.created_by == name)
+            .join(f, f.c.id == r.c.facility_id)
+            .where(r.c.submitted_by == name)
+            .order_by(r.c.seq.desc())
+            .limit(max(limit, 1))
+        ).all()
+        registered = {fid: at for _, fid, at, mine in rows if mine and at > since}
+        return cls(limit, sorted([*(at for at, _, _, _ in rows if at > since), *registered.values()]))
+
+    def take(self, *, registers: bool, now: datetime) -> AppError | None:
+        """Take the units of one response (two when it registers its facility), or say why not (429 with
+        Retry-After: when enough of the window will have slid past). An empty window always takes one item."""
+        need, used = 1 + registers, len(self.times)
+        if used and used + need > self.limit:
+            expire = used - max(self.limit - need, 0)  # units that must leave the window first
+            wait = max(1, math.ceil((self.times[expire - 1] - now).total_seconds() + WINDOW_S))
+            return FormLinkRateLimited(self.limit, wait)
+        self.times.extend([now] * need)
+        return None
+
+
 class Quota:
     """The submissions of form links among a group of responses about to be stored.
 
@@ -267,12 +324,18 @@ class Quota:
         self.refused = refused
 
     @classmethod
-    def take(cls, session: Session, items: Sequence[_Item]) -> Quota:
+    def take(cls, session: Session, items: Sequence[_Item], now: datetime | None = None) -> Quota:
         links = [p for p in items if p.principal.kind == ROLE]
         if not links:
             return cls({}, {})
+        now = now or utcnow()
+        limit = get_settings().form_link_rate_limit_per_minute
         ids = sorted({p.body.id for p in links})
         stored = set(session.execute(select(col(Response.id)).where(col(Response.id).in_(ids))).scalars())
+        windows = {
+            name: _Window.read(session, name, limit, now)
+            for name in sorted({p.principal.name for p in links})
+        }
         taken: dict[int, int] = {}
         refused: dict[int, AppError] = {}
         seen: set[str] = set()
@@ -281,6 +344,10 @@ class Quota:
             first = rid not in seen
             seen.add(rid)
             if p.principal.kind != ROLE or not first or rid in stored:
+                continue
+            over = windows[p.principal.name].take(registers=not getattr(p, "stored", True), now=now)
+            if over is not None:
+                refused[k] = over
                 continue
             seq = p.principal.key_id
             if session.execute(_take(seq)).rowcount == 1:  # type: ignore[attr-defined]

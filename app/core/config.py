@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     auth_failure_limit_per_address: int = Field(default=20, ge=1)
     auth_failure_limit_per_name: int = Field(default=10, ge=1)
     auth_failure_window_seconds: int = Field(default=300, ge=1)
-    # Per form link and worker, on top of the limit above: a link is public, anyone with the page may post.
+    # Per form link (every worker): responses stored plus facilities registered in any 60 s (a link is public).
     form_link_rate_limit_per_minute: int = 120
     sqlite_synchronous: Literal["FULL", "NORMAL", "EXTRA"] = "FULL"
     sqlite_busy_timeout_ms: int = 30_000

@@ -215,7 +215,7 @@ def _store(
                 if own is not None and own[0] != inst.instance_id:  # this very edit is stored: a resend
                     if not responses.stores_revision(session, own[0], own[1], _change(body, 1)):
                         raise Conflict.at("meta.instanceID", "conflict", "This instanceID is taken by different content.",
-                                          detail=f"A different submission with instanceID {inst.instance_id} was already received.")  # fmt: skip
+                                          detail=f"A different submission with instanceID {inst.instance_id} was already received.") from None  # fmt: skip
                     return Received(inst.instance_id, 0, False, d, 0, 0, receipt=True)
                 target = None  # not this key's to edit: kept as a response of its own, like an unknown one
     if target is not None and (target[0] != inst.instance_id):

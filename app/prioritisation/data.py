@@ -20,7 +20,7 @@ from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import and_, false, func, literal, or_, select, type_coerce
+from sqlalchemy import and_, case, false, func, literal, or_, select, type_coerce
 from sqlalchemy.types import NullType
 from sqlmodel import Session
 
@@ -28,6 +28,7 @@ from app.models import Facility, FacilityRevision, Response, ResponseRevision, R
 from app.models.types import UTCDateTime
 from app.prioritisation import projection
 from app.prioritisation.profiles import FACILITY_FIELDS
+from app.prioritisation.projection import precedence
 from app.review import states
 
 SNAP_COLS = ("name", "province_code", "sector", "kind", "employees", "annual_revenue_vnd", "established_year",
@@ -102,7 +103,8 @@ def _num(v: Any) -> float | None:
 
 @dataclass
 class AnswerTable:
-    """One questionnaire's as-of response rows, column-wise, ordered newest first within each facility.
+    """One questionnaire's as-of response rows, column-wise, within each facility in the order a ranking reads
+    them (projection.precedence: approved, then field/office, then portal; newest first within each).
 
     `answers[key][r]` is row r's answer to question `key` (None when absent): only the questions a ranking
     reads are extracted, by the database, so no whole answers document is decoded in Python. `old[r]` says
@@ -115,6 +117,7 @@ class AnswerTable:
     response_id: list[str]
     version: list[int]
     seq: list[int]
+    code: list[int]  # each row's precedence code (projection.code: its channel, +3 when approved)
     old: list[bool]
     answers: dict[str, list[Any]]
     _collected: list[Any]
@@ -129,6 +132,7 @@ class AnswerTable:
         return Provenance(
             _Picked(self.response_id, rows, None),
             _Picked(self.seq, rows, 0),
+            _Picked(self.code, rows, 0),
             _Picked(self._collected, rows, None),
             self._to_datetime,
         )
@@ -156,11 +160,15 @@ class Provenance:
 
     response_id: Sequence[str | None]
     seq: Sequence[int]
+    code: Sequence[int]
     _collected: Sequence[Any]
     _to_datetime: Callable[[Any], datetime]
 
     def collected(self, i: int) -> datetime:
         return self._to_datetime(self._collected[i])
+
+    def channel(self, i: int) -> str:
+        return projection.channel_of(self.code[i])
 
 
 def _answer(bind: Any, key: str) -> Any:
@@ -175,9 +183,10 @@ def _answer(bind: Any, key: str) -> Any:
     return func.json_extract(col, f'$."{key}"')
 
 
-def _review_filter(conn: Any, stmt: Any, review: str, as_of: datetime, current: bool) -> Any:
+def _review_filter(conn: Any, stmt: Any, review: str, as_of: datetime, current: bool) -> tuple[Any, Any]:
     """Keep the rows whose response counts under `review` as of `as_of`: its latest review action received by
-    then (if any) against the revision joined (the latest received by then).
+    then (if any) against the revision joined (the latest received by then). Returns the statement and a SQL
+    boolean: the row's response is approved as of `as_of` (what precedence puts first).
 
     Without any review action by `as_of`, every response is `received` then (the statement stays as it was for
     `not_rejected`). When no review action and no revision is newer than `as_of` (`current`: the join is on
@@ -188,21 +197,28 @@ def _review_filter(conn: Any, stmt: Any, review: str, as_of: datetime, current: 
         select(func.min(ReviewEvent.at), func.max(ReviewEvent.at)).where(actions)
     ).one()
     if first_at is None or first_at > as_of:
-        return stmt if states.counts(review, "received") else stmt.where(false())
+        return (stmt if states.counts(review, "received") else stmt.where(false())), false()
     if current and last_at <= as_of:
-        return stmt.where(
-            states.counted(review, Response.review_state, Response.review_revision, Response.current_revision)
+        cols = (Response.review_state, Response.review_revision, Response.current_revision)
+    else:
+        e = ReviewEvent.__table__.alias("e")  # type: ignore[attr-defined]
+        x = ReviewEvent.__table__.alias("last_action")  # type: ignore[attr-defined]
+        last = (
+            select(func.max(x.c.seq))
+            .where(x.c.response_id == Response.id, x.c.state.is_not(None), x.c.at <= as_of)
+            .scalar_subquery()
         )
-    e = ReviewEvent.__table__.alias("e")  # type: ignore[attr-defined]
-    x = ReviewEvent.__table__.alias("last_action")  # type: ignore[attr-defined]
-    last = (
-        select(func.max(x.c.seq))
-        .where(x.c.response_id == Response.id, x.c.state.is_not(None), x.c.at <= as_of)
-        .scalar_subquery()
-    )
-    return stmt.outerjoin(e, e.c.seq == last).where(
-        states.counted(review, e.c.state, e.c.revision, ResponseRevision.revision)
-    )
+        stmt = stmt.outerjoin(e, e.c.seq == last)
+        cols = (e.c.state, e.c.revision, ResponseRevision.revision)
+    if review != "any":
+        stmt = stmt.where(states.counted(review, *cols))
+    return stmt, states.state_is(["approved"], *cols)
+
+
+def _precedence_code(approved: Any) -> Any:
+    """SQL: projection.code of the row (its channel, +APPROVED when `approved` holds)."""
+    channel = case(*((Response.channel == name, c) for name, c in projection.CHANNEL_CODES.items()), else_=0)  # type: ignore[arg-type]
+    return channel + case((approved, projection.APPROVED), else_=0)
 
 
 def latest_revisions(
@@ -236,12 +252,14 @@ def latest_revisions(
         type_coerce(collected, NullType()),
         *(_answer(conn, k) for k in keys),
     ]
-    if newest is None or newest <= as_of:
+    current = newest is None or newest <= as_of
+    stmt: Any = select(*cols)  # the precedence code is added below, once the review state is known
+    if current:
         join_on = and_(
             ResponseRevision.response_id == Response.id,
             ResponseRevision.revision == Response.current_revision,
         )  # type: ignore[arg-type]
-        stmt: Any = select(*cols).join(ResponseRevision, join_on)
+        stmt = stmt.join(ResponseRevision, join_on)
     else:
         x = ResponseRevision.__table__.alias("x")  # type: ignore[attr-defined]
         best = (
@@ -250,21 +268,26 @@ def latest_revisions(
             .scalar_subquery()
         )
         join_on = and_(ResponseRevision.response_id == Response.id, ResponseRevision.revision == best)  # type: ignore[arg-type]
-        stmt = select(*cols).join(ResponseRevision, join_on)
-    if review != "any":
-        stmt = _review_filter(conn, stmt, review, as_of, current=newest is None or newest <= as_of)
+        stmt = stmt.join(ResponseRevision, join_on)
+    stmt, approved = _review_filter(conn, stmt, review, as_of, current=current)
+    code = _precedence_code(approved)
+    stmt = stmt.add_columns(code)
+    # Read first, per facility: approved, then field/office, then portal (projection.precedence).
+    rank = case((approved, 0), (Response.channel == "portal", 2), else_=1)  # type: ignore[arg-type]
     stmt = stmt.where(Response.questionnaire == questionnaire, Response.received_at <= as_of)  # type: ignore[arg-type,operator]
     if provinces is not None:
         where = Response.province_code.in_(provinces)  # type: ignore[attr-defined]
         stmt = stmt.where(or_(where, Response.facility_id.in_(also)) if also else where)  # type: ignore[attr-defined]
     newest_first = (collected.desc(), Response.seq.desc())  # type: ignore[union-attr]
-    rows = conn.execute(stmt.order_by(Response.facility_id, *newest_first)).all()
-    columns: list[list[Any]] = [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in cols]
-    fid, rid, version, seq, old, raw_collected, *answers = columns
+    rows = conn.execute(stmt.order_by(Response.facility_id, rank, *newest_first)).all()
+    columns: list[list[Any]] = (
+        [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in range(len(cols) + 1)]
+    )
+    fid, rid, version, seq, old, raw_collected, *answers, codes = columns
     to_datetime = UTCDateTime().dialect_impl(conn.dialect).result_processor(conn.dialect, None) or (
         lambda v: v
     )
-    return AnswerTable(questionnaire, fid, rid, version, seq, [bool(o) for o in old],
+    return AnswerTable(questionnaire, fid, rid, version, seq, [int(c) for c in codes], [bool(o) for o in old],
                        dict(zip(keys, answers, strict=True)), raw_collected, to_datetime)  # fmt: skip
 
 
@@ -310,16 +333,17 @@ def present(
 
 class _Shape:
     """How one facility's projected document becomes ranking rows for one (review filter, answers read): per
-    questionnaire, (version, facility, response, seq, collected, *answers) tuples, newest first."""
+    questionnaire, (version, facility, response, seq, collected, code, *answers) tuples, in the order a ranking
+    reads them (projection.precedence)."""
 
     def __init__(self, st_keys: dict[str, list[str]], keys: dict[str, tuple[str, ...]], review: str) -> None:
         self.slot = projection.FILTER_SLOTS[review]
         self.qs = sorted(keys)
         pos = {q: [st_keys[q].index(k) for k in keys[q]] for q in self.qs}
         self.key = (self.slot, tuple((q, tuple(st_keys[q]), tuple(keys[q])) for q in self.qs))
-        # entries are [rid, seq, collected, *answers]: every projected answer in order, or a selection of them
+        # entries are [rid, seq, collected, code, *answers]: every projected answer in order, or a selection
         self.whole = {q: pos[q] == list(range(len(st_keys[q]))) for q in self.qs}
-        self.take = {q: tuple(i + 3 for i in pos[q]) for q in self.qs}
+        self.take = {q: tuple(i + 4 for i in pos[q]) for q in self.qs}
 
     def rows(self, docs: Sequence[tuple[str, str]]) -> dict[str, dict[str, tuple[tuple[Any, ...], ...]]]:
         """{questionnaire: {facility: its rows}} of these documents (only the lines read are decoded, in one call)."""
@@ -348,12 +372,10 @@ class _Shape:
                     picked.append((it[0], e))
             if not picked:
                 continue
-            if len(picked) > 1:
-                picked.sort(
-                    key=lambda p: (p[1][2], p[1][1]), reverse=True
-                )  # newest first: collected, receive order
+            if len(picked) > 1:  # approved, field/office, portal; newest first within each
+                picked.sort(key=lambda p: precedence(p[1]))
             out[q][fid] = tuple(
-                (v, fid, *e) if whole else (v, fid, e[0], e[1], e[2], *(e[i] for i in take))
+                (v, fid, *e) if whole else (v, fid, e[0], e[1], e[2], e[3], *(e[i] for i in take))
                 for v, e in picked
             )
         return out
@@ -517,10 +539,10 @@ def _present(snaps: list[Snapshot], rows: dict[str, dict[str, tuple[tuple[Any, .
     fresh_until: int | None = None
     for q in qs:
         got = rows_of[q]
-        width = 5 + len(keys[q])
+        width = 6 + len(keys[q])
         # one transposition in C (zip) instead of a Python pass per column
         columns = list(map(list, zip(*got, strict=True))) if got else [[] for _ in range(width)]
-        version, fids, rids, seqs, collected, *answers = columns
+        version, fids, rids, seqs, collected, codes, *answers = columns
         if cut is not None:
             old = [c < cut for c in collected]
             fresh = min((c for c in collected if c >= cut), default=None)
@@ -528,6 +550,6 @@ def _present(snaps: list[Snapshot], rows: dict[str, dict[str, tuple[tuple[Any, .
                 fresh_until = fresh + max_age
         else:
             old = [False] * len(collected)
-        tables[q] = AnswerTable(q, fids, rids, version, seqs, old, dict(zip(keys[q], answers, strict=True)), collected,
-                                projection.from_micros)  # fmt: skip
+        tables[q] = AnswerTable(q, fids, rids, version, seqs, codes, old, dict(zip(keys[q], answers, strict=True)),
+                                collected, projection.from_micros)  # fmt: skip
     return Present(list(snaps), tables, fresh_until)

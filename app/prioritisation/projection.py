@@ -7,16 +7,20 @@ latest write (`ranking_state.changed_at`), that is the present state, which this
 
     questionnaire [[version, any, not_rejected, approved], ...]      (JSON after the space)
 
-with, per questionnaire version the facility answered, the latest response under each review filter
-(app.review.states) as `[response_id, seq, collected_at in epoch microseconds, *answers]` (None: no response
-counts; 0: the same response as under `any`). `answers` are the values of the questions listed for that
-questionnaire in `ranking_state.keys` (those the scoring profiles read), in that order.
+with, per questionnaire version the facility answered, the response a ranking reads under each review filter
+(app.review.states) as `[response_id, seq, collected_at in epoch microseconds, code, *answers]` (None: no
+response counts; 0: the same response as under `any`). `code` is the response's channel (CHANNEL_CODES) plus 3
+when it is approved now. The response read is the first in precedence order (`precedence`): an approved one,
+then the latest from `field` or `office`, then the latest `portal` one (latest: by collected_at, then receive
+order), so a self-report never displaces what an officer collected unless a planner approves it. `answers` are
+the values of the questions listed for that questionnaire in `ranking_state.keys` (those the scoring profiles
+read), in that order.
 
 Every write a ranking can see bumps `ranking_state.generation` and `changed_at` in its own transaction
 (`touch`/`bump`): present rankings are cached per generation, and an `as_of` before `changed_at` reads the
 history. Each projection row is stamped with the generation that last wrote it, so a process keeps the rows it
 decoded and reads only those written since (app.prioritisation.data).
-Writers keep the documents exact: a new response (always `received`) can only become the latest under `any`
+Writers keep the documents exact: a new response (always `received`) can only become the one read under `any`
 and `not_rejected` (`created`); a revision or a review action recomputes the facility's documents from the
 history (`refresh`), as does a full `rebuild` when the profiles need questions not yet projected (`ensure`).
 """
@@ -37,6 +41,31 @@ from app.models.types import UTCDateTime, utcnow
 from app.review.states import counts, derive
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+CHANNEL_CODES = {"field": 0, "office": 1, "portal": 2}
+CHANNEL_NAMES = ("field", "office", "portal")
+APPROVED = 3  # added to the channel's code of a response approved (now, or as of the ranking's instant)
+
+
+def code(channel: str, approved: bool) -> int:
+    """A response's precedence code: its channel, plus APPROVED when approved."""
+    return CHANNEL_CODES.get(channel, 0) + (APPROVED if approved else 0)
+
+
+def rank_of(c: int) -> int:
+    """0: approved; 1: field or office; 2: portal (the order rankings prefer, before recency)."""
+    return 0 if c >= APPROVED else (2 if c == CHANNEL_CODES["portal"] else 1)
+
+
+def channel_of(c: int) -> str:
+    return CHANNEL_NAMES[c % APPROVED]
+
+
+def precedence(e: list[Any]) -> tuple[int, int, int]:
+    """Sort key of an entry `[rid, seq, collected, code, ...]`, the one a ranking reads first: approved, then
+    field/office, then portal; within each, the latest collected, then the latest received."""
+    return (rank_of(e[3]), -e[2], -e[1])
+
+
 FILTER_SLOTS = {"any": 1, "not_rejected": 2, "approved": 3}
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
@@ -128,14 +157,14 @@ def _later(col: Any, now: datetime) -> Any:
 # ---- documents ---------------------------------------------------------------------------------------------
 
 
-def _newer(a: list[Any], b: list[Any]) -> bool:
-    """Entry a is later than b: by collected_at, then receive order."""
-    return (a[2], a[1]) > (b[2], b[1])
+def _before(a: list[Any], b: list[Any]) -> bool:
+    """Entry a is read before b (see `precedence`)."""
+    return precedence(a) < precedence(b)
 
 
 def _slots(group: list[tuple[list[Any], str]]) -> list[Any]:
     """[any, not_rejected, approved] of one (facility, questionnaire, version): entries with their state now."""
-    group.sort(key=lambda g: (g[0][2], g[0][1]), reverse=True)
+    group.sort(key=lambda g: precedence(g[0]))
     first = group[0][0]
     nr = next((e for e, st in group if counts("not_rejected", st)), None)
     ap = next((e for e, st in group if counts("approved", st)), None)
@@ -161,18 +190,18 @@ def _compute(
         Response.current_revision,
         Response.review_state,
         Response.review_revision,
+        Response.channel,
         ResponseRevision.collected_at,
         ResponseRevision.answers,
     ).join(ResponseRevision, _CURRENT)
     if facility_ids is not None:
         stmt = stmt.where(Response.facility_id.in_(facility_ids))  # type: ignore[attr-defined]
     groups: dict[str, dict[str, dict[int, list[tuple[list[Any], str]]]]] = {}
-    for fid, q, v, rid, seq, rev, rstate, rrev, collected, answers in session.execute(stmt):
+    for fid, q, v, rid, seq, rev, rstate, rrev, channel, collected, answers in session.execute(stmt):
         ks = keys.get(q, [])
-        entry = [rid, seq, micros(collected), *(answers.get(k) for k in ks)]
-        groups.setdefault(fid, {}).setdefault(q, {}).setdefault(v, []).append(
-            (entry, derive(rstate, rrev, rev))
-        )
+        st = derive(rstate, rrev, rev)
+        entry = [rid, seq, micros(collected), code(channel, st == "approved"), *(answers.get(k) for k in ks)]
+        groups.setdefault(fid, {}).setdefault(q, {}).setdefault(v, []).append((entry, st))
     return {
         fid: encode({q: [[v, *_slots(g)] for v, g in sorted(by_v.items())] for q, by_v in by_q.items()})
         for fid, by_q in groups.items()
@@ -297,12 +326,12 @@ def _lines(raw: str) -> dict[str, str]:
 
 def created(
     session: Session,
-    rows: Sequence[tuple[str, str, str, int, datetime, dict[str, Any]]],
+    rows: Sequence[tuple[str, str, str, int, datetime, dict[str, Any], str]],
     facilities: bool = False,
 ) -> None:
-    """New responses (id, facility, questionnaire, version, collected_at, answers) stored in this transaction:
-    each is `received`, so it becomes the latest under `any` and `not_rejected` where it is later; the latest
-    approved response cannot change. One read and one upsert for the whole group; only the lines of the
+    """New responses (id, facility, questionnaire, version, collected_at, answers, channel) stored in this
+    transaction: each is `received`, so it becomes the one read under `any` and `not_rejected` where it comes
+    first in precedence; the latest approved response cannot change. One read and one upsert for the whole group; only the lines of the
     questionnaires answered are decoded and encoded again."""
     fast = _SqliteGroup(session) if is_sqlite(session) else None
     generation, keys = fast.bump(facilities) if fast is not None else bump(session, facilities)
@@ -317,8 +346,14 @@ def created(
         stored = _lock(session, fids)
     lines = {f: _lines(d) for f, d in stored.items()}
     docs: dict[str, dict[str, list[Any]]] = {}
-    for rid, fid, q, v, collected, answers in rows:
-        entry = [rid, seqs[rid], micros(collected), *(answers.get(k) for k in keys.get(q, []))]
+    for rid, fid, q, v, collected, answers, channel in rows:
+        entry = [
+            rid,
+            seqs[rid],
+            micros(collected),
+            code(channel, False),
+            *(answers.get(k) for k in keys.get(q, [])),
+        ]
         by_q = docs.setdefault(fid, {})
         if q not in by_q:
             raw = lines.get(fid, {}).get(q)
@@ -332,9 +367,9 @@ def created(
         _, first, nr, ap = item
         nr = first if nr == 0 else nr
         ap = first if ap == 0 else ap
-        if _newer(entry, first):
+        if _before(entry, first):
             first = entry
-        if nr is None or _newer(entry, nr):
+        if nr is None or _before(entry, nr):
             nr = entry
         item[1:] = [first, 0 if nr is first else nr, 0 if ap is first else ap]
     out: dict[str, str] = {}

@@ -77,6 +77,12 @@ class CriterionExplanation(BaseModel):
         description="the response the value was read from (null: a facility field)"
     )
     collected_at: str | None
+    channel: str | None = Field(
+        default=None,
+        description="where that response came from: field | office | portal (null: a facility field). Rankings read, "
+        "per facility and questionnaire, an approved response first, then the latest field/office one, then the "
+        "latest portal one",
+    )
     stale: bool = Field(
         description="the answer is older than the profile's max_age_days and counted as missing"
     )

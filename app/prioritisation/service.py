@@ -90,9 +90,10 @@ def _value(raw: Any, crit: Criterion) -> float | None:
 class _Columns:
     """Resolves criterion sources to candidate-aligned columns, in bulk.
 
-    For an answer source, each candidate's value comes from its latest as-of response (by collected_at, then
-    receive order) among the questionnaire versions that carry the question; rows arrive grouped by facility,
-    newest first, so one pass over a questionnaire's rows picks them for every candidate at once.
+    For an answer source, each candidate's value comes from its first as-of response in precedence order (an
+    approved one, then the latest from field or office, then the latest portal one; latest by collected_at, then
+    receive order) among the questionnaire versions that carry the question; rows arrive grouped by facility in
+    that order, so one pass over a questionnaire's rows picks them for every candidate at once.
     """
 
     def __init__(
@@ -390,13 +391,15 @@ def rank(
     n, m = len(snaps), len(profile.criteria)
     raw, stale, unasked, trace = _matrix(profile, cols, tables, n)
 
-    def provenance(i: int, j: int) -> tuple[str | None, str | None]:
-        found = [(pv.collected(i), pv.seq[i], pv.response_id[i])
+    def provenance(i: int, j: int) -> tuple[str | None, str | None, str | None]:
+        """(response id, collected_at, channel) of the response a criterion's value came from (the newest of its
+        sources' responses)."""
+        found = [(pv.collected(i), pv.seq[i], pv.response_id[i], pv.channel(i))
                  for v, pv in trace[j] if pv.response_id[i] is not None and not np.isnan(v[i])]  # fmt: skip
         if not found:
-            return None, None
+            return None, None, None
         newest = max(found, key=lambda f: (f[0], f[1]))
-        return newest[2], newest[0].isoformat()
+        return newest[2], newest[0].isoformat(), newest[3]
 
     # Where each criterion concerns each candidate (applies_when); elsewhere it is neutral, whatever its value.
     applies = np.ones((n, m), dtype=bool)
@@ -437,12 +440,12 @@ def rank(
         s = snaps[i]
         crits = []
         for j, c in enumerate(profile.criteria):
-            rid, cat = provenance(i, j)
+            rid, cat, channel = provenance(i, j)
             used = _clean(eff[k, j]) if eff is not None else _clean(w[j])
             crit = {
                 "id": c.id, "raw": None if missing[i, j] else _clean(raw[i, j]), "normalised": _clean(norm[k, j]),
                 "weight": _clean(w[j]), "contribution": _clean(contrib[k, j]), "response_id": rid, "collected_at": cat,
-                "stale": bool(stale[i, j]), "state": STATE_NAMES[st[k, j]], "weight_used": used,
+                "channel": channel, "stale": bool(stale[i, j]), "state": STATE_NAMES[st[k, j]], "weight_used": used,
             }  # fmt: skip
             if profile.extended:  # the extensions' fields, named only by profiles that use them
                 on = bool(app[k, j])
@@ -450,7 +453,8 @@ def rank(
                     "id": c.id, "raw": crit["raw"], "normalised": crit["normalised"] if weighted[k, j] else None,
                     "normalise": c.normalise if profile.method == "weighted_sum" else "vector", "applies": on,
                     "weight": crit["weight"], "effective_weight": used, "weight_used": used, "state": crit["state"],
-                    "contribution": crit["contribution"], "response_id": rid, "collected_at": cat, "stale": crit["stale"],
+                    "contribution": crit["contribution"], "response_id": rid, "collected_at": cat, "channel": channel,
+                    "stale": crit["stale"],
                 }  # fmt: skip
             crits.append(crit)
         return {

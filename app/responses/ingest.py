@@ -168,11 +168,14 @@ MAX_BATCH_FIELD_ERRORS = 1000
 
 
 def _failed(i: int, item_id: str | None, exc: AppError) -> dict[str, Any]:
-    status = {409: "conflict", 403: "forbidden"}.get(exc.status, "invalid")
+    status = {409: "conflict", 403: "forbidden", 429: "rate_limited"}.get(exc.status, "invalid")
     errs = prefixed(exc.errors, f"items.{i}.") or [
         field_error(f"items.{i}", exc.slug, clip(exc.detail or exc.title, 500))
     ]
-    return {"id": item_id, "status": status, "errors": errs, "more_errors": exc.more_errors}
+    out = {"id": item_id, "status": status, "errors": errs, "more_errors": exc.more_errors}
+    if (wait := getattr(exc, "retry_after", None)) is not None:
+        out["retry_after"] = wait
+    return out
 
 
 def _bound_reply(results: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -107,10 +107,15 @@ def submit(
 @router.post("/batch", response_model=BatchOut, max_body_size=get_settings().max_batch_body_bytes)
 def submit_batch(
     body: BatchIn, session: StagedWriteSessionDep, registry: RegistryDep, principal: Submitter
-) -> BatchOut:
-    """Up to 500 responses; each item gets its own status, in input order, and never affects the others."""
+) -> ModelResponse:
+    """Up to 500 responses; each item gets its own status, in input order, and never affects the others.
+
+    A form link's items beyond its allowance a minute are `rate_limited` (with `retry_after` seconds; the
+    reply's `Retry-After` is the longest), each on its own: the others are stored."""
     results = ingest.ingest_batch(session=session, registry=registry, principal=principal, items=body.items)
-    return BatchOut(results=[BatchItemResult(**r) for r in results])
+    waits = [r["retry_after"] for r in results if r.get("retry_after") is not None]
+    out = BatchOut(results=[BatchItemResult(**r) for r in results])
+    return ModelResponse(out, headers={"Retry-After": str(max(waits))} if waits else None)
 
 
 @router.get("", response_model=Page[ResponseRead])

@@ -130,8 +130,13 @@ class BatchIn(BaseModel):
 
 class BatchItemResult(BaseModel):
     id: str | None
-    status: str = Field(description="created | duplicate | conflict | invalid | forbidden")
+    status: str = Field(description="created | duplicate | conflict | invalid | forbidden | rate_limited")
     revision: int | None = Field(default=None, exclude_if=lambda v: v is None)
+    retry_after: int | None = Field(
+        default=None,
+        exclude_if=lambda v: v is None,
+        description="rate_limited: seconds until the form link's allowance takes this item (not stored)",
+    )
     errors: list[dict[str, str]] | None = Field(default=None, exclude_if=lambda v: v is None)
     more_errors: int | None = Field(
         default=None,

@@ -266,7 +266,7 @@ def store(session: Session, items: list[Pending]) -> list[Outcome | AppError]:
     rules.check(session, items, out)  # other domains' rules over their questionnaires (project results)
     live = [k for k, o in enumerate(out) if o is None]
     # Form links' caps: new submissions counted here, exactly (over the items still standing).
-    quota = Quota.take(session, [items[k] for k in live])
+    quota = Quota.take(session, [items[k] for k in live], now)
     refused = {live[j]: e for j, e in quota.refused.items()}
     rows: list[tuple[int, Pending]] = []
     registered = False  # an inline facility was registered
@@ -314,7 +314,8 @@ def store(session: Session, items: list[Pending]) -> list[Outcome | AppError]:
     # (the order every write path keeps: rows it writes, then the ranking state, then projection rows).
     if new:
         projection.created(session, [(p.body.id, p.head["facility_id"], p.head["questionnaire"], p.head["version"],
-                                      p.body.collected_at, p.body.answers) for p in new], facilities=registered)  # fmt: skip
+                                      p.body.collected_at, p.body.answers, p.head["channel"]) for p in new],
+                          facilities=registered)  # fmt: skip
     elif registered:
         projection.touch(session, facilities=True)
     for k, p in rows:

@@ -12,7 +12,6 @@ import httpx
 import pytest
 from sqlalchemy import func, select, update
 
-from app.access.deps import rate_limiter
 from app.core.config import get_settings
 from app.core.db import session_scope
 from app.models import Facility, FormLink, Response
@@ -253,16 +252,91 @@ def test_a_facility_that_cannot_be_registered_gives_its_take_back(client, make_k
     assert client.post("/api/v1/responses", json=inline(), headers=link["headers"]).status_code == 201
 
 
+def facilities_registered() -> int:
+    with session_scope() as s:
+        return int(s.execute(select(func.count()).select_from(Facility)).scalar_one())
+
+
 def test_each_link_has_its_own_rate_limit(client, make_link, monkeypatch) -> None:
-    monkeypatch.setattr(get_settings(), "form_link_rate_limit_per_minute", 3)
-    rate_limiter.reset()
+    monkeypatch.setattr(get_settings(), "form_link_rate_limit_per_minute", 6)
     busy, quiet = make_link(), make_link(name="Khác")
-    for _ in range(3):
+    for _ in range(3):  # each registers its facility: two units each
         assert client.post("/api/v1/responses", json=inline(), headers=busy["headers"]).status_code == 201
     r = client.post("/api/v1/responses", json=inline(), headers=busy["headers"])
     assert_problem(r, 429)
-    assert int(r.headers["Retry-After"]) >= 1
+    assert r.json()["type"].endswith("form-link-rate-limited") and 1 <= int(r.headers["Retry-After"]) <= 60
+    assert "6 responses and new facilities a minute" in r.json()["detail"]
     assert client.post("/api/v1/responses", json=inline(), headers=quiet["headers"]).status_code == 201
+    assert stored_responses() == 4 and count(busy["id"]) == 3
+
+
+def _known_facilities(client, make_key, n: int) -> list[str]:  # type: ignore[no-untyped-def]
+    officer = make_key("field_officer", provinces=["68"], name="can-bo")
+    out = []
+    for i in range(n):
+        r = client.post("/api/v1/facilities", json=facility_body(name=f"Đã đăng ký {i}"), headers=officer)
+        assert r.status_code == 201, r.text
+        out.append(r.json()["id"])
+    return out
+
+
+def test_the_allowance_counts_stored_responses_not_requests(
+    client, admin, make_key, make_link, monkeypatch
+) -> None:
+    """Allowance 5 a minute: one batch of 20 stores 5 and refuses the other 15 item by item (rate_limited with
+    retry_after, the reply's Retry-After); a single post over it is 429 with Retry-After; retries of stored
+    responses (200, duplicates) are answered and take nothing, however many."""
+    monkeypatch.setattr(get_settings(), "form_link_rate_limit_per_minute", 5)
+    fids = _known_facilities(client, make_key, 20)
+    link = make_link()
+    bodies = [response_body(fid) for fid in fids]
+    r = client.post("/api/v1/responses/batch", json={"items": bodies}, headers=link["headers"])
+    assert r.status_code == 200, r.text
+    results = r.json()["results"]
+    assert [x["status"] for x in results] == ["created"] * 5 + ["rate_limited"] * 15
+    for i, x in enumerate(results[5:], start=5):
+        assert x["id"] == bodies[i]["id"] and 1 <= x["retry_after"] <= 60 and "revision" not in x
+        assert x["errors"][0]["path"] == f"items.{i}" and x["errors"][0]["code"] == "rate_limited"
+    assert 1 <= int(r.headers["Retry-After"]) <= 60
+    assert stored_responses() == 5 and count(link["id"]) == 5
+    again = client.post("/api/v1/responses/batch", json={"items": bodies[:5]}, headers=link["headers"])
+    assert [x["status"] for x in again.json()["results"]] == [
+        "duplicate"
+    ] * 5 and "retry-after" not in again.headers
+    for b in bodies[:5] * 2:
+        assert client.post("/api/v1/responses", json=b, headers=link["headers"]).status_code == 200
+    r = client.post("/api/v1/responses", json=bodies[5], headers=link["headers"])
+    assert_problem(r, 429)
+    assert 1 <= int(r.headers["Retry-After"]) <= 60
+    assert stored_responses() == 5 and count(link["id"]) == 5
+    # Another link's allowance is its own; an API key is not held to a link's.
+    other = make_link(name="Khác")
+    assert client.post("/api/v1/responses", json=bodies[5], headers=other["headers"]).status_code == 201
+
+
+def test_registrations_count_and_a_refused_registration_stores_nothing(client, admin, make_key, make_link,
+                                                                      monkeypatch) -> None:  # fmt: skip
+    """A response registering its facility takes two of the allowance (the response and the facility): with 5 a
+    minute, a batch of 20 inline registrations stores 2 (2 facilities); the third, with one left, is refused
+    whole (neither its facility nor its response stored), while a response about a known facility still fits."""
+    monkeypatch.setattr(get_settings(), "form_link_rate_limit_per_minute", 5)
+    (known,) = _known_facilities(client, make_key, 1)
+    link = make_link()
+    bodies = [inline(name=f"Cơ sở {i}", tax_code=f"58001000{i:02d}") for i in range(20)]
+    r = client.post(
+        "/api/v1/responses/batch", json={"items": [*bodies, response_body(known)]}, headers=link["headers"]
+    )
+    assert r.status_code == 200, r.text
+    assert [x["status"] for x in r.json()["results"]] == ["created"] * 2 + ["rate_limited"] * 18 + ["created"]
+    assert stored_responses() == 3 and facilities_registered() == 1 + 2 and count(link["id"]) == 3
+    tax = {
+        f["tax_code"]
+        for f in client.get("/api/v1/facilities", headers=admin, params={"limit": 100}).json()["items"]
+    }
+    assert "5800100002" not in tax and {"5800100000", "5800100001"} <= tax  # nothing half-stored
+    r = client.post("/api/v1/responses", json=bodies[2], headers=link["headers"])
+    assert_problem(r, 429)
+    assert facilities_registered() == 3
 
 
 @pytest.mark.parametrize("racers", [12])

@@ -14,7 +14,17 @@ from tests.factories import facility_body, response_body
 from tests.prioritisation.ranking_pages import full_selection
 from tests.prioritisation.test_priorities import TEST_PROFILE, profile, world  # noqa: F401 - fixture
 
-V1_KEYS = {"id", "raw", "normalised", "weight", "contribution", "response_id", "collected_at", "stale"}
+V1_KEYS = {
+    "id",
+    "raw",
+    "normalised",
+    "weight",
+    "contribution",
+    "response_id",
+    "collected_at",
+    "channel",
+    "stale",
+}
 V12_KEYS = V1_KEYS | {"state", "weight_used"}  # "Rankings: what each criterion did" (v1.2), on every profile
 
 

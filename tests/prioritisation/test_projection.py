@@ -64,9 +64,12 @@ def _answers(kind: str, n: int) -> tuple[str, int, dict[str, Any]]:
 
 
 KIND = st.sampled_from(("loans2", "loans1", "pollution"))
+# Who submits: an admin key (office), a field officer's (field), a portal key (portal): rankings read, per
+# facility and questionnaire, an approved response first, then the latest field/office, then the latest portal.
+WHO = st.sampled_from(("office", "field", "portal"))
 ACTION = st.one_of(
     st.tuples(st.just("facility"), st.sampled_from(PROVINCES), st.integers(0, 2)),
-    st.tuples(st.just("post"), st.integers(0, 50), KIND, st.integers(0, 11), st.sampled_from(AGES)),
+    st.tuples(st.just("post"), st.integers(0, 50), KIND, st.integers(0, 11), st.sampled_from(AGES), WHO),
     st.tuples(
         st.just("batch"),
         st.lists(
@@ -74,6 +77,7 @@ ACTION = st.one_of(
             min_size=1,
             max_size=4,
         ),
+        WHO,
     ),  # fmt: skip
     st.tuples(st.just("revise"), st.integers(0, 80), st.integers(0, 11), st.sampled_from(AGES)),
     st.tuples(st.just("review"), st.integers(0, 80), st.sampled_from(("approved", "has_issues", "rejected"))),
@@ -115,6 +119,11 @@ def _checkpoint(client, reader) -> list[tuple[dict[str, Any], dict[str, Any]]]: 
 def test_projection_equals_history(client, make_key, installed, actions) -> None:  # type: ignore[no-untyped-def]
     wipe()
     writer, reader = make_key("admin", name="writer"), make_key("planner", name="reader")
+    by = {
+        "office": writer,
+        "field": make_key("field_officer", name="officer"),
+        "portal": make_key("portal", name="portal"),
+    }
     with (
         session_scope() as s
     ):  # the present path is the one taken (else this test compares history to itself)
@@ -143,14 +152,14 @@ def test_projection_equals_history(client, make_key, installed, actions) -> None
                                                                          prior_support=prior), headers=writer)  # fmt: skip
                 assert r.status_code == 201, r.text
                 facilities.append(r.json()["id"])
-            case ("post", f, kind, n, age):
+            case ("post", f, kind, n, age, who):
                 b = body(facilities[f % len(facilities)], kind, n, age)
-                r = client.post("/api/v1/responses", json=b, headers=writer)
+                r = client.post("/api/v1/responses", json=b, headers=by[who])
                 assert r.status_code == 201, r.text
                 responses.append((b["id"], 1))
-            case ("batch", items):
+            case ("batch", items, who):
                 bodies = [body(facilities[f % len(facilities)], kind, n, age) for f, kind, n, age in items]
-                r = client.post("/api/v1/responses/batch", json={"items": bodies}, headers=writer)
+                r = client.post("/api/v1/responses/batch", json={"items": bodies}, headers=by[who])
                 assert r.status_code == 200 and all(x["status"] == "created" for x in r.json()["results"]), (
                     r.text
                 )
@@ -230,3 +239,75 @@ def test_present_rankings_follow_the_projection_rows_written_since_and_notice_a_
         s.execute(text("DELETE FROM answer_projection WHERE facility_id = :f"), {"f": fids[0]})
         s.execute(text("UPDATE ranking_state SET generation = generation + 1"))
     assert amounts() == {fids[1]: 100_000_000, fids[2]: 200_000_000}
+
+
+def test_a_portal_self_report_does_not_displace_the_officers_answers_unless_approved(
+    client, make_key, installed
+) -> None:  # type: ignore[no-untyped-def]
+    """Anyone holding a portal's public token who knows an establishment's tax code files a response about it: the
+    default ranking (present and as of an instant) keeps reading the field officer's answers, and names the
+    response and its channel, until a planner approves the self-report; an approved one is read first."""
+    officer, admin = make_key("field_officer", provinces=["68"], name="can-bo"), make_key("admin", name="adm")
+    planner = make_key("planner", provinces=["68"], name="ke-hoach")
+    now = datetime.now(UTC)
+    r = client.post(
+        "/api/v1/facilities", json=facility_body(name="HTX Cầu Đất", tax_code="5800777777"), headers=officer
+    )
+    fid = r.json()["id"]
+
+    def body(n: int, age: float, **where: Any) -> dict[str, Any]:
+        q, v, answers = _answers("loans2", n)
+        return {"id": str(uuid.uuid4()), "questionnaire": q, "version": v, "answers": answers,
+                "collected_at": (now - timedelta(days=age)).isoformat(), **where}  # fmt: skip
+
+    pollution = {
+        **body(1, 2),
+        "questionnaire": "pollution",
+        "version": 1,
+        "answers": _answers("pollution", 1)[2],
+    }
+    assert (
+        client.post("/api/v1/responses", json={**pollution, "facility_id": fid}, headers=officer).status_code
+        == 201
+    )
+    field = body(1, 2, facility_id=fid)  # 200,000,000 collected two days ago
+    assert client.post("/api/v1/responses", json=field, headers=officer).status_code == 201
+    link = client.post("/api/v1/form-links", json={"name": "Cổng", "questionnaires": ["loans"], "province_code": "68"},
+                       headers=admin).json()  # fmt: skip
+    inline = {
+        "name": "Ai đó",
+        "kind": "cooperative",
+        "sector": "other",
+        "province_code": "68",
+        "tax_code": "5800777777",
+    }
+    self_report = body(2, 0, facility=inline)  # 300,000,000 collected now, later than the officer's
+    r = client.post(
+        "/api/v1/responses", json=self_report, headers={"Authorization": f"Bearer {link['token']}"}
+    )
+    assert r.status_code == 201, r.text
+    assert client.get(f"/api/v1/responses/{self_report['id']}", headers=planner).json()["facility_id"] == fid
+
+    def amount(**params: Any) -> tuple[Any, Any, Any]:
+        items = _ranking(client, planner, **params)["items"]
+        (c,) = [
+            c for it in items if it["facility"]["id"] == fid for c in it["criteria"] if c["id"] == "amount"
+        ]
+        return c["raw"], c["response_id"], c["channel"]
+
+    present = _ranking(client, planner)
+    assert amount() == (200_000_000, field["id"], "field")  # the default ranking: not_rejected
+    assert amount(as_of=present["as_of"]) == amount()  # the history path agrees
+    assert amount(review="any") == (200_000_000, field["id"], "field")
+    r = client.post(
+        f"/api/v1/responses/{self_report['id']}/review", json={"state": "approved"}, headers=planner
+    )
+    assert r.status_code in (200, 201), r.text
+    approved = _ranking(client, planner)
+    assert amount() == (300_000_000, self_report["id"], "portal")  # approved: read first
+    assert amount(as_of=approved["as_of"]) == amount()
+    later = body(4, 0, facility_id=fid)  # a later officer's response does not displace an approved one either
+    assert client.post("/api/v1/responses", json=later, headers=officer).status_code == 201
+    assert amount() == (300_000_000, self_report["id"], "portal")
+    # As of before the approval, the officer's answers were read.
+    assert amount(as_of=present["as_of"]) == (200_000_000, field["id"], "field")
