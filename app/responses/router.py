@@ -89,6 +89,12 @@ async def _submit_fast(request: Request) -> ModelResponse | None:
             "description": "A retry of a stored response: the stored body if you may read it, else a receipt",
         },
         409: PROBLEM_RESPONSES[409],
+        429: {
+            **PROBLEM_RESPONSES[429],
+            "description": "Over the key's request rate, or (`form-link-rate-limited`) "
+            "over a form link's allowance of responses stored plus facilities registered a minute; nothing was "
+            "stored; `Retry-After` says when to send it again (a retry of a stored response is never refused)",
+        },
     },  # fmt: skip
 )
 @fast_path(_submit_fast)
