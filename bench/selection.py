@@ -95,7 +95,7 @@ def rankings_http(base: str, key: str, paged: bool) -> dict[str, Any]:
         out = {"candidates": doc["candidates"], "post_s": round(post_s, 2), "post_bytes": len(r.content),
                "comparison": "comparison" in sel,
                "get_s": round(get_s, 3), "get_bytes": len(g.content), "objective": sel["objective"],
-               "selected": sel["selected_count"] if paged else len(sel["selected"]),
+               "selected": sel.get("selected_count", len(sel.get("selected", []))),
                "solver_s": sel["solver"]["seconds"], "status": sel["solver"]["status"]}  # fmt: skip
         if paged:  # a page of 100 items from the middle, and of the selection
             cursor = doc["items_next_cursor"]
