@@ -119,7 +119,8 @@ def schemas_check(
             f"the database has no tables yet: run {command_name('alembic')} upgrade head (make migrate), or pass --no-db"
         )
     for (key, version), d in sorted(registry.definitions.items()):
-        typer.echo(f"ok  {key} v{version} ({d.status}, {len(d.questions)} questions)")
+        checks = f", {len(d.checks)} checks" if d.checks else ""
+        typer.echo(f"ok  {key} v{version} ({d.status}, {len(d.questions)} questions{checks})")
     for (key, version), prof in sorted(profiles.items.items()):
         typer.echo(
             f"ok  scoring/{key} v{version} ({prof.status}, {prof.method}, {len(prof.criteria)} criteria)"

@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from app.questionnaires.definition import Definition
-from app.questionnaires.validator import compile_condition
+from app.questionnaires.validator import AnswerValidator, compile_condition
 
 # An answer for each `pattern` the questionnaires use (a new pattern needs its example here).
 PATTERN_EXAMPLES = ("https://coso.example.vn", "0912345678", "0101234567", "coso@example.vn", "2026")
@@ -23,9 +23,35 @@ def pattern_example(pattern: str) -> str:
 def valid_answers(
     d: Definition, seed: int = 0, *, fill: float = 0.8, fixed: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """A random answer set that satisfies the definition (relevance followed in order); `fixed` answers are
-    given as written where their question is relevant (None: left unanswered)."""
-    rnd = random.Random(seed)
+    """A random answer set that satisfies the definition (relevance followed in order, and its checks across
+    answers: a part above its total lowered to it, else drawn again from seeds derived from `seed`); `fixed`
+    answers are given as written where their question is relevant (None: left unanswered)."""
+    out = _draw_answers(d, random.Random(seed), fill, fixed)
+    if not d.checks:
+        return out
+    validator = AnswerValidator(d)
+    keep = set(fixed or ())
+    for c in d.checks:  # "${a} <= ${b}": a part within its total, lowered to the total (or the total raised)
+        t = c.tree
+        if t.op == "compare" and t.args[0] == "<=" and all(x.op == "ref" for x in t.args[1:]):
+            a, b = t.args[1].args[0], t.args[2].args[0]
+            if isinstance(out.get(a), int | float) and isinstance(out.get(b), int | float) and out[a] > out[b]:
+                qa, qb = d.question(a), d.question(b)
+                if a not in keep and qa is not None and (qa.min is None or out[b] >= qa.min):
+                    out[a] = out[b]
+                elif b not in keep and qb is not None and (qb.max is None or out[a] <= qb.max):
+                    out[b] = out[a]
+    first = out
+    for attempt in range(1, 1000):
+        if not validator.validate(out):
+            return out
+        out = _draw_answers(d, random.Random(f"{seed}:{attempt}"), fill, fixed)
+    if fixed:
+        return first  # the fixed answers themselves break a check: the caller asked for them
+    raise AssertionError(f"tests/factories.py: no answers of {d.key} v{d.version} pass its checks")
+
+
+def _draw_answers(d: Definition, rnd: random.Random, fill: float, fixed: dict[str, Any] | None) -> dict[str, Any]:
     types = {q.id: q.type for q in d.questions}
     out: dict[str, Any] = {}
     for q in d.questions:

@@ -18,6 +18,7 @@ from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
+from app.core import language
 from app.core.errors import field_error, problem
 from app.core.logging import request_id_var
 
@@ -109,6 +110,7 @@ class RequestContextMiddleware:
         peer = (scope.get("client") or ("", 0))[0]
         rid = incoming if incoming and _SAFE_ID.match(incoming) and peer in self.trusted else uuid.uuid4().hex
         token = request_id_var.set(rid)
+        asked = language.remember(scope)
         state = scope.setdefault("state", {})
         state["request_id"] = rid
         status_holder = {"status": 500}
@@ -147,6 +149,7 @@ class RequestContextMiddleware:
                     },
                 )
             request_id_var.reset(token)
+            language.forget(asked)
 
 
 class ProblemCORSMiddleware(CORSMiddleware):

@@ -61,6 +61,9 @@ def _field(error: dict[str, str], d: Definition | None) -> str | None:
         q = d.question(qid) if d else None
         if q is None:
             return f"'{qid}' không phải câu hỏi của bảng hỏi này (hãy tải lại biểu mẫu)"
+        check = d.check(error.get("check", "")) if d and code == "check_failed" else None
+        if check is not None:  # a check across answers: its own Vietnamese message, at each question it names
+            return f"{q.label['vi']}: {check.text('vi')}"
         return f"{q.label['vi']}: {_answer(q, code)}"
     if path == "facility_id":
         return ("Cơ sở đã chọn không có trong danh sách của khóa này; hãy tải lại biểu mẫu để cập nhật danh sách "

@@ -3,7 +3,9 @@
 Nothing here writes XForm XML: it builds the `survey`, `choices` and `settings` sheets an author would
 type into a spreadsheet, and pyxform turns them into the XForm. The rules are the validator's, written in
 XPath: relevance, required, min/max/length/pattern and exclusive choices as constraints with Vietnamese
-(and English) messages, booleans as a yes/no choice. The same definition always gives the same bytes, so
+(and English) messages, booleans as a yes/no choice. Each check across answers is one more constraint of
+the last question it names (in questionnaire order), with its message; like the server, it holds
+whenever one of the other questions it names is unanswered or not relevant. The same definition always gives the same bytes, so
 the form's hash is stable; one XForm per version is cached.
 
 The instance a device submits (root `data`, `id` = questionnaire key, `version` = version number):
@@ -25,7 +27,8 @@ from typing import Any
 from pyxform.xls2xform import convert
 
 from app.facilities.schemas import KIND_LABELS, SECTOR_LABELS, TAX_RE
-from app.questionnaires.definition import RESERVED_IDS, Definition, Question
+from app.questionnaires import expressions
+from app.questionnaires.definition import RESERVED_IDS, Check, Definition, Question
 
 LANGS = {"vi": "Tiếng Việt (vi)", "en": "English (en)"}
 ROOT = "data"
@@ -113,6 +116,20 @@ class _Compiler:
         outer = self.relevant(target)
         return f"({outer} and {test})" if outer else test
 
+    def check(self, c: Check) -> str:
+        """A check as XPath: true unless every other question it names is answered (and relevant)."""
+        rule = expressions.to_xpath(c.tree, _path)
+        present = []
+        for qid in c.names:
+            if qid == c.target:
+                continue  # Collect evaluates a constraint only on an answered question
+            outer = self.relevant(self.questions[qid])
+            filled = f"{_path(qid)} != ''"
+            present.append(f"({outer} and {filled})" if outer else filled)
+        if not present:
+            return rule
+        return f"not({' and '.join(present)}) or {rule}"
+
     def constraint(self, q: Question) -> tuple[str | None, dict[str, str] | None]:
         """The question's rules as one XPath constraint, and one message per language naming each rule."""
         parts: list[str] = []
@@ -163,6 +180,11 @@ class _Compiler:
             names_en = ", ".join(f'"{c.label.get("en") or c.label["vi"]}"' for c in q.choices if c.exclusive)
             vi.append(f"Lựa chọn {names_vi} chỉ được chọn một mình.")
             en.append(f"The choice {names_en} is ticked alone or not at all.")
+        for c in self.d.checks:
+            if c.target == q.id:
+                parts.append(self.check(c))
+                vi.append(c.text("vi"))
+                en.append(c.text("en"))
         if not parts:
             return None, None
         expr = " and ".join(f"({p})" for p in parts) if len(parts) > 1 else parts[0]

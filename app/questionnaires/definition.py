@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from app.core.jsonutil import sha256_of
+from app.questionnaires import expressions
 
 TYPES = (
     "text",
@@ -40,7 +41,8 @@ ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 LIST_SOURCES = ("point_projects",)
 QUESTION_KEYS = {"id", "type", "label", "required", "relevant", "min", "max", "min_length", "max_length",
                  "pattern", "hint", "unit", "choices", "personal", "accept", "list_from"}  # fmt: skip
-TOP_KEYS = {"key", "version", "status", "title", "description", "questions"}
+TOP_KEYS = {"key", "version", "status", "title", "description", "questions", "checks"}
+CHECK_KEYS = {"id", "rule", "message"}
 # Names the ODK form gives its own fields (app/openrosa/xform.py), and the columns the /v1 feed adds to every
 # row (app/feeds/edmx.py): a question may not take them.
 RESERVED_IDS = ("facility_id", "new_facility", "meta", "start", "end", "province_code")
@@ -106,6 +108,21 @@ class Question:
 
 
 @dataclass(frozen=True)
+class Check:
+    """A rule over several answers (`checks:` in the file), parsed and typed when the file loads."""
+
+    id: str
+    rule: str
+    message: dict[str, str]
+    tree: expressions.Node = field(compare=False, repr=False)
+    names: tuple[str, ...] = ()  # the questions it names, in questionnaire order
+    target: str = ""  # the last of them in questionnaire order: the XForm's constraint is on it
+
+    def text(self, lang: str) -> str:
+        return self.message.get(lang) or self.message["vi"]
+
+
+@dataclass(frozen=True)
 class Definition:
     key: str
     version: int
@@ -115,6 +132,7 @@ class Definition:
     raw: dict[str, Any] = field(compare=False, repr=False)
     source: str = ""
     description: dict[str, str] | None = None
+    checks: tuple[Check, ...] = ()
 
     @property
     def content_hash(self) -> str:
@@ -123,6 +141,9 @@ class Definition:
 
     def question(self, qid: str) -> Question | None:
         return next((q for q in self.questions if q.id == qid), None)
+
+    def check(self, cid: str) -> Check | None:
+        return next((c for c in self.checks if c.id == cid), None)
 
 
 def _is_num(v: Any) -> bool:
@@ -337,6 +358,66 @@ class _Checker:
             self.condition(q["relevant"], f"{path}.relevant", earlier, all_ids)
 
 
+def _checks(ck: _Checker, raw: Any, questions: list[Any]) -> list[Check]:
+    """The `checks:` list: each with an id, a rule that parses and types against the questions, a message."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or not raw:
+        ck.add("checks", "must be a non-empty list of {id, rule, message: {vi, en}}")
+        return []
+    order = {
+        q["id"]: i for i, q in enumerate(questions) if isinstance(q, dict) and isinstance(q.get("id"), str)
+    }
+    types = {
+        q["id"]: q.get("type") for q in questions if isinstance(q, dict) and isinstance(q.get("id"), str)
+    }
+    choices = {
+        qid: tuple(c.get("code") for c in (q.get("choices") or []) if isinstance(c, dict))
+        for q in questions
+        if isinstance(q, dict) and isinstance(qid := q.get("id"), str)
+    }
+    out: list[Check] = []
+    seen: set[str] = set()
+    for i, c in enumerate(raw):
+        path = f"checks.{i}"
+        if not isinstance(c, dict):
+            ck.add(path, "each check must be a mapping with id, rule and message")
+            continue
+        for k in set(c) - CHECK_KEYS:
+            ck.add(f"{path}.{k}", f"unknown property; a check has {', '.join(sorted(CHECK_KEYS))}")
+        cid, rule = c.get("id"), c.get("rule")
+        if not isinstance(cid, str) or not ID_RE.match(cid):
+            ck.add(
+                f"{path}.id", "must be snake_case: lower-case letters, digits and _ (starting with a letter)"
+            )
+            cid = None
+        elif cid in seen:
+            ck.add(f"{path}.id", f"check id {cid!r} is used twice")
+        elif cid in order:
+            ck.add(f"{path}.id", f"{cid!r} is a question id; a check needs an id of its own")
+        if cid:
+            seen.add(cid)
+        message = ck.label(c.get("message"), f"{path}.message")
+        if message is not None and "en" not in message:
+            ck.add(f"{path}.message.en", "a check's message is shown in both languages: add 'en'")
+        if not isinstance(rule, str) or not rule.strip():
+            ck.add(f"{path}.rule", 'must be an expression such as "${workers_female} <= ${workers_total}"')
+            continue
+        try:
+            tree = expressions.parse(rule)
+            expressions.typecheck(tree, types, choices)
+        except expressions.RuleError as exc:
+            ck.add(f"{path}.rule", str(exc))
+            continue
+        names = tuple(sorted(expressions.refs(tree), key=order.__getitem__))
+        if not names:
+            ck.add(f"{path}.rule", "a check names at least one question, as ${question}")
+            continue
+        if cid and message is not None:
+            out.append(Check(cid, rule, message, tree, names, names[-1]))
+    return out
+
+
 def _unit(value: Any) -> dict[str, str] | None:
     if value is None:
         return None
@@ -379,6 +460,7 @@ def parse(
             if q["id"] in earlier:
                 ck.add(f"questions.{i}.id", f"question id {q['id']!r} is used twice")
             earlier.setdefault(q["id"], q)
+    checks = _checks(ck, raw.get("checks"), questions)
     if ck.problems:
         return None, ck.problems
     qs = tuple(
@@ -408,7 +490,7 @@ def parse(
     return (
         Definition(
             key=str(key), version=int(raw["version"]), status=str(status), title=dict(raw["title"]), questions=qs, raw=raw,
-            source=file, description=raw.get("description"),
+            source=file, description=raw.get("description"), checks=tuple(checks),
         ),
         [],
     )  # fmt: skip

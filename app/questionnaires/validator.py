@@ -4,6 +4,11 @@ Semantics shared with the JSON Schema export (tests/questionnaires/test_agreemen
 - numbers are JSON numbers: `true` is not an integer, "12" is not a number, 12.0 is the integer 12;
 - a question that is not relevant must be absent or null; a relevant one must not be null;
 - relevance on an absent or null answer is false; numeric comparisons need a number.
+
+Checks across answers (the definition's `checks:`) run after every answer is checked on its own: a check
+is evaluated only when each question it names is answered (present, not null, not "" or []) and fits on its own; one that
+fails gives one `check_failed` error per question it names, with the check's id and its message in the
+request's language (app/core/language.py).
 """
 
 from __future__ import annotations
@@ -14,7 +19,9 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from app.core import language
 from app.core.errors import field_error
+from app.questionnaires import expressions
 from app.questionnaires.definition import Definition, Question
 
 DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
@@ -24,6 +31,8 @@ FILE_NAME_BAD = re.compile(r"[/\\\x00-\x1f\x7f-\x9f]")
 GEOPOINT_KEYS = ("lat", "lon", "alt", "accuracy_m")
 
 Error = dict[str, str]
+# What a check reads as "not answered" (as the XForm does: an empty text or an empty selection is blank)
+_BLANK: tuple[Any, ...] = (None, "", [])
 
 
 def is_number(v: Any) -> bool:
@@ -265,6 +274,7 @@ class AnswerValidator:
             )
             for q in definition.questions
         ]
+        self._checks = [(c, expressions.compile_rule(c.tree, types)) for c in definition.checks]
 
     def validate(self, answers: dict[str, Any], prefix: str = "answers") -> list[Error]:
         errors: list[Error] = []
@@ -299,4 +309,21 @@ class AnswerValidator:
                     errors.append(field_error(path, "required", f"{label}: is required."))
                 continue
             errors.extend(field_error(path, code, msg) for code, msg in check(value))
+        if self._checks:
+            errors.extend(self._cross_checks(answers, prefix, errors))
         return errors
+
+    def _cross_checks(self, answers: dict[str, Any], prefix: str, errors: list[Error]) -> list[Error]:
+        broken = {e["path"] for e in errors}
+        out: list[Error] = []
+        lang: str | None = None
+        for c, rule in self._checks:
+            if any(answers.get(q) in _BLANK or f"{prefix}.{q}" in broken for q in c.names):
+                continue  # not evaluated: an answer it names is missing, empty or already wrong on its own
+            if rule(answers):
+                continue
+            lang = lang or language.requested()
+            out.extend(
+                {**field_error(f"{prefix}.{q}", "check_failed", c.text(lang)), "check": c.id} for q in c.names
+            )
+        return out

@@ -138,7 +138,9 @@ def test_schema_and_validator_agree(ident: tuple[str, int]) -> None:
     @settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
     @given(answers_for(d))
     def check(answers: dict[str, Any]) -> None:
-        server_ok = not validator.validate(answers)
+        # Checks across answers are the server's alone (a JSON Schema cannot compare two answers); each answer
+        # on its own, the two agree.
+        server_ok = not [e for e in validator.validate(answers) if e["code"] != "check_failed"]
         schema_ok = schema.is_valid(answers)
         assert server_ok == schema_ok, (
             answers,
@@ -187,7 +189,7 @@ def test_one_answer_changed_in_a_valid_set(ident: tuple[str, int], qid: str) -> 
     @given(st.sampled_from(bases), st.one_of(plausible(q), plausible(q), junk()))
     def check(base: dict[str, Any], value: Any) -> None:
         answers = {**base, qid: value}
-        server_ok = not validator.validate(answers)
+        server_ok = not [e for e in validator.validate(answers) if e["code"] != "check_failed"]  # as above
         assert server_ok == schema.is_valid(answers), (answers, validator.validate(answers))
         seen["accepted" if server_ok else "rejected"] += 1
 

@@ -78,7 +78,7 @@ def test_what_the_second_edition_asks() -> None:
                       ("pollution", "treatment_photo")}  # fmt: skip
     # counterpart funds are asked of everyone, not only of those wanting a loan
     loans = LATEST["loans"]
-    funds = loans.question("counterpart_funds_vnd")
+    funds = loans.question("investment_own_funds_vnd")  # v3's counterpart_funds_vnd, renamed in v4
     assert funds is not None and funds.required and funds.relevant is None
     # workforce by sex, rural and ethnic-minority workers
     market = LATEST["market-needs"]

@@ -19,11 +19,12 @@ def test_lists_the_questionnaires(client) -> None:
         "pollution",
         "technology-demonstration",
     }
-    assert body["loans"]["latest_version"] == 3
+    assert body["loans"]["latest_version"] == 4
     assert body["loans"]["versions"] == [
         {"version": 1, "status": "retired"},
         {"version": 2, "status": "retired"},
-        {"version": 3, "status": "published"},
+        {"version": 3, "status": "published"},  # still taken, never changed: v4 adds checks across answers
+        {"version": 4, "status": "published"},
     ]
     assert body["pollution"]["title"]["vi"] == "Xử lý ô nhiễm môi trường"
 
@@ -72,6 +73,6 @@ def test_json_schema_endpoint(client) -> None:
 def test_unknown_questionnaire_or_version_is_404(client) -> None:
     assert_problem(client.get("/api/v1/questionnaires/nope/versions/1"), 404)
     body = assert_problem(client.get("/api/v1/questionnaires/loans/versions/9"), 404)
-    assert "known versions: [1, 2, 3]" in body["detail"]
+    assert "known versions: [1, 2, 3, 4]" in body["detail"]
     assert_problem(client.get("/api/v1/questionnaires/loans/versions/x"), 422, "path.version")
     assert_problem(client.get("/api/v1/questionnaires/loans/versions/1?lang=fr"), 422, "query.lang")
