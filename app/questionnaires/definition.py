@@ -369,10 +369,12 @@ def _checks(ck: _Checker, raw: Any, questions: list[Any]) -> list[Check]:
         q["id"]: i for i, q in enumerate(questions) if isinstance(q, dict) and isinstance(q.get("id"), str)
     }
     types = {
-        q["id"]: q.get("type") for q in questions if isinstance(q, dict) and isinstance(q.get("id"), str)
+        str(q["id"]): str(q.get("type"))
+        for q in questions
+        if isinstance(q, dict) and isinstance(q.get("id"), str)
     }
     choices = {
-        qid: tuple(c.get("code") for c in (q.get("choices") or []) if isinstance(c, dict))
+        qid: tuple(str(c.get("code")) for c in (q.get("choices") or []) if isinstance(c, dict))
         for q in questions
         if isinstance(q, dict) and isinstance(qid := q.get("id"), str)
     }
