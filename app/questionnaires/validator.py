@@ -33,6 +33,8 @@ GEOPOINT_KEYS = ("lat", "lon", "alt", "accuracy_m")
 Error = dict[str, str]
 # What a check reads as "not answered" (as the XForm does: an empty text or an empty selection is blank)
 _BLANK: tuple[Any, ...] = (None, "", [])
+# Errors that leave an answer readable by a check (the value has its question's type)
+_READABLE = frozenset({"too_small", "too_large", "too_short", "too_long", "pattern", "exclusive_choice"})
 
 
 def is_number(v: Any) -> bool:
@@ -314,12 +316,14 @@ class AnswerValidator:
         return errors
 
     def _cross_checks(self, answers: dict[str, Any], prefix: str, errors: list[Error]) -> list[Error]:
-        broken = {e["path"] for e in errors}
+        # An answer of the wrong kind cannot be read by a rule; one merely out of its bounds still is (as in
+        # Collect, which evaluates every constraint on the values entered).
+        broken = {e["path"] for e in errors if e["code"] not in _READABLE}
         out: list[Error] = []
         lang: str | None = None
         for c, rule in self._checks:
             if any(answers.get(q) in _BLANK or f"{prefix}.{q}" in broken for q in c.names):
-                continue  # not evaluated: an answer it names is missing, empty or already wrong on its own
+                continue  # not evaluated: an answer it names is missing, empty or not of its question's kind
             if rule(answers):
                 continue
             lang = lang or language.requested()

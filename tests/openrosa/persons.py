@@ -111,9 +111,16 @@ def in_choice_order(d: Definition, answers: dict[str, Any]) -> dict[str, Any]:
 
 
 def server_verdict(errors: list[dict[str, str]]) -> set[tuple[str, str]]:
-    """The validator's errors as (question, required | constraint | relevance | other)."""
+    """The validator's errors as (question, required | constraint | relevance | other). A failed check across
+    answers is the XForm's constraint of the last question it names (its last error, in questionnaire order)."""
     out = set()
+    last = {e["check"]: e for e in errors if e["code"] == "check_failed"}
     for e in errors:
+        if e["code"] == "check_failed" and e is not last[e["check"]]:
+            continue
+        if e["code"] == "check_failed":
+            out.add((e["path"].split(".", 1)[1], "constraint"))
+            continue
         qid = e["path"].split(".", 1)[1].split(".")[0]
         code = e["code"]
         kind = ("required" if code == "required" else "constraint" if code in CONSTRAINT_CODES
