@@ -524,7 +524,9 @@ def test_invalid_answers_engine_and_server_agree(client, make_key, key: str) -> 
         r = post(client, phone.auth, xml, filled["attachments"])
         assert r.status_code == 400, (what, message(r))
         said = message(r)
-        wrong = {e["path"].split(".")[1] for e in validator.validate(answers)}  # a check names each of its questions
+        wrong = {
+            e["path"].split(".")[1] for e in validator.validate(answers)
+        }  # a check names each of its questions
         assert said.startswith(f"Bản ghi chưa được nhận: {len(wrong)} câu trả lời chưa hợp lệ."), said
         for name, _ in server:
             q = d.question(name)
