@@ -35,7 +35,11 @@ def valid_answers(
         t = c.tree
         if t.op == "compare" and t.args[0] == "<=" and all(x.op == "ref" for x in t.args[1:]):
             a, b = t.args[1].args[0], t.args[2].args[0]
-            if isinstance(out.get(a), int | float) and isinstance(out.get(b), int | float) and out[a] > out[b]:
+            if (
+                isinstance(out.get(a), int | float)
+                and isinstance(out.get(b), int | float)
+                and out[a] > out[b]
+            ):
                 qa, qb = d.question(a), d.question(b)
                 if a not in keep and qa is not None and (qa.min is None or out[b] >= qa.min):
                     out[a] = out[b]
@@ -51,7 +55,9 @@ def valid_answers(
     raise AssertionError(f"tests/factories.py: no answers of {d.key} v{d.version} pass its checks")
 
 
-def _draw_answers(d: Definition, rnd: random.Random, fill: float, fixed: dict[str, Any] | None) -> dict[str, Any]:
+def _draw_answers(
+    d: Definition, rnd: random.Random, fill: float, fixed: dict[str, Any] | None
+) -> dict[str, Any]:
     types = {q.id: q.type for q in d.questions}
     out: dict[str, Any] = {}
     for q in d.questions:
