@@ -90,3 +90,33 @@ def test_what_the_second_edition_asks() -> None:
     assert procedure is not None and {"permit", "registration", "exempt"} <= set(procedure.choice_codes)
     needs = LATEST["packaging"].question("packaging_needs")
     assert needs is not None and "brand_identity" in needs.choice_codes
+
+
+def test_what_the_third_edition_fixes() -> None:
+    """Checks across answers, and the content fixes the issue listed (old ids gone where the meaning changed)."""
+    market, loans, pollution = DEFS[("market-needs", 3)], DEFS[("loans", 4)], DEFS[("pollution", 3)]
+    packaging, tech = DEFS[("packaging", 3)], DEFS[("technology-demonstration", 2)]
+    assert {c.id for c in market.checks} == {"women_within_workforce", "rural_within_workforce",
+                                             "ethnic_minority_within_workforce"}  # fmt: skip
+    assert {c.id for c in loans.checks} == {"own_funds_within_investment", "loan_within_investment"}
+    assert loans.question("counterpart_funds_vnd") is None and loans.question("investment_own_funds_vnd")
+    pg = market.question("product_group")
+    assert pg is not None and "mechanical" not in pg.choice_codes and "machinery_tools" in pg.choice_codes
+    assert pollution.question("had_violation") is None and pollution.question("violation_year") is None
+    years = pollution.question("violation_years_ago")
+    assert years is not None and (years.min, years.max) == (0, 3)
+    treatment = pollution.question("treatment_in_place")
+    assert treatment is not None and treatment.relevant is not None and "none" not in treatment.relevant["in"]
+    assert packaging.question("has_brand_identity") is None and packaging.question("label_compliant") is None
+    label = packaging.question("label_compliance")
+    assert label is not None and "unknown" in label.choice_codes and "bulk" not in label.relevant["in"]  # type: ignore[index]
+    codes = [q.id for q in tech.questions]
+    assert codes.index("mechanisation_level") < codes.index("main_equipment")
+    assert tech.question("main_equipment").relevant == {  # type: ignore[union-attr]
+        "question": "mechanisation_level", "in": ["semi_mechanised", "mechanised", "automated"]}  # fmt: skip
+    for d in (market, loans, pollution, packaging, tech):
+        texts = [str(d.raw)]
+        assert not any("hoá" in t or "Hoá" in t for t in texts), d.key
+        for q in d.questions:  # every "Khác (ghi rõ)" has its text follow-up
+            if any(c.label["vi"].startswith("Khác (ghi rõ)") for c in q.choices):
+                assert d.question(f"{q.id}_other") is not None, (d.key, q.id)
