@@ -128,6 +128,9 @@ class _Traits:
         self.n = len(cols)
 
 
+OWN_FUNDS = ("counterpart_funds_vnd", "investment_own_funds_vnd")  # loans v3, v4 (same meaning, renamed)
+
+
 class _AnswerDrawer:
     """Answers for many responses to one questionnaire version at once, following its relevance and bounds."""
 
@@ -158,7 +161,32 @@ class _AnswerDrawer:
         for qid, values in columns.items():
             for r in np.flatnonzero(answered[qid]).tolist():
                 out[r][qid] = values[r]
+        if d.checks:
+            self._within_checks(d, out)
         return out
+
+    def _within_checks(self, d: Definition, rows: list[dict[str, Any]]) -> None:
+        """Answers a version's checks refuse, made consistent: a part above its total (`${a} <= ${b}`) raises
+        the total (within its bounds) or is lowered to it; a severity the sources contradict is low."""
+        validator = self.registry.validator(d)
+        for row in rows:
+            for c in d.checks:
+                t = c.tree
+                if t.op == "compare" and t.args[0] == "<=" and all(x.op == "ref" for x in t.args[1:]):
+                    a, b = t.args[1].args[0], t.args[2].args[0]
+                    if (
+                        isinstance(row.get(a), int | float)
+                        and isinstance(row.get(b), int | float)
+                        and row[a] > row[b]
+                    ):
+                        qb = d.question(b)
+                        if qb is not None and (qb.max is None or row[a] <= qb.max):
+                            row[b] = row[a]
+                        else:
+                            row[a] = row[b]
+                elif c.id == "severity_needs_a_source" and row.get("pollution_sources") == ["none"]:
+                    row["severity"] = row["severity"] if row.get("severity") in ("none", "low") else "low"
+            assert not validator.validate(row), (d.key, d.version, validator.validate(row))
 
     @classmethod
     def _holds(
@@ -214,7 +242,8 @@ class _AnswerDrawer:
         if people is not None:
             return people
         # loans v3 asks everyone for the plan and the counterpart funds first: the loan covers the rest
-        planned, funds = drawn.get("planned_investment_vnd"), drawn.get("counterpart_funds_vnd")
+        planned = drawn.get("planned_investment_vnd")
+        funds = drawn.get("counterpart_funds_vnd", drawn.get("investment_own_funds_vnd"))  # v4 renamed it
         if qid == "needs_loan" and planned is not None and funds is not None:
             gap = planned - funds
             return ((gap > 0) & (g.random(n) < 0.85) | (g.random(n) < 0.05)).tolist()
@@ -227,11 +256,9 @@ class _AnswerDrawer:
             )
         if qid == "loan_amount_vnd":
             return self._number(q, lognormal(0.3 * t.revenue, 0.8))
-        if (
-            qid == "counterpart_funds_vnd" and planned is not None
-        ):  # a share of the plan, by the facility's means
+        if qid in OWN_FUNDS and planned is not None:  # a share of the plan, by the facility's means
             return keep(planned * np.clip(g.beta(2, 5, n) * t.wealth, 0, 1))
-        if qid == "counterpart_funds_vnd":
+        if qid in OWN_FUNDS:
             return self._number(q, lognormal(0.1 * t.revenue, 0.9) * t.wealth)
         if qid == "planned_investment_vnd":  # asked of everyone in v3, where some plan nothing (0)
             plans = g.random(n) < (0.45 + 0.4 * t.need if q.relevant is None else 1.0)

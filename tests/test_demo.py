@@ -73,7 +73,9 @@ def test_every_answer_is_valid_and_the_shape_is_plausible(client, make_key) -> N
     assert max(per_module.values()) == 2  # some facilities were surveyed twice
     assert len(per_module) < 400 * len(registry.keys)  # some modules were never surveyed
     # every version a device may still carry, the current ones and the new questionnaire
-    assert {(r[0], r[1]) for r in heads} == {(d.key, d.version) for d in registry.definitions.values()}
+    seen = {(r[0], r[1]) for r in heads}  # each key's current version and the one before it (loans v1 too)
+    assert seen <= set(registry.definitions)
+    assert {(k, registry.latest_published(k).version) for k in registry.keys} <= seen  # type: ignore[union-attr]
     assert len(provinces) >= 30
     _plausible(rows)
     # Readable through the API exactly like responses that came through it.
@@ -132,8 +134,9 @@ def _plausible(rows: list[Any]) -> None:
         return sum(a["needs_upgrade"] for a in group) / len(group)
 
     # a facility that wants new machinery usually reports old, manual equipment
-    old = [a for a in tech if a["equipment_age_years"] >= 10]
-    new = [a for a in tech if a["equipment_age_years"] < 5]
+    # (v2 asks a fully manual workshop no equipment age)
+    old = [a for a in tech if a.get("equipment_age_years", -1) >= 10]
+    new = [a for a in tech if 0 <= a.get("equipment_age_years", -1) < 5]
     assert rate(old) > rate(new) + 0.2, (rate(old), rate(new))
     manual = [a for a in tech if a["mechanisation_level"] in ("manual", "semi_mechanised")]
     machine = [a for a in tech if a["mechanisation_level"] in ("mechanised", "automated")]
@@ -157,4 +160,7 @@ def _plausible(rows: list[Any]) -> None:
                 <= a["workers_total"]
             )
         if q == "loans" and "respondent_name" in a:  # loans v3: counterpart funds come out of the plan
-            assert a["counterpart_funds_vnd"] <= a["planned_investment_vnd"]
+            assert (
+                a.get("counterpart_funds_vnd", a.get("investment_own_funds_vnd"))
+                <= a["planned_investment_vnd"]
+            )
