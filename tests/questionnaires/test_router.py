@@ -18,6 +18,7 @@ def test_lists_the_questionnaires(client) -> None:
         "websites",
         "pollution",
         "technology-demonstration",
+        "project-results",
     }
     assert body["loans"]["latest_version"] == 4
     assert body["loans"]["versions"] == [
