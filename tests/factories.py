@@ -136,3 +136,29 @@ def response_body(facility_id: str, **over: Any) -> dict[str, Any]:
     }
     body.update(over)
     return body
+
+
+RESULT_STAGES = ("baseline", "completion", "follow_up_12m")
+
+
+def support(
+    client: Any,
+    headers: dict[str, str],
+    facility_ids: list[str],
+    provinces: list[str],
+    code: str = "0912345678",
+) -> str:
+    """An approved point project supporting these facilities (headers: a key covering `provinces`), so that
+    `project-results` answers naming `code` are stored for them; returns the code."""
+    body = {"code": code, "title": {"vi": "Đề án thử nghiệm"}, "sector": "other", "provinces": provinces,
+            "start_year": 2026, "end_year": 2027, "implementing_unit": "Trung tâm Khuyến công",
+            "activities": [{"kind": "advanced_machinery", "facility_id": f, "programme_vnd": 1} for f in facility_ids]}  # fmt: skip
+    r = client.post("/api/v1/point-projects", json=body, headers=headers)
+    assert r.status_code == 201, r.text
+    assert (
+        client.post(
+            f"/api/v1/point-projects/{code}/state", json={"state": "approved"}, headers=headers
+        ).status_code
+        == 200
+    )
+    return code

@@ -12,7 +12,7 @@ from pyodk._utils.config import CentralConfig, Config
 from pyodk.client import Client
 from pyodk.errors import PyODKError
 
-from tests.factories import facility_body, valid_answers
+from tests.factories import RESULT_STAGES, facility_body, support, valid_answers
 
 
 def pyodk_client(base: str, name: str, headers: dict[str, str], cache: Path) -> Client:
@@ -30,6 +30,9 @@ def seeded(client, make_key) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     registry = client.app.state.registry
     facilities = [client.post("/api/v1/facilities", json=facility_body(name=f"Cơ sở {p}", province_code=p),
                               headers=admin).json()["id"] for p in ("68", "01")]  # fmt: skip
+    code = support(
+        client, admin, facilities, ["01", "68"]
+    )  # project-results answers name a supporting project
     counts: dict[str, dict[str, int]] = {}
     for key in registry.keys:
         for d in registry.versions(key):
@@ -37,8 +40,13 @@ def seeded(client, make_key) -> dict[str, Any]:  # type: ignore[no-untyped-def]
                 continue
             for i in range(3):
                 fid = facilities[i % 2]
+                answers = valid_answers(d, seed=i)
+                if (
+                    key == "project-results"
+                ):  # one report per stage and establishment, of the project supporting it
+                    answers.update(point_project_code=code, stage=RESULT_STAGES[i])
                 body = {"id": str(uuid.uuid4()), "questionnaire": key, "version": d.version, "facility_id": fid,
-                        "answers": valid_answers(d, seed=i), "collected_at": "2026-11-20T08:30:00+07:00"}  # fmt: skip
+                        "answers": answers, "collected_at": "2026-11-20T08:30:00+07:00"}  # fmt: skip
                 r = client.post("/api/v1/responses", json=body, headers=admin)
                 assert r.status_code == 201, (key, d.version, r.text)
                 by = counts.setdefault(key, {"all": 0, "68": 0})

@@ -129,7 +129,15 @@ def test_shipped_definitions_are_sound() -> None:
     defs, problems = load_dir(Path(__file__).resolve().parents[2] / "survey_schemas")
     assert problems == []
     keys = {k for k, _ in defs}
-    assert keys == {"market-needs", "loans", "packaging", "websites", "pollution", "technology-demonstration", "project-results"}
+    assert keys == {
+        "market-needs",
+        "loans",
+        "packaging",
+        "websites",
+        "pollution",
+        "technology-demonstration",
+        "project-results",
+    }
     for d in defs.values():
         assert 8 <= len(d.questions) <= 40, d.key
         assert all(q.label.get("vi") and q.label.get("en") for q in d.questions)
