@@ -30,8 +30,23 @@ def valid_answers(
     if not d.checks:
         return out
     validator = AnswerValidator(d)
-    keep = set(fixed or ())
-    for c in d.checks:  # "${a} <= ${b}": a part within its total, lowered to the total (or the total raised)
+    fit_parts(d, out, set(fixed or ()))
+    first = out
+    for attempt in range(1, 1000):
+        if not validator.validate(out):
+            return out
+        out = _draw_answers(d, random.Random(f"{seed}:{attempt}"), fill, fixed)
+    if fixed:
+        return first  # the fixed answers themselves break a check: the caller asked for them
+    raise AssertionError(f"tests/factories.py: no answers of {d.key} v{d.version} pass its checks")
+
+
+def fit_parts(
+    d: Definition, out: dict[str, Any], keep: set[str] | frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """Make answers meet the definition's checks of the form "${a} <= ${b}" (a part within its total): the part
+    lowered to the total, or the total raised to the part (never a question in `keep`)."""
+    for c in d.checks:
         t = c.tree
         if t.op == "compare" and t.args[0] == "<=" and all(x.op == "ref" for x in t.args[1:]):
             a, b = t.args[1].args[0], t.args[2].args[0]
@@ -45,14 +60,7 @@ def valid_answers(
                     out[a] = out[b]
                 elif b not in keep and qb is not None and (qb.max is None or out[a] <= qb.max):
                     out[b] = out[a]
-    first = out
-    for attempt in range(1, 1000):
-        if not validator.validate(out):
-            return out
-        out = _draw_answers(d, random.Random(f"{seed}:{attempt}"), fill, fixed)
-    if fixed:
-        return first  # the fixed answers themselves break a check: the caller asked for them
-    raise AssertionError(f"tests/factories.py: no answers of {d.key} v{d.version} pass its checks")
+    return out
 
 
 def _draw_answers(

@@ -48,7 +48,10 @@ def test_the_page_carries_the_links_questionnaires_province_and_wards(client, ma
     )
     assert cfg["province"] == {"code": "68", "name": provinces()["68"]}
     # The newest published version of each (the second edition: loans v3, market-needs v2), never a retired one.
-    assert [(q["key"], q["version"]) for q in cfg["questionnaires"]] == [("loans", 3), ("market-needs", 2)]
+    assert [(q["key"], q["version"]) for q in cfg["questionnaires"]] == [
+        ("loans", 4),
+        ("market-needs", 3),
+    ]  # the latest published
     assert cfg["max_attachment_bytes"] == get_settings().max_attachment_bytes
     for q in cfg["questionnaires"]:
         base = f"/api/v1/questionnaires/{q['key']}/versions/{q['version']}"
