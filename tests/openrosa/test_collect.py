@@ -24,7 +24,7 @@ from app.openrosa.protocol import NS_LIST
 from app.questionnaires.definition import load_dir
 from app.questionnaires.validator import AnswerValidator
 from tests.conftest import assert_problem
-from tests.factories import facility_body, valid_answers
+from tests.factories import facility_body, support, valid_answers
 from tests.openrosa.collect import OR, basic, download, fill, form_list, message, officer, post
 from tests.openrosa.persons import (
     completed,
@@ -497,9 +497,17 @@ def _with_element(xml: str, name: str, text: str) -> str:
 def test_invalid_answers_engine_and_server_agree(client, make_key, key: str) -> None:
     d = LATEST[key]
     fid = facility(client, make_key)
+    if any(
+        q.list_from for q in d.questions
+    ):  # project-results: a project supporting the facility, in the media
+        support(client, make_key("admin", name=f"admin-{uuid.uuid4().hex[:6]}"), [fid], ["68"])
     phone = Phone(client, make_key)
     validator = AnswerValidator(d)
-    tries = mistakes(d, in_choice_order(d, valid_answers(d, 3, fill=1.0)))
+    # A question picked from a media list (list_from) offers only the list's codes on the phone: its text rules
+    # are the server's alone (tests/point_projects), so only leaving it out is tried here.
+    listed = {q.id for q in d.questions if q.list_from}
+    tries = [(what, a) for what, a in mistakes(d, in_choice_order(d, valid_answers(d, 3, fill=1.0)))
+             if what.split(":")[0] not in listed or "required" in what]  # fmt: skip
     assert tries
     for what, answers in tries:
         entered, files = engine_answers(d, answers)

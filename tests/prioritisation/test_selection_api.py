@@ -138,7 +138,7 @@ def test_infeasible_and_bad_requests_name_their_fields(client, make_key, demo) -
     planner = make_key("planner", name="p")
     body = assert_problem(post(client, planner, min_provinces=40), 422, "min_provinces")
     assert body["type"].endswith("infeasible") and "min_provinces" in body["detail"]
-    body = assert_problem(post(client, planner, budget_vnd=1_000_000, per_kind={"production_line": {"min": 3}}), 422,
+    body = assert_problem(post(client, planner, budget_vnd=1_000_000, per_kind={"production_line": {"min": 1}}), 422,
                           "budget_vnd", "per_kind.min")  # fmt: skip
     assert "Relax any one of them" in body["detail"]
     assert_problem(
