@@ -133,11 +133,12 @@ def _plausible(rows: list[Any]) -> None:
     def rate(group: list[dict[str, Any]]) -> float:
         return sum(a["needs_upgrade"] for a in group) / len(group)
 
-    # a facility that wants new machinery usually reports old, manual equipment
-    # (v2 asks a fully manual workshop no equipment age)
+    # a facility that wants new machinery usually reports old, manual equipment. v2 asks the equipment's age only
+    # of mechanised workshops (a manual one names no machine), so the age groups hold mechanised workshops only,
+    # whose need is lower: the gap between them is smaller than across all workshops, and still clear.
     old = [a for a in tech if a.get("equipment_age_years", -1) >= 10]
     new = [a for a in tech if 0 <= a.get("equipment_age_years", -1) < 5]
-    assert rate(old) > rate(new) + 0.2, (rate(old), rate(new))
+    assert rate(old) > rate(new) + 0.1, (rate(old), rate(new))
     manual = [a for a in tech if a["mechanisation_level"] in ("manual", "semi_mechanised")]
     machine = [a for a in tech if a["mechanisation_level"] in ("mechanised", "automated")]
     assert rate(manual) > rate(machine) + 0.15, (rate(manual), rate(machine))

@@ -126,7 +126,9 @@ def test_two_deliverer_processes_deliver_each_message_once(no_inline, client, ma
         for _ in range(2):
             procs.append(subprocess.Popen([str(BIN / "khuyencong"), "deliver"], cwd=ROOT, env=env,
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))  # fmt: skip
-        receiver.wait_for(40, timeout=60)
+        # Generous: on a loaded machine a batch whose outcome could not be recorded waits out its lease (about a
+        # minute) before it is claimed again; what this test proves is "each once", not how fast.
+        receiver.wait_for(40, timeout=180)
         time.sleep(1.0)  # anything delivered twice would have arrived by now
         got = receiver.verified(hook["secret"])
         assert len(got) == 40
