@@ -139,6 +139,7 @@ class Deliverer:
                 break
             done.append((attempt, token, *self.send(attempt)))
         self.record(done)
+        self.release(claimed[len(done) :])
         return len(claimed)
 
     # -- the three steps ----------------------------------------------------------------------------------
@@ -212,6 +213,24 @@ class Deliverer:
             return resp.status_code, None
         text = snippet[:SNIPPET_BYTES].decode("utf-8", "replace").strip()
         return resp.status_code, f"HTTP {resp.status_code}" + (f": {text}" if text else "")
+
+    def release(self, unsent: list[tuple[Attempt, str]]) -> None:
+        """Give back the claimed rows no attempt was started for (the lease would have run out first): due again
+        now, their attempt not counted, so neither this deliverer nor another waits out a lease for them."""
+        if not unsent:
+            return
+        now = utcnow()
+        with session_scope(write=True, engine=self.engine) as s:
+            for a, token in unsent:
+                s.execute(
+                    update(WebhookDelivery)
+                    .where(
+                        col(WebhookDelivery.id) == a.id,
+                        col(WebhookDelivery.claim) == token,
+                        col(WebhookDelivery.status) == "pending",
+                    )  # fmt: skip
+                    .values(claim=None, next_attempt_at=now, attempts=a.attempts - 1)
+                )
 
     def record(self, outcomes: list[tuple[Attempt, str, int | None, str | None]]) -> None:
         """Write the outcomes of a claimed batch in one transaction (one commit, not one per message)."""
