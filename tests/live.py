@@ -10,6 +10,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,15 +33,20 @@ def serve(env: dict[str, str] | None = None) -> Iterator[str]:
     port = free_port()
     # As `make run` serves (khuyencong serve): the same uvicorn settings, forwarded headers included.
     cmd = [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    proc = subprocess.Popen(
-        cmd, cwd=ROOT, env={**os.environ, **(env or {})}, stderr=subprocess.PIPE, text=True
-    )
+    # It delivers no webhooks: a session-long second deliverer on the test database would race the webhook
+    # tests' own deliverers for their outbox rows (and, without their settings, refuse loopback receivers).
+    env = {**os.environ, "WEBHOOK_DELIVERY": "off", **(env or {})}
+    # Its log goes to a file, never an unread pipe (a full pipe would stall a session-long server).
+    log = tempfile.NamedTemporaryFile(prefix="kc-live-", suffix=".log", delete=False)  # noqa: SIM115
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"the live server exited: {proc.stderr.read() if proc.stderr else ''}")
+                raise RuntimeError(
+                    f"the live server exited: {Path(log.name).read_text(errors='replace')[-3000:]}"
+                )
             try:
                 if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
                     break
@@ -56,3 +62,4 @@ def serve(env: dict[str, str] | None = None) -> Iterator[str]:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+        log.close()

@@ -110,7 +110,7 @@ def test_sigkill_between_commit_and_delivery_loses_nothing(no_inline, client, ma
         http.close()
 
 
-def test_two_deliverer_processes_deliver_each_message_once(no_inline, client, make_key) -> None:
+def test_two_deliverer_processes_deliver_each_message_once(no_inline, client, make_key, tmp_path) -> None:
     receiver = Receiver()
     receiver.delay = 0.02
     procs: list[subprocess.Popen[bytes]] = []
@@ -122,13 +122,26 @@ def test_two_deliverer_processes_deliver_each_message_once(no_inline, client, ma
         items = [response_body(fid) for _ in range(40)]
         r = client.post("/api/v1/responses/batch", json={"items": items}, headers=fo)
         assert r.status_code == 200 and {x["status"] for x in r.json()["results"]} == {"created"}
-        env = {**os.environ, **FAST, "DATABASE_URL": TEST_DB_URL, "LOG_LEVEL": "WARNING"}
-        for _ in range(2):
+        env = {**os.environ, **FAST, "DATABASE_URL": TEST_DB_URL, "LOG_LEVEL": "INFO"}
+        for i in range(2):
             procs.append(subprocess.Popen([str(BIN / "khuyencong"), "deliver"], cwd=ROOT, env=env,
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))  # fmt: skip
-        # Generous: on a loaded machine a batch whose outcome could not be recorded waits out its lease (about a
-        # minute) before it is claimed again; what this test proves is "each once", not how fast.
-        receiver.wait_for(40, timeout=180)
+                                          stdout=subprocess.DEVNULL, stderr=(tmp_path / f"deliverer-{i}.log").open("wb")))  # fmt: skip
+
+        def log_of_deliveries() -> str:
+            got = client.get(
+                f"/api/v1/webhooks/{hook['id']}/deliveries", params={"limit": 100}, headers=admin
+            )
+            logs = "\n".join(f"-- deliverer {i}:\n" + (tmp_path / f"deliverer-{i}.log").read_text(errors="replace")[-3000:]
+                             for i in range(2))  # fmt: skip
+            rows = [(d["status"], d["attempts"], d.get("last_error")) for d in got.json()["items"]]
+            return f"deliveries: {rows}\n{logs}"
+
+        # Generous: on a loaded machine a batch whose outcome could not be recorded waits out its lease before it
+        # is claimed again; what this test proves is "each once", not how fast.
+        try:
+            receiver.wait_for(40, timeout=180)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{log_of_deliveries()}") from None
         time.sleep(1.0)  # anything delivered twice would have arrived by now
         got = receiver.verified(hook["secret"])
         assert len(got) == 40
@@ -136,7 +149,7 @@ def test_two_deliverer_processes_deliver_each_message_once(no_inline, client, ma
         log = client.get(
             f"/api/v1/webhooks/{hook['id']}/deliveries", params={"limit": 100}, headers=admin
         ).json()
-        assert {(d["status"], d["attempts"]) for d in log["items"]} == {("delivered", 1)}
+        assert {(d["status"], d["attempts"]) for d in log["items"]} == {("delivered", 1)}, log_of_deliveries()
     finally:
         for p in procs:
             p.terminate()
