@@ -16,6 +16,10 @@ the core: `z` is the proven optimum of the full problem, and the tie-break among
 over the candidates the bound leaves free (|r_j| ≤ U − z, tens at national scale). Otherwise the core grows
 (to every candidate at worst, the plain full solve). Problems of at most CORE_MIN candidates are solved whole.
 The relaxation is solved once: its multipliers bound the tightened-budget round too.
+
+Candidates no constraint tells apart (the same cost, province, sector and kind) are taken best-scored first
+(`_interchangeable`): rows that keep every optimum's value and remove the symmetry HiGHS would otherwise branch
+over (docs/selection.md).
 """
 
 from __future__ import annotations
@@ -724,7 +728,7 @@ def _solve(
     k = min(n, CORE_MIN + na)
     while True:
         core = order[:k]
-        solved = _optimum(score, a, lb, ub, core, fixed_value, time_limit_s)
+        solved = _optimum(score, a, lb, ub, core, fixed_value, prefer, time_limit_s)
         if solved is None:  # the fixing leaves no feasible selection: a larger core
             if k == n:
                 raise _NoSelection
@@ -754,9 +758,8 @@ def _solve(
         np.concatenate([ub - used, [np.inf]]),
     )
     opts = {"disp": False, "time_limit": time_limit_s, "mip_rel_gap": 0.0}
-    second = milp(
-        prefer[free], integrality=np.ones(len(free)), bounds=Bounds(0, 1), constraints=tie, options=opts
-    )
+    second = milp(prefer[free], integrality=np.ones(len(free)), bounds=Bounds(0, 1),
+                  constraints=[tie, _interchangeable(rows, score[free], prefer[free])], options=opts)  # fmt: skip
     if second.x is not None:
         x = start.copy()
         x[free] = np.round(second.x).astype(int)
@@ -775,6 +778,7 @@ def _optimum(
     ub: np.ndarray,
     core: np.ndarray,
     fixed_value: np.ndarray,
+    prefer: np.ndarray,
     time_limit_s: float,
 ) -> tuple[np.ndarray, str, float] | None:
     """HiGHS's proven optimum of max score·x over 0/1 x with lb ≤ Ax ≤ ub, x fixed to `fixed_value` outside
@@ -783,8 +787,10 @@ def _optimum(
     x[core] = 0
     used = a @ x
     opts = {"disp": False, "time_limit": time_limit_s, "mip_rel_gap": 0.0}
+    cols = a[:, core]
     res = milp(-score[core], integrality=np.ones(len(core)), bounds=Bounds(0, 1),
-               constraints=LinearConstraint(a[:, core], lb - used, ub - used), options=opts)  # fmt: skip
+               constraints=[LinearConstraint(cols, lb - used, ub - used),
+                            _interchangeable(cols, score[core], prefer[core])], options=opts)  # fmt: skip
     if res.status == 2:
         return None
     if res.x is None:
@@ -792,3 +798,30 @@ def _optimum(
     status = "optimal" if res.status == 0 else str(res.message)
     x[core] = np.round(res.x).astype(int)
     return x, status, float(getattr(res, "mip_gap", 0.0) or 0.0)
+
+
+def _interchangeable(cols: sparse.csc_array, score: np.ndarray, prefer: np.ndarray) -> LinearConstraint:
+    """x_i ≥ x_j for candidates i, j of the same column (the same cost, province, sector and kind: every
+    constraint sees them alike) where i scores higher (equal scores: i is better ranked).
+
+    Swapping a selected candidate for an unselected one of its column keeps every constraint as it was, so some
+    optimum, and the tie-break's choice among optima, takes each column's candidates best first: these rows cut
+    off only the selections that skip a better one of the same column. Without them HiGHS branches over
+    the interchangeable candidates (a v3 default selection has ~1,500 at the same 300 M VND cap) and does not
+    prove the optimum within minutes; with them each column's decision is how many."""
+    cols = sparse.csc_array(cols)
+    cols.sort_indices()
+    groups: dict[bytes, list[int]] = defaultdict(list)
+    for j in range(cols.shape[1]):
+        lo, hi = cols.indptr[j], cols.indptr[j + 1]
+        groups[cols.indices[lo:hi].tobytes() + cols.data[lo:hi].tobytes()].append(j)
+    pairs = [(g[i], g[i + 1]) for g in groups.values() if len(g) > 1
+             for g in [sorted(g, key=lambda j: (-score[j], prefer[j], j))] for i in range(len(g) - 1)]  # fmt: skip
+    m = len(pairs)
+    if not m:
+        return LinearConstraint(sparse.csr_array((0, cols.shape[1])), np.zeros(0), np.zeros(0))
+    first, second = np.array(pairs, dtype=np.int64).T
+    rows = sparse.csr_array((np.concatenate([np.ones(m), -np.ones(m)]),
+                             (np.concatenate([np.arange(m), np.arange(m)]), np.concatenate([first, second]))),
+                            shape=(m, cols.shape[1]))  # fmt: skip
+    return LinearConstraint(rows, np.zeros(m), np.full(m, np.inf))

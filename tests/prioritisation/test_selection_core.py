@@ -76,3 +76,33 @@ def test_the_core_gives_the_full_solves_selection(seed, bounds) -> None:  # type
     assert core["solver"]["core"] < full["solver"]["core"]
     for key in ("objective", "total_cost_vnd", "binding_constraints", "selected", "not_selectable"):
         assert core[key] == full[key], key
+
+
+def test_many_candidates_at_one_capped_cost_are_proven_optimal_best_first() -> None:
+    """Support costs at a rule's cap make hundreds of candidates interchangeable to every constraint (the same
+    cost, province and sector): the optimum is still proven (before, HiGHS branched over them and stopped at
+    its time limit, 40 s here, without a proof), and within each such group it funds the best-scored first."""
+    rnd = random.Random(0)
+    items, costs = [], {}
+    for i in range(1200):
+        fid = f"f{i:05d}"
+        items.append({"rank": 0, "score": round(rnd.uniform(0.3, 0.9), 6),
+                      "facility": {"id": fid, "province_code": f"{rnd.randrange(6):02d}", "sector": rnd.choice("ab")}})  # fmt: skip
+        costs[fid] = 300_000_000 if rnd.random() < 0.6 else rnd.randint(31, 300) * 10_000_000
+    items.sort(key=lambda it: (-it["score"], it["facility"]["id"]))
+    for r, it in enumerate(items):
+        it["rank"] = r + 1
+    got = select(items, costs, 20_000_000_000, time_limit_s=20)
+    assert got["solver"]["status"] == "optimal"
+    chosen = {c["facility_id"] for c in got["selected"]}
+    worst: dict[tuple[int, str, str], float] = {}
+    for it in items:
+        f = it["facility"]
+        if f["id"] in chosen:
+            key = (int(costs[f["id"]]), f["province_code"], f["sector"])
+            worst[key] = min(worst.get(key, 1.0), it["score"])
+    passed_over_better = [it["facility"]["id"] for it in items if it["facility"]["id"] not in chosen
+                          and it["score"] > worst.get((int(costs[it["facility"]["id"]]), it["facility"]["province_code"],
+                                                       it["facility"]["sector"]), 1.0)]  # fmt: skip
+    assert passed_over_better == []
+    assert sum(c["cost_vnd"] for c in got["selected"]) <= 20_000_000_000
