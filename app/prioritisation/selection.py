@@ -216,6 +216,7 @@ class _Problem:
         self.cost = np.array(cost, dtype=float)
         self.ranks = np.array([it["rank"] for it in items], dtype=float)
         self.kind = kind
+        self.unit = _budget_unit(self.cost, budget)
         self.prov = [it["facility"]["province_code"] for it in items]
         self.sector = [it["facility"]["sector"] for it in items]
         self.by_prov: dict[str, list[int]] = defaultdict(list)
@@ -242,8 +243,7 @@ class _Problem:
         lim, n = self.lim, self.n
         rows: list[tuple[np.ndarray, np.ndarray, float, float]] = []
         if "budget" not in relax:
-            rows.append((np.arange(n), self.cost / self.budget if self.budget else self.cost, -np.inf,
-                         1.0 if self.budget else 0.0))  # fmt: skip
+            rows.append((np.arange(n), self.cost / self.unit, -np.inf, self.budget / self.unit))
         if lim.max_projects is not None and "max_projects" not in relax:
             rows.append((np.arange(n), np.ones(n), -np.inf, float(lim.max_projects)))
         for groups, low, high, fam in ((self.by_prov, self.pmin if lim.province_min else None, lim.province_max, "per_province"),
@@ -315,12 +315,12 @@ class _Problem:
         prefer = np.concatenate([-(float(self.ranks.max()) - self.ranks + 1), np.zeros(aux)])
         always = np.arange(n, n + aux)
         info: dict[str, Any] = {}
-        # HiGHS accepts a row that exceeds its bound by its feasibility tolerance (1e-6 of the budget, i.e. 20,000
-        # VND on 20 billion): a selection over budget by that much is solved again with the budget row tightened
-        # by twice the tolerance, so the selected total never exceeds the budget.
+        # HiGHS accepts a row that exceeds its bound by its feasibility tolerance (1e-6 of the row's unit, see
+        # _budget_unit): a selection over budget by that much is solved again with the budget row tightened
+        # by 2e-6 of the budget, so the selected total never exceeds the budget.
         y = _multipliers(score, a, lb, ub) if n > CORE_MIN else np.zeros(len(lb))
         for budget_ub in (1.0, 1.0 - 2e-6):
-            ub[0] = budget_ub if self.budget else 0.0
+            ub[0] = budget_ub * self.budget / self.unit
             chosen, _objective, status, gap, core = _solve(score, a, lb, ub, y, prefer, time_limit_s, always)
             chosen = [i for i in chosen if i < n]
             if float(self.cost[chosen].sum()) <= self.budget:
@@ -825,3 +825,18 @@ def _interchangeable(cols: sparse.csc_array, score: np.ndarray, prefer: np.ndarr
                              (np.concatenate([np.arange(m), np.arange(m)]), np.concatenate([first, second]))),
                             shape=(m, cols.shape[1]))  # fmt: skip
     return LinearConstraint(rows, np.zeros(m), np.full(m, np.inf))
+
+
+def _budget_unit(cost: np.ndarray, budget: int) -> float:
+    """The unit the budget row counts in: the greatest common divisor of the costs and the budget (support
+    costs are whole VND, usually rounded to thousands or millions) when it leaves the budget at most 10^9 units,
+    else a millionth of the budget. HiGHS's feasibility tolerance (1e-6) is then a millionth of a unit: with
+    whole units a selection can exceed the budget by no whole unit, so the row rarely needs the second,
+    tightened solve (which doubles the solve time) that a budget counted in shares of itself often needed."""
+    if budget <= 0:
+        return 1.0
+    ints = np.rint(cost)
+    if len(cost) and not np.array_equal(ints, cost):
+        return budget / 1e6
+    g = int(np.gcd.reduce(np.append(ints.astype(np.int64), np.int64(budget))))
+    return float(g) if g > 0 and budget / g <= 1e9 else budget / 1e6
