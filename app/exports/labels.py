@@ -1,9 +1,11 @@
 """People's words for the columns and codes of downloads (`labels=vi|en`): questions and choices come from the
-questionnaire files; the fixed columns, facility kinds and sectors are named here."""
+questionnaire files; the fixed columns are named here, facility kinds and sectors where the registry names them."""
 
 from __future__ import annotations
 
 from typing import Literal
+
+from app.facilities.schemas import KIND_LABELS, SECTOR_LABELS
 
 Lang = Literal["vi", "en"]
 
@@ -41,21 +43,9 @@ FACILITY = {
     "updated_at": {"vi": "Thời điểm cập nhật", "en": "Updated at"},
 }
 
-KIND = {
-    "enterprise": {"vi": "Doanh nghiệp", "en": "Enterprise"},
-    "cooperative": {"vi": "Hợp tác xã", "en": "Cooperative"},
-    "cooperative_group": {"vi": "Tổ hợp tác", "en": "Cooperative group"},
-    "household_business": {"vi": "Hộ kinh doanh", "en": "Household business"},
-}
-
-SECTOR = {
-    "textiles_garments": {"vi": "Dệt may, da giày", "en": "Textiles, garments, leather"},
-    "mechanical_engineering": {"vi": "Cơ khí, điện, điện tử", "en": "Mechanical, electrical, electronics"},
-    "agro_food_processing": {"vi": "Chế biến nông, lâm, thủy sản", "en": "Agro-forestry-fishery processing"},
-    "handicrafts": {"vi": "Thủ công mỹ nghệ", "en": "Handicrafts"},
-    "building_materials": {"vi": "Vật liệu xây dựng", "en": "Building materials"},
-    "other": {"vi": "Khác", "en": "Other"},
-}
+# Facility kinds and sectors: the registry's own names (the forms and the workspace show the same).
+KIND = KIND_LABELS
+SECTOR = SECTOR_LABELS
 
 BOOLEAN = {"vi": ("Có", "Không"), "en": ("Yes", "No")}
 

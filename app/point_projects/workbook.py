@@ -7,6 +7,8 @@ from typing import Any
 
 from openpyxl import Workbook
 
+from app.point_projects.schemas import ACTIVITY_LABELS
+
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 LABELS: dict[str, dict[str, str]] = {
@@ -22,15 +24,6 @@ LABELS: dict[str, dict[str, str]] = {
     "demonstration_visitors": {"vi": "Lượt người tham quan mô hình", "en": "Model visitors"},
     "provinces_covered_count": {"vi": "Số tỉnh, thành phố có cơ sở được hỗ trợ", "en": "Provinces reached"},
     "provinces_total": {"vi": "Tổng số tỉnh, thành phố", "en": "Provinces in all"},
-}
-KIND_LABELS = {
-    "demonstration_model": {"vi": "Mô hình trình diễn", "en": "Demonstration models"},
-    "advanced_machinery": {"vi": "Máy móc thiết bị tiên tiến", "en": "Advanced machinery"},
-    "production_line": {"vi": "Dây chuyền công nghệ", "en": "Production lines"},
-    "training": {"vi": "Đào tạo nghề", "en": "Skills training"},
-    "workshop": {"vi": "Hội nghị, hội thảo", "en": "Workshops"},
-    "trade_promotion": {"vi": "Xúc tiến thương mại", "en": "Trade promotion"},
-    "other": {"vi": "Khác", "en": "Other"},
 }
 COLUMNS = ("projects", "facilities_supported", "demonstration_models", "funds_programme", "funds_counterpart",
            "funds_total", "jobs_created", "jobs_created_women", "workers_trained", "demonstration_visitors",
@@ -59,7 +52,7 @@ def build(report: dict[str, Any], lang: str) -> bytes:
     for col in (*COLUMNS, "provinces_total"):
         ws.append([LABELS[col][lang], _value(report, col)])
     for kind, n in report["activities_by_kind"].items():
-        ws.append([KIND_LABELS[kind][lang], n])
+        ws.append([ACTIVITY_LABELS[kind][lang], n])
     ws.append(["Tỉnh, thành phố có cơ sở được hỗ trợ" if lang == "vi" else "Provinces reached",
                ", ".join(report["provinces_covered"])])  # fmt: skip
     for name, key, first in (("Theo đề án", "by_project", "code"), ("Theo tỉnh", "by_province", "province_code"),

@@ -262,9 +262,10 @@ def test_facilities_csv_with_labels(client, make_key) -> None:
     planner = make_key("planner", name="planner")
     rows = rows_of(client.get("/api/v1/exports/facilities.csv", params={"labels": "vi"}, headers=planner))
     assert rows[0]["Tên cơ sở"].startswith("'=") and rows[0]["Loại hình"] == "Hộ kinh doanh"
-    assert rows[0]["Ngành"] == "Chế biến nông, lâm, thủy sản" and rows[1]["Mã tỉnh"] == "01"
+    # The registry's sector names, as the forms and the workspace show them.
+    assert rows[0]["Ngành"] == "Chế biến nông, lâm, thủy sản, thực phẩm" and rows[1]["Mã tỉnh"] == "01"
     en = rows_of(client.get("/api/v1/exports/facilities.csv", params={"labels": "en"}, headers=planner))
-    assert en[0]["Kind"] == "Household business" and en[0]["Sector"] == "Agro-forestry-fishery processing"
+    assert en[0]["Kind"] == "Household business" and en[0]["Sector"] == "Agro-food processing"
 
 
 # -- GeoJSON -----------------------------------------------------------------------------------------------

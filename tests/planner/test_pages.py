@@ -415,3 +415,41 @@ def test_ranking_with_approved_answers_only(world: World) -> None:
     bad = c.post("/planner/selection", data={"csrf_token": csrf, "profile": "point-project:1", "budget_vnd": "1.000",
                                              "review": "maybe"})  # fmt: skip
     assert bad.status_code == 422 and 'id="review-error"' in bad.text
+
+
+def test_every_link_of_the_error_summary_reaches_its_field(world: World) -> None:
+    """The summary's links (#field) land on an element of the page for each kind of field error: a bound per
+    kind of support, an infeasible per-kind family, eligibility's kinds, the strategy."""
+    c, csrf = world.browser("planner")
+    base = {
+        "csrf_token": csrf,
+        "profile": "point-project:3",
+        "cost_source": "",
+        "budget_vnd": "20.000.000.000",
+    }
+    cases = [
+        {"per_kind_min__demonstration_model": "2", "per_kind_max__demonstration_model": "1"},
+        {"per_kind_min__demonstration_model": "5000"},
+        {"per_kind_max__advanced_machinery": "-1"},
+        {"elig_kinds": "no_such_kind"},
+        {"strategy": "lottery"},
+        {"elig_min_score": "nhiều"},
+    ]
+    seen = set()
+    for data in cases:
+        r = c.post("/planner/selection", data={**base, **data}, follow_redirects=False)
+        assert r.status_code == 422, (data, r.text[:500])
+        summary = r.text.split('id="error-summary"', 1)[1].split("</ul>", 1)[0]
+        targets = re.findall(r'href="#([^"]+)"', summary)
+        assert targets, data
+        for t in targets:
+            assert f'id="{t}"' in r.text, (data, t)
+            seen.add(t)
+    assert seen == {
+        "per_kind",
+        "per_kind_min__demonstration_model",
+        "per_kind_max__advanced_machinery",
+        "elig_kinds",
+        "strategy",
+        "elig_min_score",
+    }
