@@ -12,12 +12,17 @@ Figures, each from one place:
   projects, follow_up_12m for those of projects completed at least 12 months before `as_of`; received — those
   (facility, project) pairs with a result of that stage.
 The same `as_of` gives the same report whatever was written later (tests/point_projects prove it).
+
+A present report (no `as_of`) reads the process's copy of the result responses and of the projects, brought up
+to date by reading only the responses whose revisions or review events are new (`_Present`); a report with
+`as_of` reads the history whole. Both give the same figures (tests/point_projects/test_results.py).
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,11 +32,19 @@ from sqlmodel import Session, col
 
 from app.access import scope
 from app.access.principal import Principal
-from app.models import Facility, PointProject, PointProjectRevision, RankingState
+from app.models import (
+    Facility,
+    PointProject,
+    PointProjectRevision,
+    RankingState,
+    Response,
+    ResponseRevision,
+    ReviewEvent,
+)
 from app.models.types import utcnow
 from app.places.service import provinces as current_provinces
 from app.point_projects.schemas import SUPPORTING
-from app.prioritisation import data
+from app.prioritisation import data, projection
 from app.review.states import DEFAULT_FILTER
 
 QUESTIONNAIRE = "project-results"
@@ -149,8 +162,33 @@ class _Revision:
     doc: dict[str, Any]
 
 
-def _projects_as_of(session: Session, as_of: datetime) -> list[tuple[_Project, _Revision, datetime | None]]:
-    """Every project with its latest revision made by `as_of`, and when it became completed (None: not by then)."""
+_Projects = list[tuple[_Project, _Revision, datetime | None]]
+_projects_copy: tuple[tuple[int, int, str | None], _Projects] | None = None
+
+
+def _projects_as_of(session: Session, as_of: datetime, present: bool = False) -> _Projects:
+    """Every project with its latest revision made by `as_of`, and when it became completed (None: not by then).
+    `present` (as_of is now): the process's copy while no project revision was added since (count and max id,
+    as _Present reads them). The documents are shared: callers read them, never change them."""
+    global _projects_copy
+    if present:
+        n, top = session.execute(
+            select(func.count(), func.coalesce(func.max(PointProjectRevision.id), 0))
+        ).one()
+        at = session.execute(
+            select(PointProjectRevision.project_id).where(PointProjectRevision.id == top)  # type: ignore[arg-type]
+        ).scalar()
+        marks = (int(n), int(top), at)  # the project at the mark: a database emptied and filled again differs
+        got = _projects_copy
+        if got is not None and got[0] == marks:
+            return got[1]
+        out = _projects_read(session, utcnow())
+        _projects_copy = (marks, out)
+        return out
+    return _projects_read(session, as_of)
+
+
+def _projects_read(session: Session, as_of: datetime) -> _Projects:
     best = (
         select(PointProjectRevision.project_id, func.max(PointProjectRevision.revision).label("rev"))
         .where(PointProjectRevision.changed_at <= as_of)  # type: ignore[arg-type,operator]
@@ -179,25 +217,175 @@ def _touched(doc: dict[str, Any]) -> set[str]:
     return set(doc["provinces"]) | {a["province_code"] for a in doc["activities"] if a.get("province_code")}
 
 
-def _results(session: Session, as_of: datetime) -> dict[tuple[str, str], dict[str, Any]]:
-    """(project code, facility id) → the answers of its latest stage received by `as_of` (with `_stages`: every
-    stage received)."""
-    t = data.latest_revisions(session, QUESTIONNAIRE, KEYS, as_of, None, review=DEFAULT_FILTER)
+@dataclass(frozen=True, slots=True)
+class _Row:
+    """One result response as the report reads it."""
+
+    key: tuple[str, str]  # (project code, facility id)
+    stage: int  # its place in STAGES
+    first: tuple[int, float, int]  # smaller is read first: (precedence rank, −collected, −seq)
+    values: dict[str, Any]
+
+
+def _rows_of(t: data.AnswerTable) -> dict[str, _Row]:
     order = {s: i for i, s in enumerate(STAGES)}
-    best: dict[tuple[str, str], tuple[tuple[int, int], dict[str, Any]]] = {}
-    stages: dict[tuple[str, str], set[str]] = defaultdict(set)
     cols = [t.answers[k] for k in KEYS]
+    out: dict[str, _Row] = {}
     for r, fid in enumerate(t.facility_id):
         code, stage = cols[0][r], cols[1][r]
         if not isinstance(code, str) or stage not in order:
             continue
-        key = (code, fid)
-        stages[key].add(stage)
-        # Rows come newest first within a facility: the first row of a stage is its latest.
-        rank = (order[stage], -r)
-        if key not in best or rank > best[key][0]:
-            best[key] = (rank, {k: cols[i][r] for i, k in enumerate(KEYS)})
-    return {k: {**v, "_stages": stages[k]} for k, (_, v) in best.items()}
+        first = (projection.rank_of(t.code[r]), -t.collected_at(r).timestamp(), -t.seq[r])
+        out[t.response_id[r]] = _Row(
+            (code, fid), order[stage], first, {k: cols[i][r] for i, k in enumerate(KEYS)}
+        )
+    return out
+
+
+def _best(rows: Iterable[_Row]) -> dict[str, Any] | None:
+    """The answers of the latest stage received (within a stage the row read first), with `_stages`."""
+    best: _Row | None = None
+    stages: set[str] = set()
+    for row in rows:
+        stages.add(STAGES[row.stage])
+        if best is None or (row.stage, tuple(-x for x in row.first)) > (
+            best.stage,
+            tuple(-x for x in best.first),
+        ):
+            best = row
+    return None if best is None else {**best.values, "_stages": stages}
+
+
+def _results(
+    session: Session, as_of: datetime, present: bool = False
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """(project code, facility id) → the answers of its latest stage received by `as_of` (with `_stages`: every
+    stage received). `present` (as_of is now): from the process's copy, brought up to date (_Present)."""
+    if present:
+        return _present.current(session)
+    t = data.latest_revisions(session, QUESTIONNAIRE, KEYS, as_of, None, review=DEFAULT_FILTER)
+    grouped: dict[tuple[str, str], list[_Row]] = defaultdict(list)
+    for row in _rows_of(t).values():
+        grouped[row.key].append(row)
+    return {k: b for k, rows in grouped.items() if (b := _best(rows)) is not None}
+
+
+# Response revisions (count, max id, the response of that revision), review events (count, max seq, its id).
+_Marks = tuple[int, int, str | None, int, int, str | None]
+
+
+def _marks(conn: Any) -> _Marks:
+    rc, rmax = conn.execute(select(func.count(), func.coalesce(func.max(ResponseRevision.id), 0))).one()
+    ec, emax = conn.execute(select(func.count(), func.coalesce(func.max(ReviewEvent.seq), 0))).one()
+    return (int(rc), int(rmax), _at_revision(conn, int(rmax)), int(ec), int(emax), _at_event(conn, int(emax)))
+
+
+def _at_revision(conn: Any, rid: int) -> str | None:
+    return conn.execute(select(ResponseRevision.response_id).where(ResponseRevision.id == rid)).scalar()  # type: ignore[arg-type]
+
+
+def _at_event(conn: Any, seq: int) -> str | None:
+    return conn.execute(select(ReviewEvent.id).where(ReviewEvent.seq == seq)).scalar()  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class _Copy:
+    marks: _Marks
+    rows: dict[str, _Row]  # response id → row
+    by_key: dict[tuple[str, str], frozenset[str]]
+    results: dict[tuple[str, str], dict[str, Any]]
+
+
+class _Present:
+    """The present results, kept per process and brought up to date by reading only the responses whose
+    revisions or review events are newer than the copy's (each process asks the database, so a write in any
+    process is seen by the next report in every process).
+
+    A revision or review event committed late with an id below the copy's mark (concurrent writers on
+    PostgreSQL) is noticed by the counts: the rows above the mark plus the copy's count must be the count now,
+    else the copy is read again whole. Responses, revisions and review events are never deleted (nothing is
+    lost), so a count can only grow; a copy is also read again whole when more than 5,000 rows are new. Copies are replaced, never changed, so readers in other threads need no lock."""
+
+    def __init__(self) -> None:
+        self._copy: _Copy | None = None
+        self._lock = threading.Lock()
+
+    def current(self, session: Session) -> dict[tuple[str, str], dict[str, Any]]:
+        conn = session.connection()
+        marks = _marks(conn)
+        with self._lock:
+            old = self._copy
+            if old is not None and old.marks == marks:
+                return old.results
+            changed = None if old is None else self._changed(conn, old, marks)
+            if changed is None:
+                self._copy = self._whole(session, marks)
+            else:
+                self._copy = self._update(session, old, marks, changed)  # type: ignore[arg-type]
+            return self._copy.results
+
+    @staticmethod
+    def _changed(conn: Any, old: _Copy, marks: _Marks) -> list[str] | None:
+        """The responses to re-read, or None when the copy must be read again whole (also when the rows at the
+        copy's marks are not the ones it saw: a database emptied and filled again, as tests do)."""
+        orc, ormax, oranchor, oec, oemax, oeanchor = old.marks
+        rc, _, _, ec, _, _ = marks
+        if _at_revision(conn, ormax) != oranchor or _at_event(conn, oemax) != oeanchor:
+            return None
+        above_r = conn.execute(select(func.count()).where(ResponseRevision.id > ormax)).scalar()  # type: ignore[operator]
+        above_e = conn.execute(select(func.count()).where(ReviewEvent.seq > oemax)).scalar()  # type: ignore[operator]
+        if rc != orc + above_r or ec != oec + above_e or above_r + above_e > 5000:
+            return None
+        ids = set(conn.execute(
+            select(ResponseRevision.response_id).join(Response, Response.id == ResponseRevision.response_id)
+            .where(ResponseRevision.id > ormax, Response.questionnaire == QUESTIONNAIRE)).scalars())  # type: ignore[arg-type,operator]  # fmt: skip
+        ids |= set(conn.execute(
+            select(ReviewEvent.response_id).join(Response, Response.id == ReviewEvent.response_id)
+            .where(ReviewEvent.seq > oemax, Response.questionnaire == QUESTIONNAIRE)).scalars())  # type: ignore[arg-type,operator]  # fmt: skip
+        return sorted(ids)
+
+    @staticmethod
+    def _whole(session: Session, marks: _Marks) -> _Copy:
+        t = data.latest_revisions(session, QUESTIONNAIRE, KEYS, utcnow(), None, review=DEFAULT_FILTER)
+        rows = _rows_of(t)
+        by_key: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for rid, row in rows.items():
+            by_key[row.key].add(rid)
+        results = {k: b for k, ids in by_key.items() if (b := _best(rows[i] for i in ids)) is not None}
+        return _Copy(marks, rows, {k: frozenset(v) for k, v in by_key.items()}, results)
+
+    @staticmethod
+    def _update(session: Session, old: _Copy, marks: _Marks, changed: list[str]) -> _Copy:
+        rows = dict(old.rows)
+        by_key = dict(old.by_key)
+        touched: set[tuple[str, str]] = set()
+        for (
+            rid
+        ) in changed:  # dropped first: a response now rejected, or moved to another project, leaves its key
+            row = rows.pop(rid, None)
+            if row is not None:
+                touched.add(row.key)
+                by_key[row.key] = by_key[row.key] - {rid}
+        now = utcnow()
+        for k in range(0, len(changed), 500):
+            t = data.latest_revisions(session, QUESTIONNAIRE, KEYS, now, None, review=DEFAULT_FILTER,
+                                      response_ids=changed[k : k + 500])  # fmt: skip
+            for rid, row in _rows_of(t).items():
+                rows[rid] = row
+                touched.add(row.key)
+                by_key[row.key] = by_key.get(row.key, frozenset()) | {rid}
+        results = dict(old.results)
+        for key in touched:
+            b = _best(rows[i] for i in by_key.get(key, frozenset()))
+            if b is None:
+                results.pop(key, None)
+                by_key.pop(key, None)
+            else:
+                results[key] = b
+        return _Copy(marks, rows, by_key, results)
+
+
+_present = _Present()
 
 
 _cache: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
@@ -225,7 +413,7 @@ def report(
             hit = _cache.get(key)
         if hit is not None:
             return {**hit, "as_of": as_of.isoformat()}
-    out = _compute(session, principal, filters, as_of)
+    out = _compute(session, principal, filters, as_of, present)
     if key is not None:
         with _lock:
             _cache[key] = out
@@ -234,7 +422,9 @@ def report(
     return {**out, "as_of": as_of.isoformat()}
 
 
-def _compute(session: Session, principal: Principal, f: Filters, as_of: datetime) -> dict[str, Any]:
+def _compute(
+    session: Session, principal: Principal, f: Filters, as_of: datetime, present: bool
+) -> dict[str, Any]:
     total = _Tally()
     by_project: dict[str, _Tally] = {}
     by_province: dict[str, _Tally] = defaultdict(_Tally)
@@ -243,9 +433,9 @@ def _compute(session: Session, principal: Principal, f: Filters, as_of: datetime
     by_state: dict[str, int] = defaultdict(int)
     meta: dict[str, dict[str, Any]] = {}
     reporting = {s: {"expected": 0, "received": 0} for s in STAGES}
-    results = _results(session, as_of)
+    results = _results(session, as_of, present)
     year_ago = as_of - timedelta(days=365)
-    for p, rev, completed_at in _projects_as_of(session, as_of):
+    for p, rev, completed_at in _projects_as_of(session, as_of, present):
         doc = rev.doc
         if not scope.may_read_project(principal, _touched(doc)):
             continue
@@ -325,10 +515,11 @@ def facilities_behind(
 ) -> list[dict[str, Any]]:
     """The establishments behind a figure of the report (`facilities_supported`, `demonstration_models`,
     `jobs_created`, ...): each with its project, activity kinds, funds and latest result."""
+    present = as_of is None
     as_of = as_of or utcnow()
-    results = _results(session, as_of)
+    results = _results(session, as_of, present)
     out: dict[tuple[str, str], dict[str, Any]] = {}
-    for p, rev, _ in _projects_as_of(session, as_of):
+    for p, rev, _ in _projects_as_of(session, as_of, present):
         doc = rev.doc
         if rev.state not in SUPPORTING or not scope.may_read_project(principal, _touched(doc)):
             continue
@@ -388,10 +579,10 @@ def follow_ups(*, session: Session, principal: Principal, limit: int = 1000) -> 
     baseline once a project is approved, a completion report once it is completed, a 12-month follow-up a year
     after completion (what an officer's device lists to visit, as it lists responses with issues)."""
     now = utcnow()
-    results = _results(session, now)
+    results = _results(session, now, present=True)
     year_ago = now - timedelta(days=365)
     out: list[dict[str, Any]] = []
-    for p, rev, completed_at in _projects_as_of(session, now):
+    for p, rev, completed_at in _projects_as_of(session, now, present=True):
         if rev.state not in ("approved", "implementing", "completed"):
             continue
         due = {"baseline": True, "completion": rev.state == "completed",

@@ -126,6 +126,10 @@ class AnswerTable:
     def __len__(self) -> int:
         return len(self.facility_id)
 
+    def collected_at(self, r: int) -> datetime:
+        """Row r's collection time."""
+        return self._to_datetime(self._collected[r])
+
     def provenance(self, rows: list[int]) -> Provenance:
         """Per candidate (rows[i] is its row, or -1), the response it was read from (looked up when asked:
         only the candidates of a page are ever explained)."""
@@ -230,12 +234,14 @@ def latest_revisions(
     cutoff: datetime | None = None,
     also: list[str] | None = None,
     review: str = "any",
+    response_ids: list[str] | None = None,
 ) -> AnswerTable:
     """Every response to `questionnaire` received by `as_of`, each at its latest revision received by then.
 
     `provinces` filters on the responses' (current) province; `also` adds the responses of these facilities
     wherever they are now (facilities moved since as_of, ranked where they were). `review` keeps only the
-    responses that count under that filter as of `as_of` (`any`: all; see app.review.states)."""
+    responses that count under that filter as of `as_of` (`any`: all; see app.review.states). `response_ids`:
+    only these responses (a reader keeping its own copy re-reads what changed)."""
     conn = session.connection()
     newest = conn.execute(
         select(func.max(ResponseRevision.received_at))
@@ -275,6 +281,8 @@ def latest_revisions(
     # Read first, per facility: approved, then field/office, then portal (projection.precedence).
     rank = case((approved, 0), (Response.channel == "portal", 2), else_=1)  # type: ignore[arg-type]
     stmt = stmt.where(Response.questionnaire == questionnaire, Response.received_at <= as_of)  # type: ignore[arg-type,operator]
+    if response_ids is not None:
+        stmt = stmt.where(Response.id.in_(response_ids))  # type: ignore[attr-defined]
     if provinces is not None:
         where = Response.province_code.in_(provinces)  # type: ignore[attr-defined]
         stmt = stmt.where(or_(where, Response.facility_id.in_(also)) if also else where)  # type: ignore[attr-defined]

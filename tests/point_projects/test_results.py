@@ -194,3 +194,48 @@ def test_the_officers_device_lists_the_follow_ups_due(client, programme, make_ke
     assert len(left) == 6 and first["facility_id"] not in {i["facility_id"] for i in left}
     portal = make_key("portal", provinces=["20"], name="portal-ls")
     assert_problem(client.get("/api/v1/follow-ups", headers=portal), 403)
+
+
+def test_the_present_report_follows_every_kind_of_write(client, programme, admin) -> None:  # type: ignore[no-untyped-def]
+    """The present report is kept per process and updated from what changed (results._Present): after each kind
+    of write it equals the report read whole from the history (an as_of just after the write)."""
+    planner, fo, ids = programme["planner"], programme["fo"], programme["ids"]
+
+    def same() -> dict:  # type: ignore[type-arg]
+        now = client.get(URL, headers=planner).json()
+        time.sleep(0.01)
+        whole = client.get(URL, params={"as_of": datetime.now(UTC).isoformat()}, headers=planner).json()
+        assert {k: v for k, v in now.items() if k != "as_of"} == {
+            k: v for k, v in whole.items() if k != "as_of"
+        }
+        return now
+
+    start = same()
+    first = history.results(ids)[0]
+    # a new response: a later stage for the first establishment
+    body = result(ids[0], {**first["answers"], "stage": "follow_up_12m", "jobs_created": 30})
+    assert client.post("/api/v1/responses", json=body, headers=fo).status_code == 201
+    after_new = same()
+    assert after_new["jobs_created"] == start["jobs_created"] - first["answers"]["jobs_created"] + 30
+    # an edit (a new revision) of that response
+    rid = body["id"]
+    rev = {
+        "base_revision": 1,
+        "answers": {**body["answers"], "jobs_created": 31},
+        "collected_at": body["collected_at"],
+    }
+    assert client.put(f"/api/v1/responses/{rid}", json=rev, headers=fo).status_code == 201
+    assert same()["jobs_created"] == after_new["jobs_created"] + 1
+    # a review rejecting it: the completion report counts again
+    assert (
+        client.post(
+            f"/api/v1/responses/{rid}/review", json={"state": "rejected"}, headers=planner
+        ).status_code
+        == 201
+    )
+    assert same()["jobs_created"] == start["jobs_created"]
+    # a facility edit changes nothing here; the report read again whole still agrees
+    assert (
+        client.patch(f"/api/v1/facilities/{ids[1]}", json={"employees": 99}, headers=admin).status_code == 200
+    )
+    assert same()["jobs_created"] == start["jobs_created"]
