@@ -9,6 +9,8 @@ import typer
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from app import handlers as _handlers  # noqa: F401  every unit-of-work handler, before any command writes
+
 app = typer.Typer(help="khuyencong-survey command line", no_args_is_help=True, add_completion=False)
 keys_app = typer.Typer(help="API keys", no_args_is_help=True)
 schemas_app = typer.Typer(help="Questionnaire and scoring-profile files", no_args_is_help=True)

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app import __version__
+from app import handlers as _handlers  # noqa: F401  every unit-of-work handler, before anything writes
 from app.access import form_links
 from app.access.deps import register_token_kind
 from app.access.router import router as access_router

@@ -32,6 +32,7 @@ def build(url: str, facilities: int, projects: int) -> None:
     import os
 
     os.environ["DATABASE_URL"] = url
+    import app.handlers  # noqa: F401  every unit-of-work handler (writes below run in this process)
     from app.access.principal import Principal
     from app.core.config import get_settings
     from app.core.db import get_engine, session_scope

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -39,6 +39,10 @@ class Event:
     __slots__ = ()
 
 
+# A field for handlers in this process (derived state), never part of a webhook payload (app.webhooks.events).
+INTERNAL = {"internal": True}
+
+
 @dataclass(frozen=True, slots=True)
 class ResponseStored(Event):
     """A new response (revision 1) was stored."""
@@ -51,6 +55,9 @@ class ResponseStored(Event):
     submitted_by: str
     received_at: datetime
     channel: str | None = None
+    # What the answer projection reads (a reference to the stored answers, not a copy):
+    collected_at: datetime | None = field(default=None, metadata=INTERNAL)
+    answers: Mapping[str, Any] | None = field(default=None, metadata=INTERNAL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,26 +101,46 @@ class RankingFrozen(Event):
     items: int
 
 
+@dataclass(frozen=True, slots=True)
+class FacilitiesChanged(Event):
+    """Facility rows were registered or changed (attributes, place, prior support): what rankings read."""
+
+    count: int
+
+
 E = TypeVar("E", bound=Event)
 Handler = Callable[[Session, list[Any]], None]
 
 _handlers: dict[type[Event], list[Handler]] = defaultdict(list)
+_last: dict[type[Event], list[Handler]] = defaultdict(list)
+_installed = False
 
 
-def handles(*types: type[Event]) -> Callable[[Handler], Handler]:
-    """Register `fn(session, events)` for these event types (at import of the handler's module)."""
+def handles(*types: type[Event], last: bool = False) -> Callable[[Handler], Handler]:
+    """Register `fn(session, events)` for these event types (at import of the handler's module, which
+    `app/handlers.py` lists). `last`: after every other handler of the type — derived ranking state, whose
+    row locks come after every other row a write takes (docs/pipeline.md: the lock order)."""
 
     def register(fn: Handler) -> Handler:
+        table = _last if last else _handlers
         for t in types:
-            if fn not in _handlers[t]:
-                _handlers[t].append(fn)
+            if fn not in table[t]:
+                table[t].append(fn)
         return fn
 
     return register
 
 
 def handlers_of(t: type[Event]) -> list[Handler]:
-    return list(_handlers.get(t, ()))
+    return [*_handlers.get(t, ()), *_last.get(t, ())]
+
+
+def installed() -> None:
+    """Called by `app.handlers` once it has imported every handler module (the composition root: `app.main`,
+    `app.cli` and anything else that writes import it). `emit` refuses to run before, so no process — server,
+    CLI, benchmark — can write without its derived state."""
+    global _installed
+    _installed = True
 
 
 def emit(session: Session, *events: Event | Iterable[Event]) -> None:
@@ -129,8 +156,12 @@ def emit(session: Session, *events: Event | Iterable[Event]) -> None:
         return
     if not session.in_transaction():  # pragma: no cover - a programming error, never a user's
         raise RuntimeError("uow.emit outside a transaction: emit from a command running in a unit of work")
+    if (
+        not _installed
+    ):  # pragma: no cover - a programming error: a process that writes must import app.handlers
+        raise RuntimeError("uow.emit before app.handlers was imported: its handlers would not run")
     for t, batch in by_type.items():
-        for handler in _handlers.get(t, ()):
+        for handler in (*_handlers.get(t, ()), *_last.get(t, ())):
             handler(session, batch)
 
 

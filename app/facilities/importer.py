@@ -21,6 +21,7 @@ from sqlmodel import Session, col
 
 from app.access import scope
 from app.access.principal import Principal
+from app.core import uow
 from app.core.db import writing
 from app.core.errors import AppError, Conflict, Invalid, field_error, validation_errors
 from app.facilities import service
@@ -28,7 +29,6 @@ from app.facilities.schemas import FacilityCreate, ImportRow
 from app.models import AuditEvent, Facility, FacilityRevision
 from app.models.types import utcnow
 from app.places.service import resolve_province
-from app.prioritisation import projection
 
 COLUMNS = ["name", "kind", "sector", "province", "ward_code", "tax_code", "address", "employees",
            "annual_revenue_vnd", "established_year", "vsic_code"]  # fmt: skip
@@ -269,5 +269,5 @@ def _insert(
     session.execute(insert(Facility), facilities)
     session.execute(insert(FacilityRevision), revisions)
     session.execute(insert(AuditEvent), events)
-    projection.touch(session, facilities=True)  # new candidates for present rankings
+    uow.emit(session, uow.FacilitiesChanged(count=len(facilities)))  # new candidates for present rankings
     return [r["id"] for r in facilities]

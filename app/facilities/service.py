@@ -13,13 +13,13 @@ from sqlmodel import Session, col
 from app.access import audit, scope
 from app.access.principal import Principal
 from app.access.scope import check_write, readable
+from app.core import uow
 from app.core.errors import Conflict, Invalid, NotFound, field_error
 from app.core.pagination import Keyset, page
 from app.facilities.schemas import FacilityCreate, FacilityRead, FacilityUpdate
 from app.models import Facility, FacilityRevision, Response
 from app.models.types import utcnow
 from app.places.service import fold, provinces, ward_province
-from app.prioritisation import projection
 
 SNAPSHOT_FIELDS = ("name", "tax_code", "kind", "sector", "vsic_code", "province_code", "ward_code", "address", "employees",
                    "annual_revenue_vnd", "established_year", "prior_support", "prior_support_count", "last_support_year", "location")  # fmt: skip
@@ -120,7 +120,7 @@ def create(
     )
     audit.record(session, principal, "facility.created", "facility", f.id, province=f.province_code)
     if touch:
-        projection.touch(session, facilities=True)  # a new candidate for present rankings
+        uow.emit(session, uow.FacilitiesChanged(count=1))  # a new candidate for present rankings
     return f
 
 
@@ -190,7 +190,7 @@ def update(*, session: Session, principal: Principal, facility_id: str, data: Fa
     audit.record(session, principal, "facility.updated", "facility", f.id, {"fields": sorted(changes)},
                  province=f.province_code)  # fmt: skip
     session.flush()
-    projection.touch(session, facilities=True)  # rankings show the facility's attributes and place
+    uow.emit(session, uow.FacilitiesChanged(count=1))  # rankings show the facility's attributes and place
     return f
 
 
@@ -225,7 +225,7 @@ def record_project_support(
         changed += 1
     if changed:
         session.flush()
-        projection.touch(session, facilities=True)
+        uow.emit(session, uow.FacilitiesChanged(count=changed))
     return changed
 
 

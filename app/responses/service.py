@@ -21,7 +21,6 @@ from app.core.jsonutil import sha256_of
 from app.core.pagination import Keyset, page
 from app.models import Response, ResponseRevision
 from app.models.types import utcnow
-from app.prioritisation import projection
 from app.questionnaires.registry import Registry
 from app.responses.ingest import check_answers, check_collected_at
 from app.responses.schemas import ResponseRead, ResponseRevise
@@ -127,7 +126,6 @@ def revise(
     except IntegrityError:
         raise Conflict.at("base_revision", "stale", "A concurrent revision won; fetch the latest and try again.",
                           detail="Another revision was stored at the same moment.") from None  # fmt: skip
-    projection.refresh(session, [r.facility_id])  # the revision may change which response is the latest
     session.expire(r)
     audit.record(
         session,

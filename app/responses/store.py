@@ -25,7 +25,6 @@ from app.core.db import RowWriter, advisory_lock, row_writer
 from app.core.errors import AppError, Conflict, Invalid
 from app.facilities import service as facilities
 from app.models import AuditEvent, Facility, Response, ResponseRevision
-from app.prioritisation import projection
 from app.responses import rules
 from app.responses.schemas import LastReview, ResponseCreate, ResponseRead, ResponseReceipt
 from app.review.states import derive
@@ -228,7 +227,8 @@ def stored_event(p: Pending, now: datetime) -> uow.ResponseStored:
     h = p.head
     return uow.ResponseStored(response_id=h["id"], questionnaire=h["questionnaire"], version=h["version"],
                               facility_id=h["facility_id"], province_code=h["province_code"],
-                              submitted_by=h["submitted_by"], received_at=now, channel=h["channel"])  # fmt: skip
+                              submitted_by=h["submitted_by"], received_at=now, channel=h["channel"],
+                              collected_at=p.body.collected_at, answers=p.body.answers)  # fmt: skip
 
 
 def _resolve_lookups(session: Session, items: list[Pending], out: list[Any], dialect: Any) -> None:
@@ -309,15 +309,9 @@ def store(session: Session, items: list[Pending]) -> list[Outcome | AppError]:
     if new:
         revisions.insert(session, [p.stored[1] + stamp for p in new])
         audits.insert(session, [p.stored[2] + stamp for p in new])
-        uow.emit(session, [stored_event(p, now) for p in new])
-    # Ranking data changed: recorded last, so the ranking-state row lock is taken after every other lock here
-    # (the order every write path keeps: rows it writes, then the ranking state, then projection rows).
-    if new:
-        projection.created(session, [(p.body.id, p.head["facility_id"], p.head["questionnaire"], p.head["version"],
-                                      p.body.collected_at, p.body.answers, p.head["channel"]) for p in new],
-                          facilities=registered)  # fmt: skip
-    elif registered:
-        projection.touch(session, facilities=True)
+    # The answer projection and ranking state are handlers of these events (prioritisation.upkeep).
+    uow.emit(session, [stored_event(p, now) for p in new],
+             [uow.FacilitiesChanged(count=1)] if registered else [])  # fmt: skip
     for k, p in rows:
         if winners.get(p.body.id) == k:
             out[k] = Created(p, now)

@@ -27,7 +27,6 @@ from app.core.errors import Conflict
 from app.core.pagination import Keyset, page
 from app.models import Response, ReviewEvent
 from app.models.types import utcnow
-from app.prioritisation import projection
 from app.responses import service as responses
 from app.review.schemas import ReviewEventRead, ReviewResult
 from app.review.states import derive
@@ -105,7 +104,6 @@ def act(
             reviewed_at=now,
         )  # fmt: skip
     )
-    projection.refresh(session, [r.facility_id])  # which response counts under a review filter may change
     session.expire(r)
     audit.record(session, principal, "response.reviewed", "response", r.id,
                  {"state": state, "revision": current, "review_id": e.id}, province=r.province_code)  # fmt: skip

@@ -56,7 +56,8 @@ def _value(v: Any) -> Any:
 
 def payload(name: str, e: uow.Event, at: datetime) -> str:
     """The delivered body `{"type", "timestamp", "data"}` as compact JSON (at most MAX_PAYLOAD_BYTES)."""
-    data = {f.name: _value(getattr(e, f.name)) for f in dataclasses.fields(e)}  # type: ignore[arg-type]
+    fields = dataclasses.fields(e)  # type: ignore[arg-type]
+    data = {f.name: _value(getattr(e, f.name)) for f in fields if not f.metadata.get("internal")}
     body = json.dumps(
         {"type": name, "timestamp": _value(at), "data": data}, ensure_ascii=False, separators=(",", ":")
     )
