@@ -16,8 +16,8 @@ from app.core.errors import PROBLEM_RESPONSES
 from app.core.fields import UtcDatetime
 from app.core.pagination import Page, PageDep
 from app.core.routing import ApiRoute
+from app.deps import RegistryDep
 from app.forms import page
-from app.questionnaires.router import RegistryDep
 
 router = APIRouter(
     route_class=ApiRoute,

@@ -19,8 +19,8 @@ from app.core.config import get_settings
 from app.core.db import SessionDep, StagedWriteSessionDep
 from app.core.errors import PROBLEM_RESPONSES
 from app.core.routing import ApiRoute
+from app.deps import RegistryDep
 from app.models import Attachment
-from app.questionnaires.router import RegistryDep
 from app.responses.service import READERS, REVISERS
 
 router = APIRouter(

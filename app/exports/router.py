@@ -10,11 +10,11 @@ from fastapi.responses import StreamingResponse
 from app.access.deps import Principal, require
 from app.core.errors import PROBLEM_RESPONSES
 from app.core.routing import ApiRoute
+from app.deps import RegistryDep
 from app.exports import geojson
 from app.exports import service as export
 from app.exports.labels import Lang
 from app.facilities.schemas import Sector
-from app.questionnaires.router import RegistryDep
 
 router = APIRouter(
     route_class=ApiRoute,

@@ -22,8 +22,8 @@ from app.access.sessions import FeedPrincipal
 from app.core.db import SessionDep, WriteSessionDep
 from app.core.errors import PROBLEM_RESPONSES
 from app.core.routing import ApiRoute
+from app.deps import RegistryDep
 from app.feeds import edmx, odata, service
-from app.questionnaires.router import RegistryDep
 
 router = APIRouter(
     route_class=ApiRoute,

@@ -20,11 +20,11 @@ from app.access.deps import public
 from app.core.config import get_settings
 from app.core.errors import NotFound
 from app.core.routing import ApiRoute
+from app.deps import RegistryDep
 from app.forms import page
 from app.places import service as places
 from app.questionnaires import ui_schema
 from app.questionnaires.registry import Registry
-from app.questionnaires.router import RegistryDep
 
 router = APIRouter(route_class=ApiRoute, tags=["forms"])
 

@@ -23,9 +23,9 @@ from app.core.config import get_settings
 from app.core.db import SessionDep, StagedWriteSessionDep
 from app.core.errors import AppError, Invalid, NotFound, PayloadTooLarge, validation_errors
 from app.core.routing import ApiRoute
+from app.deps import RegistryDep
 from app.openrosa import messages, protocol, service, xform
 from app.openrosa.media import FILES
-from app.questionnaires.router import RegistryDep
 from app.responses.service import REVISERS
 
 log = logging.getLogger("khuyencong.openrosa")

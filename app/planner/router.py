@@ -23,6 +23,7 @@ from app.attachments import service as attachments
 from app.attachments.store import get_store
 from app.core.db import SessionDep, StagedWriteSessionDep, WriteSessionDep
 from app.core.errors import AppError, validation_errors
+from app.deps import RegistryDep
 from app.exports import geojson
 from app.exports import service as export
 from app.exports.labels import Lang
@@ -46,7 +47,6 @@ from app.planner.auth import (
 from app.planner.web import PageRoute, asset_response, language, render
 from app.prioritisation import rankings, service, summary
 from app.prioritisation.router import ProfilesDep, ranking_table
-from app.questionnaires.router import RegistryDep
 from app.responses import service as responses
 from app.review import service as review
 from app.review.schemas import CommentCreate, ReviewCreate

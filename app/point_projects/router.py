@@ -15,6 +15,7 @@ from app.core.db import SessionDep, WriteSessionDep
 from app.core.errors import PROBLEM_RESPONSES, Invalid
 from app.core.pagination import Page, PageDep
 from app.core.routing import ApiRoute
+from app.deps import RegistryDep
 from app.facilities.schemas import Sector
 from app.point_projects import checks, results, service, workbook
 from app.point_projects.schemas import (
@@ -28,7 +29,6 @@ from app.point_projects.schemas import (
     StateChange,
 )
 from app.prioritisation.router import ProfilesDep
-from app.questionnaires.router import RegistryDep
 
 checks.install()  # project-results responses are checked against the projects when stored
 

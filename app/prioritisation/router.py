@@ -18,6 +18,7 @@ from app.core.errors import PROBLEM_RESPONSES, Invalid
 from app.core.fields import UtcDatetime
 from app.core.pagination import MAX_LIMIT, Page, PageDep, decode_cursor, encode_cursor
 from app.core.routing import ApiRoute
+from app.deps import RegistryDep
 from app.exports import service as export
 from app.facilities.schemas import Kind, Sector
 from app.models import SELECTION_SELECTED
@@ -31,7 +32,7 @@ from app.prioritisation.schemas import (
     RankingSummary,
     SelectionPage,
 )
-from app.questionnaires.router import RegistryDep, cached_json, collapse
+from app.questionnaires.router import cached_json, collapse
 from app.review.states import DEFAULT_FILTER, ReviewFilter
 
 router = APIRouter(route_class=ApiRoute, prefix="/api/v1", tags=["prioritisation"])

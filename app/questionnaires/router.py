@@ -6,27 +6,20 @@ import hashlib
 import json
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from app.access.deps import public
 from app.core.errors import PROBLEM_RESPONSES
 from app.core.routing import ApiRoute
+from app.deps import RegistryDep
 from app.questionnaires import ui_schema
 from app.questionnaires.definition import Definition
-from app.questionnaires.registry import Registry
 
 router = APIRouter(route_class=ApiRoute, prefix="/api/v1/questionnaires", tags=["questionnaires"])
 
 Lang = Literal["vi", "en"]
-
-
-async def get_registry(request: Request) -> Registry:
-    return request.app.state.registry  # type: ignore[no-any-return]
-
-
-RegistryDep = Annotated[Registry, Depends(get_registry)]
 
 
 class VersionRef(BaseModel):

@@ -18,8 +18,8 @@ from app.core.errors import PROBLEM_RESPONSES
 from app.core.fields import UtcDatetime
 from app.core.pagination import Page, PageDep
 from app.core.routing import ApiRoute, ModelResponse, body_errors, fast_path
+from app.deps import RegistryDep
 from app.questionnaires.registry import Registry
-from app.questionnaires.router import RegistryDep
 from app.responses import ingest, service
 from app.responses.schemas import (
     BatchIn,
