@@ -45,6 +45,16 @@ def readable(
     return stmt
 
 
+def covers(principal: Principal, province_code: str | None) -> bool:
+    """The province is within the principal's provinces (keys and form links alike: what a write may touch)."""
+    return principal.in_scope(province_code)
+
+
+def provinces_among(principal: Principal, codes: Iterable[str]) -> list[str]:
+    """Of these province codes, those the principal covers, sorted."""
+    return sorted(c for c in codes if principal.in_scope(c))
+
+
 def may_read(
     principal: Principal, province_code: str | None, owner: str | None = None, *, owned: bool = False
 ) -> bool:

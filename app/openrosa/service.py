@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlmodel import Session
 
+from app.access import scope
 from app.access.principal import Principal
 from app.attachments import service as attachments
 from app.attachments.store import BlobStore
@@ -68,7 +69,7 @@ def media_files(*, session: Session, principal: Principal) -> dict[str, media.Me
     from app.places import service as places
     from app.point_projects import service as point_projects
 
-    provinces = sorted(places.provinces()) if principal.provinces is None else sorted(principal.provinces)
+    provinces = scope.provinces_among(principal, places.provinces())
     key = (tuple(provinces), *facilities.in_scope_state(session=session, principal=principal),
            point_projects.state_mark(session))  # fmt: skip
     files = _media.get(key)

@@ -74,7 +74,7 @@ def _safe_next(target: str | None) -> str:
 def _scope_provinces(principal: Any) -> list[tuple[str, str]]:
     """(code, name) of the provinces the key covers, by name."""
     names = provinces()
-    codes = names if principal.provinces is None else [c for c in principal.provinces if c in names]
+    codes = scope.provinces_among(principal, names)
     return sorted(((c, names[c]) for c in codes), key=lambda x: views.by_name(x[1]))
 
 

@@ -89,12 +89,12 @@ def _facility(
             )
         elif f is None:
             f = session.connection().execute(_FACILITY_REF, {"fid": body.facility_id}).first()
-        if f is None or not principal.in_scope(f.province_code):
+        if f is None or not scope.covers(principal, f.province_code):
             raise unknown_facility(body.facility_id)
         return f  # type: ignore[no-any-return]
     assert body.facility is not None
     if body.facility.tax_code and (f := facilities.by_tax_code(session, body.facility.tax_code)) is not None:
-        if not principal.in_scope(f.province_code):
+        if not scope.covers(principal, f.province_code):
             raise facilities.duplicate_tax_code(f, principal, "facility.tax_code")
         return f
     facilities.check_new(principal, body.facility, prefix="facility.")

@@ -241,7 +241,7 @@ def _resolve_lookups(session: Session, items: list[Pending], out: list[Any], dia
         if p.lookup is None:
             continue
         f = found.get(p.lookup)
-        if f is None or not p.principal.in_scope(f.province_code):
+        if f is None or not scope.covers(p.principal, f.province_code):
             out[k] = unknown_facility(p.lookup)
             continue
         # Bound again in every transaction that stores it (a group retried item by item included).
@@ -289,7 +289,7 @@ def store(session: Session, items: list[Pending]) -> list[Outcome | AppError]:
                     registered = True
             except Conflict as exc:  # registered by someone else since the read phase: use theirs if in scope
                 known = facilities.by_tax_code(session, p.body.facility.tax_code or "")
-                if known is None or not p.principal.in_scope(known.province_code):
+                if known is None or not scope.covers(p.principal, known.province_code):
                     out[k] = exc
                     quota.give_back(session, j)
                     continue
