@@ -263,7 +263,7 @@ def require(*roles: str) -> Callable[..., Any]:
 
     async def check(request: Request) -> Principal:
         principal = await authenticate(request)
-        if principal.role not in allowed:
+        if not principal.has_role(*roles):
             raise Forbidden(
                 f"The role {principal.role!r} may not do this; it needs one of: {', '.join(sorted(allowed))}."
             )

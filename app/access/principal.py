@@ -34,6 +34,10 @@ class Principal:
     def all_provinces(self) -> bool:
         return self.provinces is None
 
+    def has_role(self, *roles: str) -> bool:
+        """Is the caller one of these roles? An admin always is (the one place that rule is spelled)."""
+        return self.role == "admin" or self.role in roles
+
     @property
     def channel(self) -> str:
         """The channel of what this caller submits (one of CHANNELS)."""

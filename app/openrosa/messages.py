@@ -65,6 +65,8 @@ def _field(error: dict[str, str], d: Definition | None) -> str | None:
         if check is not None:  # a check across answers: its own Vietnamese message, at each question it names
             return f"{q.label['vi']}: {check.text('vi')}"
         return f"{q.label['vi']}: {_answer(q, code)}"
+    if path == "facility_id" and code == "facility_changed":  # responses.instances: an edit keeps it
+        return "Bản sửa phải giữ cơ sở của bản ghi đã gửi; để khảo sát cơ sở khác, hãy tạo bản ghi mới"
     if path == "facility_id":
         return ("Cơ sở đã chọn không có trong danh sách của khóa này; hãy tải lại biểu mẫu để cập nhật danh sách "
                 "cơ sở, hoặc chọn \"Cơ sở mới\"")  # fmt: skip

@@ -1,15 +1,8 @@
 """The OpenRosa adapter's calls into the services: which forms a key gets, its media, and a submission.
 
-A submission is translated (submission.py) into exactly the body a JSON client would post and handed to the
-one ingest path (responses.ingest) or, for an edit, to the one revision path (responses.service.revise);
-its files go through the attachment service. No rule is decided here: roles, scope, validation, idempotency
-and the stored form are theirs.
-
-Edits: Collect gives an edited instance a new instanceID and names the one it replaces in deprecatedID. The
-response is found from deprecatedID (a response id, or the instanceID a later revision was stored with), the
-edit becomes the next revision with its instanceID kept (so a retry is recognised and the next edit finds it).
-An edit whose deprecatedID the key cannot find (never sent, or not its own) is stored as a new response under
-its instanceID: the officer's data is never refused for having been edited.
+A submission is translated (submission.py) into exactly the body a JSON client would post and handed to one
+command, `responses.instances.submit` (new, a retry or an edit: every rule of it is decided there); its files
+go through the attachment service. No rule is decided here.
 """
 
 from __future__ import annotations
@@ -17,24 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
 from sqlmodel import Session
 
 from app.access import scope
 from app.access.principal import Principal
 from app.attachments import service as attachments
 from app.attachments.store import BlobStore
-from app.core.db import writing
-from app.core.errors import AppError, Conflict, Forbidden, Invalid, NotFound, validation_errors
+from app.core.errors import AppError, Invalid, NotFound
 from app.facilities import service as facilities
 from app.openrosa import media, submission
-from app.openrosa.xform import NEW
-from app.places.service import fold
 from app.questionnaires.definition import Definition
 from app.questionnaires.registry import Registry
-from app.responses import ingest
-from app.responses import service as responses
-from app.responses.schemas import ResponseCreate, ResponseRevise
+from app.responses import instances
 
 
 def forms_for(registry: Registry, principal: Principal) -> list[Definition]:
@@ -110,67 +97,6 @@ def _parse(registry: Registry, xml: bytes) -> tuple[submission.Instance, Definit
     return inst, d, body
 
 
-def _create(
-    session: Session, registry: Registry, principal: Principal, body: dict[str, Any]
-) -> tuple[str, int, bool, bool]:
-    try:
-        parsed = ResponseCreate.model_validate(body)
-    except ValidationError as exc:
-        raise Invalid(
-            "The submission does not make a valid response.", errors=validation_errors(exc.errors())
-        ) from None
-    out = ingest.ingest(session=session, registry=registry, principal=principal, body=parsed)
-    return out.response.id, out.revision.revision, out.status == "created", out.visible_to(principal)
-
-
-def _change(body: dict[str, Any], base: int) -> ResponseRevise:
-    """An edited instance as the revision a JSON client would send."""
-    try:
-        return ResponseRevise.model_validate(
-            {"base_revision": base, "answers": body["answers"], "collected_at": body["collected_at"]}
-        )
-    except ValidationError as exc:
-        raise Invalid(
-            "The edit does not make a valid revision.", errors=validation_errors(exc.errors())
-        ) from None
-
-
-def _revise(
-    session: Session, registry: Registry, principal: Principal, inst: submission.Instance, body: dict[str, Any],
-    response_id: str, base: int,
-) -> tuple[str, int, bool]:  # fmt: skip
-    if principal.role not in (*responses.REVISERS, "admin"):
-        raise Forbidden(
-            f"The role {principal.role!r} may not revise responses; edits need a field officer's key."
-        )
-    change = _change(body, base)
-    with writing(session):
-        r, _ = responses.get(session=session, principal=principal, response_id=response_id)
-        if not _same_facility(session, principal, r.facility_id, body):
-            got = NEW if "facility" in body else body.get("facility_id")
-            raise Invalid.at("facility_id", "facility_changed",
-                             f"An edit keeps the response's facility ({r.facility_id}); this one names {got}.")  # fmt: skip
-        out, created = responses.revise(session=session, registry=registry, principal=principal,
-                                        response_id=response_id, body=change, instance_id=inst.instance_id)  # fmt: skip
-    return out.response.id, out.revision.revision, created
-
-
-def _same_facility(session: Session, principal: Principal, facility_id: str, body: dict[str, Any]) -> bool:
-    """Does the edited instance still name the response's facility? One registered inline is named again by
-    its inline details (an edited instance keeps them): its tax code, or (without one) its name."""
-    if "facility" not in body:
-        return body.get("facility_id") == facility_id
-    try:
-        f = facilities.get_or_raise(session=session, principal=principal, facility_id=facility_id)
-    except NotFound:
-        return False
-    inline = body["facility"]
-    tax = (inline.get("tax_code") or "").replace("-", "").replace(" ", "") or None
-    if tax and f.tax_code:
-        return tax == f.tax_code
-    return fold(f.name) == fold(str(inline.get("name", "")))
-
-
 def submit(
     *,
     session: Session,
@@ -201,30 +127,11 @@ def _store(
     session: Session, registry: Registry, store: BlobStore, principal: Principal, inst: submission.Instance,
     d: Definition, body: dict[str, Any], files: list[tuple[str, str, bytes]],
 ) -> Received:  # fmt: skip
-    target = None
-    if inst.deprecated_id is not None:
-        # A retry of an edit already stored names itself; a first edit names the instance it replaces.
-        own = target = responses.revision_for_instance(session, inst.instance_id)
-        if target is not None and target[0] != inst.instance_id:
-            target = (target[0], target[1] - 1)
-        elif target is None:
-            target = responses.revision_for_instance(session, inst.deprecated_id)
-        if target is not None:
-            try:
-                responses.get(session=session, principal=principal, response_id=target[0])
-            except NotFound:
-                if own is not None and own[0] != inst.instance_id:  # this very edit is stored: a resend
-                    if not responses.stores_revision(session, own[0], own[1], _change(body, 1)):
-                        raise Conflict.at("meta.instanceID", "conflict", "This instanceID is taken by different content.",
-                                          detail=f"A different submission with instanceID {inst.instance_id} was already received.") from None  # fmt: skip
-                    return Received(inst.instance_id, 0, False, d, 0, 0, receipt=True)
-                target = None  # not this key's to edit: kept as a response of its own, like an unknown one
-    if target is not None and (target[0] != inst.instance_id):
-        rid, revision, created = _revise(session, registry, principal, inst, body, *target)
-    else:
-        rid, revision, created, visible = _create(session, registry, principal, body)
-        if not visible:
-            return Received(rid, 0, False, d, 0, 0, receipt=True)
+    out = instances.submit(session=session, registry=registry, principal=principal,
+                           instance_id=inst.instance_id, deprecated_id=inst.deprecated_id, body=body)  # fmt: skip
+    if out.receipt:
+        return Received(out.response_id, 0, False, d, 0, 0, receipt=True)
+    rid, revision, created = out.response_id, out.revision, out.created
     added = 0
     for name, content_type, data in files:
         _, new = attachments.add(session=session, registry=registry, store=store, principal=principal,

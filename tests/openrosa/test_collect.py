@@ -593,3 +593,25 @@ def test_a_real_server_behind_a_tls_proxy(client, make_key) -> None:
         h = httpx.head(f"{base}/openrosa/submission", headers=OR)
         assert h.status_code == 401 and h.headers["www-authenticate"] == 'Basic realm="khuyencong"'
         assert h.headers["x-openrosa-version"] == "1.0"
+
+
+def test_an_edit_naming_another_establishment_is_refused_in_words_that_say_so(client, make_key) -> None:
+    """An edit keeps its response's establishment (the rule of responses.instances): Collect is told so in
+    Vietnamese (not that the establishment is unknown), and the stored response keeps its revision."""
+    fid = facility(client, make_key)
+    other = facility(client, make_key, name="Cơ sở chế biến cà phê Cầu Đất")
+    phone = Phone(client, make_key)
+    answers = completed(LATEST["loans"], {"needs_loan": False})
+    first = phone.enter("loans", {"facility_id": fid}, answers)
+    assert phone.send(first).status_code == 201
+    edit = phone.enter("loans", {"facility_id": other}, {}, edit={"xml": first["xml"]})
+    assert edit["status"] == "ready", edit["violations"]
+    r = phone.send(edit)
+    assert r.status_code == 400
+    assert message(r) == (
+        "Bản ghi chưa được nhận. • Bản sửa phải giữ cơ sở của bản ghi đã gửi; để khảo sát cơ sở khác, hãy tạo "
+        "bản ghi mới."
+    )
+    rid = first["instance_id"].removeprefix("uuid:")
+    body = stored(client, phone.bearer, rid)
+    assert body["revision"] == 1 and body["facility_id"] == fid
