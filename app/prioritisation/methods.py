@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.stats import rankdata
 
 Array = NDArray[np.float64]
 
@@ -54,6 +53,23 @@ def topsis(x: Array, benefit: NDArray[np.bool_], w: Array) -> tuple[Array, Array
     return score, v, contrib, constant
 
 
+def average_ranks(x: Array) -> Array:
+    """Ranks from 1 at the smallest, ties sharing their average rank (scipy.stats.rankdata's "average"; numpy
+    alone, so that importing the service does not import scipy.stats, half a second of every start-up)."""
+    n = x.shape[0]
+    if n == 0:
+        return np.zeros(0)
+    order = np.argsort(x, kind="mergesort")
+    ordered = x[order]
+    starts = np.concatenate(([True], ordered[1:] != ordered[:-1]))
+    group = np.cumsum(starts) - 1
+    counts = np.bincount(group)
+    mean_rank = np.cumsum(counts) - (counts - 1) / 2.0
+    out = np.empty(n)
+    out[order] = mean_rank[group]
+    return out
+
+
 def normalise(x: Array, benefit: bool, how: str) -> tuple[Array, bool]:
     """One criterion over the candidates it is computed over: (normalised values in [0, 1], constant).
 
@@ -67,7 +83,7 @@ def normalise(x: Array, benefit: bool, how: str) -> tuple[Array, bool]:
     if how == "rank":
         if n == 1:
             return np.ones(1), constant
-        r = rankdata(x, method="average") if n else np.zeros(0)
+        r = average_ranks(x)
         up = (r - 1.0) / (n - 1.0) if n else r
         return (up if benefit else 1.0 - up), constant
     if how == "log_minmax":

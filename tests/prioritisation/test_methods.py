@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.core.errors import Infeasible
-from app.prioritisation.methods import topsis, weighted_sum
+from app.prioritisation.methods import average_ranks, topsis, weighted_sum
 from app.prioritisation.selection import select
 
 
@@ -122,3 +122,14 @@ def test_selection_never_exceeds_the_budget_by_the_solver_tolerance() -> None:
         "total_cost_vnd"
     ] == 250_000_000
     assert "budget_row_tightened" not in exact["solver"]
+
+
+@given(st.lists(st.one_of(st.integers(-3, 3).map(float), st.floats(-1e6, 1e6, allow_nan=False)), max_size=60))
+@settings(max_examples=300, deadline=None)
+def test_average_ranks_are_scipys_average_ranks(values: list[float]) -> None:
+    """The rank normalisation's ranks (numpy alone) equal scipy.stats.rankdata(method="average")."""
+    from scipy.stats import rankdata
+
+    x = np.array(values, dtype=float)
+    expected = rankdata(x, method="average") if len(x) else np.zeros(0)
+    assert np.array_equal(average_ranks(x), expected)
