@@ -3,7 +3,8 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-PYTEST_ARGS ?=
+# One pytest worker per core (pytest-xdist; each worker has its own test database). PYTEST_ARGS= runs serially.
+PYTEST_ARGS ?= -n auto
 
 CHROMIUM := /usr/bin/chromium
 

@@ -12,7 +12,20 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 _tmp = Path(tempfile.mkdtemp(prefix="kc-test-"))
-TEST_DB_URL = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{_tmp / 'test.db'}"
+
+
+def _per_worker(url: str) -> str:
+    """Under pytest-xdist (`make test` runs one worker per core) each worker has its own database: SQLite's file is
+    already per process (under its own temporary folder); PostgreSQL's is <name>_<worker>, made by `_database`."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker or not url.startswith("postgresql"):
+        return url
+    head, _, tail = url.rpartition("/")
+    name, sep, query = tail.partition("?")
+    return f"{head}/{name}_{worker}{sep}{query}"
+
+
+TEST_DB_URL = _per_worker(os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{_tmp / 'test.db'}")
 os.environ["DATABASE_URL"] = TEST_DB_URL
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 os.environ["CORS_ORIGINS"] = "https://portal.example.gov.vn"
@@ -51,6 +64,33 @@ def reset_schema(url: str) -> None:
     command.upgrade(cfg, "head")
 
 
+def _worker_database(create: bool) -> None:
+    """Create (or drop) this xdist worker's PostgreSQL database, next to the one TEST_DATABASE_URL names."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    url = make_url(TEST_DB_URL)
+    admin = create_engine(url.set(database=make_url(os.environ["TEST_DATABASE_URL"]).database),
+                          isolation_level="AUTOCOMMIT")  # fmt: skip
+    try:
+        with admin.connect() as conn:
+            exists = conn.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": url.database}
+            ).first()
+            if create and not exists:
+                conn.execute(text(f'CREATE DATABASE "{url.database}"'))
+            elif not create and exists:
+                conn.execute(text(f'DROP DATABASE "{url.database}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+# Created on import, not in the session fixture: tests/fuzz migrates while pytest collects, before any fixture runs.
+PER_WORKER_DB = TEST_DB_URL.startswith("postgresql") and os.environ.get("TEST_DATABASE_URL") != TEST_DB_URL
+if PER_WORKER_DB:
+    _worker_database(create=True)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _database() -> Iterator[None]:
     if TEST_DB_URL.startswith("postgresql"):
@@ -59,6 +99,8 @@ def _database() -> Iterator[None]:
     command.upgrade(alembic_config(), "head")
     yield
     get_engine().dispose()
+    if PER_WORKER_DB:
+        _worker_database(create=False)
 
 
 TABLES = [
