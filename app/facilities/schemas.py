@@ -74,13 +74,17 @@ class PriorSupportRead(PriorSupport):
     point_project_code: str | None = None
 
 
+def tax_digits(value: str) -> str:
+    """A tax code as stored: its digits, without the spaces and the branch hyphen people write."""
+    return value.strip().replace(" ", "").replace("-", "")
+
+
 def _tax(value: str | None) -> str | None:
     if value is None:
         return None
-    v = value.strip().replace(" ", "")
-    if not TAX_RE.match(v):
+    if not TAX_RE.match(value.strip().replace(" ", "")):
         raise ValueError("a Vietnamese tax code has 10 digits, or 13 (10 + branch, e.g. 0101234567-001)")
-    return v.replace("-", "")
+    return tax_digits(value)
 
 
 def _year(value: int | None) -> int | None:

@@ -34,6 +34,7 @@ from app.access.principal import Principal
 from app.core.db import writing
 from app.core.errors import Conflict, Forbidden, Invalid, NotFound, validation_errors
 from app.facilities import service as facilities
+from app.facilities.schemas import tax_digits
 from app.places.service import fold
 from app.questionnaires.registry import Registry
 from app.responses import ingest, service
@@ -134,7 +135,7 @@ def _same_facility(session: Session, principal: Principal, facility_id: str, bod
     except NotFound:
         return False
     inline = body[INLINE]
-    tax = (inline.get("tax_code") or "").replace("-", "").replace(" ", "") or None
+    tax = tax_digits(str(inline.get("tax_code") or "")) or None
     if tax and f.tax_code:
         return tax == f.tax_code
     return fold(f.name) == fold(str(inline.get("name", "")))
