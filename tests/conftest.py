@@ -16,13 +16,14 @@ _tmp = Path(tempfile.mkdtemp(prefix="kc-test-"))
 
 def _per_worker(url: str) -> str:
     """Under pytest-xdist (`make test` runs one worker per core) each worker has its own database: SQLite's file is
-    already per process (under its own temporary folder); PostgreSQL's is <name>_<worker>, made by `_database`."""
+    already per process (under its own temporary folder); PostgreSQL's is <name>_<worker>, created below."""
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if not worker or not url.startswith("postgresql"):
         return url
-    head, _, tail = url.rpartition("/")
-    name, sep, query = tail.partition("?")
-    return f"{head}/{name}_{worker}{sep}{query}"
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(hide_password=False)
 
 
 TEST_DB_URL = _per_worker(os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{_tmp / 'test.db'}")
